@@ -1,0 +1,38 @@
+"""Shared fixtures: the checkpoint manifest and deterministic synthetic FTP-VM weights."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from ftpvm_core.model.synthetic_weights import read_manifest, synthetic_state_dict
+
+DATA = Path(__file__).parent / "data"
+MANIFEST = DATA / "ftpvm-checkpoint-manifest.tsv"
+
+
+@pytest.fixture(scope="session")
+def manifest():
+    return read_manifest(MANIFEST)
+
+
+@pytest.fixture(scope="session")
+def synthetic_weights(manifest):
+    return synthetic_state_dict(manifest, seed=0)
+
+
+@pytest.fixture(scope="session")
+def synthetic_checkpoint(tmp_path_factory, synthetic_weights) -> Path:
+    path = tmp_path_factory.mktemp("weights") / "ftpvm.pth"
+    torch.save(synthetic_weights, path)
+    return path
+
+
+@pytest.fixture()
+def model(synthetic_weights):
+    from ftpvm_core.model import FastTrimapPropagationVideoMatting
+
+    m = FastTrimapPropagationVideoMatting()
+    m.load_state_dict(synthetic_weights, strict=True)
+    return m.eval()
