@@ -8,6 +8,10 @@ import torch
 
 from ftpvm_core.model.synthetic_weights import read_manifest, synthetic_state_dict
 
+# Tiny frames: one intra-op thread is as fast as two, and far faster when other processes (the test servers)
+# compete for the 2 cores of a CI machine.
+torch.set_num_threads(1)
+
 DATA = Path(__file__).parent / "data"
 MANIFEST = DATA / "ftpvm-checkpoint-manifest.tsv"
 

@@ -11,7 +11,7 @@ import sys
 from typing import Sequence
 
 # Sub-command modules, in the order they appear in ``ftpvm --help``.
-SUBCOMMANDS: tuple[str, ...] = ("checkpoint",)
+SUBCOMMANDS: tuple[str, ...] = ("demo", "matte", "checkpoint", "nuke", "resolve")
 
 
 class CLIError(Exception):

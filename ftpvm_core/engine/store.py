@@ -1,0 +1,296 @@
+"""The engine's state directory: atomic writes, per-shot locks, a size-limited LRU cache, a write-behind queue.
+
+Layout (``STATE_SCHEMA`` versions it)::
+
+    <state_dir>/state.json                       {"schema": 1}
+    <state_dir>/shots/<id>/shot.json             settings, size, colour space, keyframe list
+    <state_dir>/shots/<id>/lock                  fcntl lock file (writers across processes)
+    <state_dir>/shots/<id>/keyframes/<frame>-<hash>.npz  keyframe image (shot colour space) + trimap
+    <state_dir>/shots/<id>/memory/<fingerprint>/<key>.pt   encoded keyframe memory
+    <state_dir>/shots/<id>/index.json            frame -> chain key of the last processed state
+    <state_dir>/shots/<id>/cache/{states,inputs,results}/<key>.*   LRU-evicted under the size limit
+
+Every file is written to a temp file in the same directory, fsynced and renamed, so a killed process leaves either
+the old or the new file, never a torn one. Files the cache references may be missing (evicted or never flushed);
+readers treat that as a miss.
+"""
+from __future__ import annotations
+
+import fcntl
+import io
+import json
+import os
+import queue
+import shutil
+import tempfile
+import threading
+from collections import OrderedDict
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import platformdirs
+
+from ftpvm_core.errors import StateError
+
+STATE_SCHEMA = 1
+
+
+def default_state_dir() -> Path:
+    """``$FTPVM_STATE_DIR`` or the user's state directory (platformdirs) + ``/engine``."""
+    env = os.environ.get("FTPVM_STATE_DIR")
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_state_dir("ftpvm", appauthor=False)) / "engine"
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` via temp file + fsync + rename (+ directory fsync)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    try:
+        dfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:  # pragma: no cover
+        pass
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
+    atomic_write_bytes(path, json.dumps(obj, indent=1, sort_keys=True).encode())
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    with open(path, "rb") as f:
+        return json.loads(f.read())
+
+
+class _FileLock:
+    """A re-entrant (per thread) lock combining a threading.RLock and an fcntl lock on a file."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._rlock = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        with self._rlock:
+            if self._depth == 0:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0 and self._fd is not None:
+                    fcntl.flock(self._fd, fcntl.LOCK_UN)
+                    os.close(self._fd)
+                    self._fd = None
+
+
+class Store:
+    """Owner of the state directory. Thread-safe."""
+
+    def __init__(self, root: str | os.PathLike | None = None, cache_limit_bytes: int = 8 << 30):
+        self.root = Path(root) if root is not None else default_state_dir()
+        self.cache_limit_bytes = int(cache_limit_bytes)
+        try:
+            (self.root / "shots").mkdir(parents=True, exist_ok=True)
+            marker = self.root / "state.json"
+            if marker.exists():
+                schema = read_json(marker).get("schema")
+                if schema != STATE_SCHEMA:
+                    raise StateError(f"state directory {self.root} has schema {schema}, this engine uses "
+                                     f"{STATE_SCHEMA}; choose another --state-dir or delete it")
+            else:
+                atomic_write_json(marker, {"schema": STATE_SCHEMA})
+        except OSError as exc:
+            raise StateError(f"cannot use state directory {self.root}: {exc.strerror or exc}") from None
+        self._locks: dict[str, _FileLock] = {}
+        self._locks_guard = threading.Lock()
+        self._lru: "OrderedDict[str, int]" = OrderedDict()
+        self._lru_total = 0
+        self._lru_guard = threading.Lock()
+        self._scan_cache()
+        self._queue: "queue.Queue[tuple[Callable[[], None], threading.Event | None] | None]" = queue.Queue(maxsize=64)
+        self._writer_error: BaseException | None = None
+        self._writer = threading.Thread(target=self._write_loop, name="ftpvm-store-writer", daemon=True)
+        self._writer.start()
+
+    # ------------------------------------------------------------------ paths and locks
+    def shot_dir(self, shot_id: str) -> Path:
+        return self.root / "shots" / shot_id
+
+    def shot_ids(self) -> list[str]:
+        base = self.root / "shots"
+        return sorted(p.name for p in base.iterdir() if (p / "shot.json").is_file())
+
+    def lock(self, shot_id: str) -> _FileLock:
+        with self._locks_guard:
+            lk = self._locks.get(shot_id)
+            if lk is None:
+                lk = self._locks[shot_id] = _FileLock(self.shot_dir(shot_id) / "lock")
+            return lk
+
+    def remove_shot_dir(self, shot_id: str) -> None:
+        self.flush()
+        d = self.shot_dir(shot_id)
+        prefix = str(d / "cache") + os.sep
+        with self._lru_guard:
+            for p in [p for p in self._lru if p.startswith(prefix)]:
+                self._lru_total -= self._lru.pop(p)
+        if d.exists():
+            for child in d.iterdir():
+                if child.name != "lock":
+                    shutil.rmtree(child) if child.is_dir() else child.unlink()
+
+    def clear_cache(self, shot_id: str) -> None:
+        self.flush()
+        d = self.shot_dir(shot_id) / "cache"
+        prefix = str(d) + os.sep
+        with self._lru_guard:
+            for p in [p for p in self._lru if p.startswith(prefix)]:
+                self._lru_total -= self._lru.pop(p)
+        shutil.rmtree(d, ignore_errors=True)
+
+    # ------------------------------------------------------------------ cache (LRU under a size limit)
+    def _scan_cache(self) -> None:
+        entries = []
+        for shot in (self.root / "shots").iterdir():
+            cache = shot / "cache"
+            if not cache.is_dir():
+                continue
+            for dirpath, _, files in os.walk(cache):
+                for name in files:
+                    p = os.path.join(dirpath, name)
+                    if name.startswith(".tmp-"):
+                        try:
+                            os.unlink(p)  # left by a killed writer
+                        except OSError:
+                            pass
+                        continue
+                    try:
+                        st = os.stat(p)
+                    except OSError:
+                        continue
+                    entries.append((st.st_mtime_ns, p, st.st_size))
+        for _, p, size in sorted(entries):
+            self._lru[p] = size
+            self._lru_total += size
+
+    def cache_put(self, path: Path, data: bytes) -> None:
+        """Write a cache file atomically, account for it, evict least-recently-used files over the limit."""
+        atomic_write_bytes(path, data)
+        key = str(path)
+        evict: list[str] = []
+        with self._lru_guard:
+            if key in self._lru:
+                self._lru_total -= self._lru.pop(key)
+            self._lru[key] = len(data)
+            self._lru_total += len(data)
+            while self._lru_total > self.cache_limit_bytes and len(self._lru) > 1:
+                old, size = self._lru.popitem(last=False)
+                self._lru_total -= size
+                evict.append(old)
+        for old in evict:
+            try:
+                os.unlink(old)
+            except OSError:
+                pass
+
+    def cache_get(self, path: Path) -> bytes | None:
+        """Read a cache file (marking it recently used), or None when absent."""
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError:
+            return None
+        key = str(path)
+        with self._lru_guard:
+            if key in self._lru:
+                self._lru.move_to_end(key)
+        try:
+            os.utime(path)
+        except OSError:
+            pass
+        return data
+
+    def cache_has(self, path: Path) -> bool:
+        return path.is_file()
+
+    @property
+    def cache_bytes(self) -> int:
+        with self._lru_guard:
+            return self._lru_total
+
+    # ------------------------------------------------------------------ write-behind
+    def submit(self, job: Callable[[], None]) -> None:
+        """Run ``job`` (a write) on the background writer, in submission order."""
+        self._raise_writer_error()
+        self._queue.put((job, None))
+
+    def flush(self) -> None:
+        """Wait until every submitted write is done."""
+        if not self._writer.is_alive():
+            return
+        done = threading.Event()
+        self._queue.put((lambda: None, done))
+        done.wait()
+        self._raise_writer_error()
+
+    def _raise_writer_error(self) -> None:
+        if self._writer_error is not None:
+            err, self._writer_error = self._writer_error, None
+            raise StateError(f"background write to {self.root} failed: {err}")
+
+    def _write_loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            job, done = item
+            try:
+                job()
+            except BaseException as exc:  # reported on the next submit/flush
+                self._writer_error = exc
+            finally:
+                if done is not None:
+                    done.set()
+
+    def close(self) -> None:
+        if self._writer.is_alive():
+            self.flush()
+            self._queue.put(None)
+            self._writer.join()
+
+
+def tensor_bytes(obj: Any) -> bytes:
+    """torch.save into bytes."""
+    import torch
+
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+def tensor_load(data: bytes) -> Any:
+    import torch
+
+    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)

@@ -1,0 +1,259 @@
+"""Image and sequence I/O through OpenImageIO: read anything OIIO reads, write multi-channel EXRs.
+
+Reading places the data window into the display window (pixels outside the data window are 0), so every image
+comes back as (H, W, C) float32 over its display window with its channel names. Layers are EXR channel-name
+prefixes (``plate.R`` is channel ``R`` of layer ``plate``).
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import OpenImageIO as oiio
+
+from ftpvm_core.errors import InvalidInput
+
+PIXEL_TYPES = {"half": oiio.HALF, "float": oiio.FLOAT}
+COMPRESSIONS = ("none", "zip", "zips", "piz", "pxr24", "rle", "b44", "b44a", "dwaa", "dwab")
+_RGB_NAMES = (("R", "G", "B"), ("r", "g", "b"), ("red", "green", "blue"))
+
+
+@dataclass
+class ImageData:
+    """Pixels over the display window and what the file said about them."""
+
+    pixels: np.ndarray  # (H, W, C) float32
+    channels: tuple[str, ...]
+    metadata: dict[str, object] = field(default_factory=dict)
+    data_window: tuple[int, int, int, int] = (0, 0, 0, 0)  # x, y, width, height
+    display_window: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+    def channel(self, name: str) -> np.ndarray:
+        """One channel by exact name, (H, W)."""
+        try:
+            return self.pixels[..., self.channels.index(name)]
+        except ValueError:
+            raise InvalidInput(f"no channel {name!r}; the image has {', '.join(self.channels)}") from None
+
+    def layers(self) -> list[str]:
+        """Layer names (channel prefixes before the last dot), '' for unprefixed channels."""
+        return sorted({c.rpartition(".")[0] for c in self.channels})
+
+
+def read_image(path: str | os.PathLike) -> ImageData:
+    """Read every channel of the first subimage of ``path`` (any format OIIO reads)."""
+    path = str(path)
+    if not os.path.isfile(path):
+        raise InvalidInput(f"image not found: {path}")
+    inp = oiio.ImageInput.open(path)
+    if inp is None:
+        raise InvalidInput(f"cannot read image {path}: {oiio.geterror().strip() or 'unknown format'}")
+    try:
+        spec = inp.spec()
+        data = inp.read_image(0, 0, 0, spec.nchannels, "float")
+        if data is None:
+            raise InvalidInput(f"cannot read pixels of {path}: {inp.geterror().strip() or 'corrupt file'}")
+    finally:
+        inp.close()
+    data = np.asarray(data, dtype=np.float32).reshape(spec.height, spec.width, spec.nchannels)
+    full = (spec.full_x, spec.full_y, spec.full_width or spec.width, spec.full_height or spec.height)
+    dw = (spec.x, spec.y, spec.width, spec.height)
+    if dw != full:
+        canvas = np.zeros((full[3], full[2], spec.nchannels), np.float32)
+        x0, y0 = spec.x - full[0], spec.y - full[1]
+        sx0, sy0 = max(0, -x0), max(0, -y0)
+        dx0, dy0 = max(0, x0), max(0, y0)
+        w = min(spec.width - sx0, full[2] - dx0)
+        h = min(spec.height - sy0, full[3] - dy0)
+        if w > 0 and h > 0:
+            canvas[dy0:dy0 + h, dx0:dx0 + w] = data[sy0:sy0 + h, sx0:sx0 + w]
+        data = canvas
+    meta = {a.name: a.value for a in spec.extra_attribs}
+    return ImageData(data, tuple(spec.channelnames), meta, dw, full)
+
+
+def _rgb_indices(channels: tuple[str, ...], layer: str | None) -> list[int]:
+    prefix = f"{layer}." if layer else ""
+    for names in _RGB_NAMES:
+        want = [prefix + n for n in names]
+        if all(w in channels for w in want):
+            return [channels.index(w) for w in want]
+    if not layer and len(channels) in (1, 2):  # grey (+alpha): replicate
+        return [0, 0, 0]
+    layers = sorted({c.rpartition(".")[0] for c in channels if "." in c})
+    hint = f"; layers with channels: {', '.join(layers)}" if layers else ""
+    where = f"layer {layer!r}" if layer else "the image"
+    raise InvalidInput(f"no R, G, B channels in {where} (channels: {', '.join(channels)}){hint}")
+
+
+def read_rgb(path: str | os.PathLike, layer: str | None = None) -> np.ndarray:
+    """(H, W, 3) float32 colour of ``path`` (``layer`` picks ``layer.R/G/B``)."""
+    img = read_image(path)
+    return np.ascontiguousarray(img.pixels[..., _rgb_indices(img.channels, layer)])
+
+
+def read_mask(path: str | os.PathLike, channel: str | None = None) -> np.ndarray:
+    """(H, W) float32 single channel: ``channel`` if given, else A, alpha, Y, the only channel, or R."""
+    img = read_image(path)
+    if channel:
+        return np.ascontiguousarray(img.channel(channel))
+    for name in ("A", "a", "alpha", "Y", "mask", "trimap"):
+        if name in img.channels:
+            return np.ascontiguousarray(img.channel(name))
+    if len(img.channels) >= 3 and img.channels[:3] in (("R", "G", "B"), ("r", "g", "b")):
+        return np.ascontiguousarray(img.pixels[..., 0])
+    return np.ascontiguousarray(img.pixels[..., 0])
+
+
+def _atomic_target(path: str) -> tuple[str, str]:
+    directory = os.path.dirname(os.path.abspath(path)) or "."
+    os.makedirs(directory, exist_ok=True)
+    suffix = os.path.splitext(path)[1]
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
+    os.close(fd)
+    return directory, tmp
+
+
+def _finish_atomic(tmp: str, path: str, directory: str) -> None:
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    try:
+        dfd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:  # pragma: no cover - platforms without directory fsync
+        pass
+
+
+def write_exr(
+    path: str | os.PathLike,
+    channels: Mapping[str, np.ndarray],
+    pixel_type: str | Mapping[str, str] = "half",
+    compression: str = "zip",
+    metadata: Mapping[str, object] | None = None,
+) -> None:
+    """Write named (H, W) channels to an OpenEXR file atomically.
+
+    ``pixel_type`` is "half" or "float", or a mapping channel -> type. ``metadata`` values may be str, int, float;
+    keys without a namespace are written under ``ftpvm:`` (e.g. ``ftpvm:shot``).
+    """
+    path = str(path)
+    if not channels:
+        raise InvalidInput("write_exr needs at least one channel")
+    names = list(channels)
+    planes = [np.asarray(channels[n], dtype=np.float32) for n in names]
+    shape = planes[0].shape
+    if len(shape) != 2 or any(p.shape != shape for p in planes):
+        raise InvalidInput(f"all EXR channels must be (H, W) of one size; got {[p.shape for p in planes]}")
+    if compression not in COMPRESSIONS:
+        raise InvalidInput(f"unknown EXR compression {compression!r}; choose one of {', '.join(COMPRESSIONS)}")
+    types = {n: (pixel_type[n] if isinstance(pixel_type, Mapping) else pixel_type) for n in names}
+    for n, t in types.items():
+        if t not in PIXEL_TYPES:
+            raise InvalidInput(f"pixel type for {n!r} must be 'half' or 'float', not {t!r}")
+    h, w = shape
+    spec = oiio.ImageSpec(w, h, len(names), oiio.FLOAT)
+    spec.channelnames = tuple(names)
+    spec.channelformats = tuple(oiio.TypeDesc(PIXEL_TYPES[types[n]]) for n in names)
+    spec.attribute("compression", compression)
+    for key, value in (metadata or {}).items():
+        key = key if ":" in key else f"ftpvm:{key}"
+        if isinstance(value, bool):
+            value = int(value)
+        spec.attribute(key, value if isinstance(value, (int, float)) else str(value))
+    directory, tmp = _atomic_target(path)
+    try:
+        out = oiio.ImageOutput.create(tmp)
+        if out is None or not out.open(tmp, spec):
+            raise InvalidInput(f"cannot write {path}: {oiio.geterror().strip()}")
+        ok = out.write_image(np.ascontiguousarray(np.stack(planes, -1)))
+        out.close()
+        if not ok:
+            raise InvalidInput(f"cannot write {path}: {out.geterror().strip()}")
+        _finish_atomic(tmp, path, directory)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_image(path: str | os.PathLike, pixels: np.ndarray) -> None:
+    """Write (H, W, C) float pixels in [0, 1] to any format by extension (PNG 8-bit, EXR half), atomically."""
+    path = str(path)
+    pixels = np.ascontiguousarray(np.asarray(pixels, dtype=np.float32))
+    if pixels.ndim == 2:
+        pixels = pixels[..., None]
+    directory, tmp = _atomic_target(path)
+    try:
+        buf = oiio.ImageBuf(pixels)
+        ext = os.path.splitext(path)[1].lower()
+        fmt = oiio.UINT8 if ext in (".png", ".jpg", ".jpeg") else oiio.HALF
+        if not buf.write(tmp, fmt):
+            raise InvalidInput(f"cannot write {path}: {buf.geterror().strip()}")
+        _finish_atomic(tmp, path, directory)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+_PRINTF = re.compile(r"%(0?)(\d*)d")
+_HASHES = re.compile(r"#+|@+")
+
+
+@dataclass(frozen=True)
+class SequencePattern:
+    """A frame sequence path: ``name.%04d.exr``, ``name.####.exr`` (or ``@``) — one frame field."""
+
+    pattern: str
+    prefix: str
+    suffix: str
+    padding: int
+
+    @classmethod
+    def parse(cls, pattern: str) -> "SequencePattern":
+        name = os.path.basename(pattern)
+        fields = list(_PRINTF.finditer(name)) + list(_HASHES.finditer(name))
+        if len(fields) != 1:
+            raise InvalidInput(
+                f"{pattern!r} needs exactly one frame field such as %04d or #### (found {len(fields)})"
+            )
+        m = fields[0]
+        padding = (int(m.group(2) or 1) if m.group(0).startswith("%") else len(m.group(0)))
+        head = pattern[: len(pattern) - len(name)] + name[: m.start()]
+        return cls(pattern, head, name[m.end():], padding)
+
+    def path(self, frame: int) -> str:
+        sign = "-" if frame < 0 else ""
+        return f"{self.prefix}{sign}{abs(frame):0{self.padding}d}{self.suffix}"
+
+    def frames(self) -> list[int]:
+        """Frame numbers of the files that exist, sorted."""
+        directory = os.path.dirname(self.prefix) or "."
+        base = os.path.basename(self.prefix)
+        if not os.path.isdir(directory):
+            return []
+        rx = re.compile(re.escape(base) + r"(-?\d+)" + re.escape(self.suffix) + r"$")
+        found = []
+        for entry in os.listdir(directory):
+            m = rx.match(entry)
+            if m and len(m.group(1).lstrip("-")) >= self.padding:
+                found.append(int(m.group(1)))
+        return sorted(set(found))
+
+
+def is_sequence_pattern(text: str) -> bool:
+    """Whether ``text`` contains a frame field (%d, %0Nd, #, @)."""
+    name = os.path.basename(text)
+    return bool(_PRINTF.search(name) or _HASHES.search(name))
+
+
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether two paths name the same file (resolving links), without requiring either to exist."""
+    return Path(a).resolve() == Path(b).resolve()

@@ -1,0 +1,44 @@
+"""Keyframe guides from Blender data: a Mask rasterised by the compositor's Mask node, or a trimap image."""
+from __future__ import annotations
+
+from typing import List, Optional
+
+import bpy
+
+from .job import KeyframeInput
+from .plan import PlanError, check_mask_matte, check_trimap
+from .render_io import NodeRenderer
+
+
+def mask_problem(mask: Optional["bpy.types.Mask"]) -> Optional[str]:
+    """Why ``mask`` cannot give a matte (no mask, no layer, no shape), or None."""
+    if mask is None:
+        return "pick a Mask (draw it in the Movie Clip editor's Mask mode) or switch the trimap source"
+    layers = [layer for layer in mask.layers if not layer.hide_render]
+    if not layers:
+        return f"mask {mask.name!r} has no visible layer"
+    if not any(len(spline.points) >= 3 for layer in layers for spline in layer.splines):
+        return f"mask {mask.name!r} has no closed shape (a spline needs at least 3 points)"
+    return None
+
+
+def keyframe_inputs(renderer: NodeRenderer, clip: "bpy.types.MovieClip", frames: List[int], source: str,
+                    mask: Optional["bpy.types.Mask"] = None,
+                    trimap_image: Optional["bpy.types.Image"] = None) -> List[KeyframeInput]:
+    """Plate + guide of every keyframe, rendered at the clip's size; PlanError with the fix on bad input."""
+    if source == "MASK":
+        problem = mask_problem(mask)
+        if problem:
+            raise PlanError(problem)
+    elif trimap_image is None:
+        raise PlanError("pick the trimap image (white = foreground, grey = unknown, black = background)")
+    out = []
+    for frame in frames:
+        plate = renderer.clip_frame(clip, frame)
+        if source == "MASK":
+            matte = check_mask_matte(renderer.mask_matte(mask, frame), mask.name, frame)
+            out.append(KeyframeInput(frame, plate, mask=matte))
+        else:
+            pixels = renderer.image_frame(trimap_image, frame)
+            out.append(KeyframeInput(frame, plate, trimap=check_trimap(pixels[:, :, 0], trimap_image.name, frame)))
+    return out

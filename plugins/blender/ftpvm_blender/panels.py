@@ -1,0 +1,97 @@
+"""The FTP-VM panel, in the Movie Clip editor's and the Compositor's sidebars."""
+from __future__ import annotations
+
+import bpy
+
+from . import properties
+
+
+class FTPVM_UL_keyframes(bpy.types.UIList):
+    """The keyframe list."""
+
+    def draw_item(self, context, layout, data, item, icon, active_data, active_propname, index=0):
+        layout.label(text=f"Frame {item.frame}", icon="KEYFRAME")
+
+
+def draw_panel(layout: "bpy.types.UILayout", context: "bpy.types.Context") -> None:
+    """Draw the settings of ``context.scene.ftpvm`` (shared by both panels)."""
+    scene = context.scene
+    props = scene.ftpvm
+    col = layout.column()
+    row = col.row(align=True)
+    row.prop(props, "server")
+    row.operator("ftpvm.check_connection", text="", icon="URL")
+    col.label(text=props.status, icon="CHECKMARK" if props.status.startswith("ftpvm-server") else "INFO")
+
+    box = layout.box()
+    box.prop(props, "clip")
+    clip = properties.current_clip(scene)
+    box.prop(props, "shot_id", text="Shot")
+    if not props.shot_id and clip is not None:
+        box.label(text=f"Shot id: {properties.shot_id(scene)}")
+    box.prop(props, "colorspace", text="Colour space")
+    if clip is not None:
+        box.label(text=f"Sent as {properties.input_colorspace(scene)} (clip: {clip.colorspace_settings.name})")
+
+    box = layout.box()
+    box.prop(props, "trimap_source")
+    if props.trimap_source == "MASK":
+        box.prop(props, "mask")
+        box.prop(props, "band")
+    else:
+        box.prop(props, "trimap_image")
+    row = box.row()
+    row.template_list("FTPVM_UL_keyframes", "", props, "keyframes", props, "keyframe_index", rows=3)
+    ops = row.column(align=True)
+    ops.operator("ftpvm.keyframe_add", text="", icon="ADD")
+    ops.operator("ftpvm.keyframe_remove", text="", icon="REMOVE")
+
+    box = layout.box()
+    box.prop(props, "quality")
+    box.prop(props, "output_foreground")
+    box.prop(props, "output_dir")
+    box.prop(props, "use_scene_range")
+    layout.operator("ftpvm.process_shot", icon="NODE_COMPOSITING")
+    if props.last_message:
+        layout.label(text=props.last_message)
+
+
+class FTPVM_PT_clip(bpy.types.Panel):
+    """FTP-VM in the Movie Clip editor."""
+
+    bl_label = "FTP-VM Matte"
+    bl_space_type = "CLIP_EDITOR"
+    bl_region_type = "UI"
+    bl_category = "FTP-VM"
+
+    def draw(self, context):
+        draw_panel(self.layout, context)
+
+
+class FTPVM_PT_compositor(bpy.types.Panel):
+    """FTP-VM in the Compositor."""
+
+    bl_label = "FTP-VM Matte"
+    bl_space_type = "NODE_EDITOR"
+    bl_region_type = "UI"
+    bl_category = "FTP-VM"
+
+    @classmethod
+    def poll(cls, context):
+        return getattr(context.space_data, "tree_type", "") == "CompositorNodeTree"
+
+    def draw(self, context):
+        draw_panel(self.layout, context)
+
+
+CLASSES = (FTPVM_UL_keyframes, FTPVM_PT_clip, FTPVM_PT_compositor)
+
+
+def register() -> None:
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+
+
+def unregister() -> None:
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)

@@ -1,0 +1,200 @@
+"""Everything the add-on decides without Blender: shot ids, frame ranges, paths, settings, checks.
+
+No ``bpy`` here; the bpy-facing modules read the UI, call these functions and act on the answers.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+#: Shot ids the engine accepts: letters, digits and ``._-``, 1..128 characters, no leading dot.
+_SHOT_ID_BAD = re.compile(r"[^A-Za-z0-9._-]+")
+SHOT_ID_MAX = 128
+
+#: Quality presets -> shot settings sent to the server (names from the server's settings schema).
+QUALITY_SETTINGS: Dict[str, Dict[str, object]] = {
+    "DRAFT": {"downsample_ratio": 0.25},
+    "STANDARD": {"downsample_ratio": "auto"},
+    "HIGH": {"downsample_ratio": 1.0},
+}
+
+#: Passes the add-on can write, in the order files are written.
+OUTPUT_PASSES = ("alpha", "foreground")
+
+#: The node group the add-on inserts into the compositor.
+GROUP_NAME = "FTPVM Matte"
+
+
+class PlanError(ValueError):
+    """A setting that makes the job impossible; the message tells the artist what to change."""
+
+
+def shot_id_from_name(name: str) -> str:
+    """A valid server shot id from a clip name: 'plate.0001.exr' -> 'plate', 'my shot' -> 'my_shot'."""
+    stem = os.path.basename(name or "")
+    stem = re.sub(r"(\.[A-Za-z0-9]{2,5})$", "", stem)       # extension
+    stem = re.sub(r"[._-]*[#%]*\d*[dD]?$", "", stem) or stem   # trailing frame number / pattern
+    cleaned = _SHOT_ID_BAD.sub("_", stem).strip("_").lstrip(".")
+    return (cleaned or "shot")[:SHOT_ID_MAX]
+
+
+def check_shot_id(shot_id: str) -> str:
+    """The id unchanged when the server would accept it; PlanError saying why not otherwise."""
+    if not shot_id:
+        raise PlanError("the shot id is empty; type one or pick a clip")
+    if len(shot_id) > SHOT_ID_MAX:
+        raise PlanError(f"the shot id is longer than {SHOT_ID_MAX} characters")
+    if shot_id.startswith(".") or _SHOT_ID_BAD.search(shot_id):
+        raise PlanError(f"shot id {shot_id!r} may hold only letters, digits and . _ - (not starting with .)")
+    return shot_id
+
+
+def frame_range(clip_start: int, clip_duration: int, limit: Optional[Tuple[int, int]] = None) -> List[int]:
+    """Scene frames the clip covers, optionally clipped to ``limit`` (first, last), in order."""
+    if clip_duration < 1:
+        raise PlanError("the clip has no frames")
+    first, last = clip_start, clip_start + clip_duration - 1
+    if limit is not None:
+        first, last = max(first, limit[0]), min(last, limit[1])
+    if first > last:
+        raise PlanError(f"the frame range {limit[0]}-{limit[1]} does not overlap the clip "  # type: ignore[index]
+                        f"({clip_start}-{clip_start + clip_duration - 1})")
+    return list(range(first, last + 1))
+
+
+def check_keyframes(keyframes: Iterable[int], frames: Sequence[int]) -> List[int]:
+    """Sorted unique keyframes; PlanError when there are none or one lies outside the frames."""
+    keys = sorted(set(int(k) for k in keyframes))
+    if not keys:
+        raise PlanError("add at least one keyframe (the frame where the mask or trimap is drawn)")
+    outside = [k for k in keys if k < frames[0] or k > frames[-1]]
+    if outside:
+        raise PlanError(f"keyframe(s) {outside} lie outside the frames {frames[0]}-{frames[-1]}")
+    return keys
+
+
+def add_keyframe(keyframes: Iterable[int], frame: int) -> List[int]:
+    """The keyframe list with ``frame`` added (sorted, no duplicate)."""
+    return sorted(set(int(k) for k in keyframes) | {int(frame)})
+
+
+def quality_settings(quality: str) -> Dict[str, object]:
+    """Shot settings for a quality preset."""
+    try:
+        return dict(QUALITY_SETTINGS[quality])
+    except KeyError:
+        raise PlanError(f"unknown quality {quality!r}; choose one of {', '.join(QUALITY_SETTINGS)}") from None
+
+
+def output_folder(blend_path: str, chosen: str, shot_id: str) -> str:
+    """Where the EXR sequences go: the chosen folder, else ``ftpvm/<shot>`` next to the .blend file."""
+    if chosen:
+        return os.path.join(os.path.abspath(chosen), shot_id) if not chosen.rstrip("/\\").endswith(shot_id) \
+            else os.path.abspath(chosen)
+    if not blend_path:
+        raise PlanError("save the .blend file first, or choose an output folder")
+    return os.path.join(os.path.dirname(os.path.abspath(blend_path)), "ftpvm", shot_id)
+
+
+def output_path(folder: str, shot_id: str, pass_name: str, frame: int) -> str:
+    """The EXR of one pass at one scene frame: ``<folder>/<shot>_<pass>.<frame:04d>.exr``."""
+    return os.path.join(folder, f"{shot_id}_{pass_name}.{frame:04d}.exr")
+
+
+def sequence_offset(first_frame: int) -> int:
+    """Image-node frame offset so scene frame f shows file number f when the sequence starts at ``first_frame``."""
+    return first_frame - 1
+
+
+def trimap_from_matte(matte: np.ndarray) -> np.ndarray:
+    """A painted trimap image (one channel, any values) snapped to {0, .5, 1}."""
+    m = np.asarray(matte, dtype=np.float32)
+    return np.where(m < 0.25, 0.0, np.where(m > 0.75, 1.0, 0.5)).astype(np.float32)
+
+
+def check_mask_matte(matte: np.ndarray, mask_name: str, frame: int) -> np.ndarray:
+    """The matte clipped to [0, 1]; PlanError when it is empty, covers everything or is not finite."""
+    m = np.asarray(matte, dtype=np.float32)
+    if m.ndim != 2 or m.size == 0:
+        raise PlanError(f"mask {mask_name!r} gave no image at frame {frame}")
+    if not np.isfinite(m).all():
+        raise PlanError(f"mask {mask_name!r} holds non-finite values at frame {frame}")
+    m = np.clip(m, 0.0, 1.0)
+    if m.max() < 0.5:
+        raise PlanError(f"mask {mask_name!r} covers nothing at frame {frame}: draw a closed shape around the "
+                        f"subject on that keyframe (in the Movie Clip editor, Mask mode)")
+    if m.min() > 0.5:
+        raise PlanError(f"mask {mask_name!r} covers the whole frame at frame {frame}: draw the shape around "
+                        f"the subject only")
+    return m
+
+
+def check_trimap(trimap: np.ndarray, image_name: str, frame: int) -> np.ndarray:
+    """A snapped trimap; PlanError when it has no foreground or no background at all."""
+    t = trimap_from_matte(trimap)
+    if not (t == 1.0).any() or not (t == 0.0).any():
+        raise PlanError(f"trimap {image_name!r} at frame {frame} needs white (foreground) and black "
+                        f"(background) areas")
+    return t
+
+
+def top_down(pixels: np.ndarray, width: int, height: int, channels: int = 4) -> np.ndarray:
+    """Blender's flat bottom-up pixel buffer -> (H, W, C) array with row 0 at the top."""
+    return np.asarray(pixels, dtype=np.float32).reshape(height, width, channels)[::-1]
+
+
+def bottom_up(image: np.ndarray) -> np.ndarray:
+    """(H, W) or (H, W, 3|4) top-down array -> Blender's flat bottom-up RGBA buffer (alpha 1 when absent)."""
+    a = np.asarray(image, dtype=np.float32)
+    if a.ndim == 2:
+        a = np.repeat(a[:, :, None], 3, axis=2)
+    if a.shape[2] == 3:
+        a = np.concatenate([a, np.ones(a.shape[:2] + (1,), np.float32)], axis=2)
+    return np.ascontiguousarray(a[::-1]).ravel()
+
+
+@dataclass
+class Job:
+    """One Process run, decided up front: which frames, which keyframes, where results go."""
+
+    shot_id: str
+    width: int
+    height: int
+    colorspace: str
+    frames: List[int]
+    keyframes: List[int]
+    passes: Tuple[str, ...]
+    folder: str
+    settings: Dict[str, object] = field(default_factory=dict)
+    band: int = 12
+
+    def path(self, pass_name: str, frame: int) -> str:
+        """The EXR one pass of one frame is written to."""
+        return output_path(self.folder, self.shot_id, pass_name, frame)
+
+    def first_path(self, pass_name: str) -> str:
+        """The first file of a pass's sequence (what an Image datablock is loaded from)."""
+        return self.path(pass_name, self.frames[0])
+
+
+def plan_job(*, shot_id: str, width: int, height: int, colorspace: str, clip_start: int, clip_duration: int,
+             keyframes: Iterable[int], quality: str, want_foreground: bool, blend_path: str,
+             chosen_folder: str = "", limit: Optional[Tuple[int, int]] = None, band: int = 12) -> Job:
+    """Check the panel's settings and turn them into a Job; PlanError with the fix otherwise."""
+    check_shot_id(shot_id)
+    if width < 1 or height < 1:
+        raise PlanError("the clip has no image (is its file missing?)")
+    if not colorspace:
+        raise PlanError("no input colour space: pick the space the clip's pixels are in")
+    if band < 1:
+        raise PlanError("the band width must be at least 1 pixel")
+    frames = frame_range(clip_start, clip_duration, limit)
+    keys = check_keyframes(keyframes, frames)
+    passes = ("alpha", "foreground") if want_foreground else ("alpha",)  # alpha always: the node group needs it
+    folder = output_folder(blend_path, chosen_folder, shot_id)
+    return Job(shot_id, int(width), int(height), colorspace, frames, keys, passes, folder,
+               quality_settings(quality), int(band))

@@ -1,0 +1,113 @@
+"""The FTP-VM settings stored with the scene (``scene.ftpvm``) and the values derived from them."""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Optional
+
+import bpy
+from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, IntProperty, PointerProperty,
+                       StringProperty)
+
+from . import colour
+from .plan import shot_id_from_name
+
+DEFAULT_SERVER = "127.0.0.1:50051"
+
+
+@lru_cache(maxsize=4)
+def _parse_config(path: str) -> dict:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return colour.parse_config(f.read())
+    except OSError:
+        return {"roles": {}, "aliases": {}}
+
+
+def ocio_config() -> dict:
+    """Roles and aliases of the OCIO config Blender uses ($OCIO, else its bundled one)."""
+    path = os.environ.get("OCIO") or bpy.utils.system_resource("DATAFILES", path="colormanagement/config.ocio")
+    return _parse_config(path or "")
+
+
+def current_clip(scene: "bpy.types.Scene") -> Optional["bpy.types.MovieClip"]:
+    """The clip to process: the panel's choice, else the scene's active clip."""
+    return scene.ftpvm.clip or scene.active_clip
+
+
+def shot_id(scene: "bpy.types.Scene") -> str:
+    """The shot id typed in the panel, else one made from the clip's name."""
+    props = scene.ftpvm
+    clip = current_clip(scene)
+    return props.shot_id.strip() or (shot_id_from_name(clip.name) if clip else "")
+
+
+def input_colorspace(scene: "bpy.types.Scene") -> str:
+    """The colour space frames are sent in: the panel's choice, else Blender's scene-linear space."""
+    return scene.ftpvm.colorspace.strip() or colour.scene_linear(ocio_config())
+
+
+def _clip_changed(props: "FTPVMSettings", context: "bpy.types.Context") -> None:
+    if props.clip is not None:
+        props.shot_id = shot_id_from_name(props.clip.name)
+
+
+class FTPVMKeyframe(bpy.types.PropertyGroup):
+    """A frame where the mask or trimap guides the matte."""
+
+    frame: IntProperty(name="Frame", description="Scene frame of the keyframe")
+
+
+class FTPVMSettings(bpy.types.PropertyGroup):
+    """Everything the FTP-VM panel shows."""
+
+    server: StringProperty(name="Server", default=DEFAULT_SERVER,
+                           description="Address (host:port) of the ftpvm-server")
+    status: StringProperty(name="Status", default="not checked", options={"SKIP_SAVE"},
+                           description="Result of the last connection check")
+    last_message: StringProperty(name="Last run", default="", options={"SKIP_SAVE"},
+                                 description="What the last Process run reported")
+    clip: PointerProperty(name="Clip", type=bpy.types.MovieClip, update=_clip_changed,
+                          description="The plate to matte (default: the scene's active clip)")
+    shot_id: StringProperty(name="Shot", default="",
+                            description="Shot id on the server (default: from the clip's name)")
+    colorspace: StringProperty(name="Input colour space", default="",
+                               description="Colour space of the frames sent (default: Blender's scene-linear "
+                                           "space, which is what the clip is read in)")
+    trimap_source: EnumProperty(name="Trimap from", default="MASK", items=(
+        ("MASK", "Mask", "Rasterise a Mask data-block on each keyframe, with an unknown band around its edge"),
+        ("IMAGE", "Trimap image", "An image (or sequence): white = foreground, grey = unknown, black = background"),
+    ))
+    mask: PointerProperty(name="Mask", type=bpy.types.Mask, description="The roto Mask drawn on the keyframes")
+    band: IntProperty(name="Band", default=12, min=1, soft_max=200, subtype="PIXEL",
+                      description="Width of the unknown band around the mask's edge, in pixels")
+    trimap_image: PointerProperty(name="Trimap", type=bpy.types.Image,
+                                  description="Trimap image or sequence (read at each keyframe)")
+    keyframes: CollectionProperty(type=FTPVMKeyframe)
+    keyframe_index: IntProperty(name="Active keyframe", default=0)
+    quality: EnumProperty(name="Quality", default="STANDARD", items=(
+        ("DRAFT", "Draft", "Network at quarter resolution: fastest"),
+        ("STANDARD", "Standard", "Network at up to 1024 pixels on the long side"),
+        ("HIGH", "High", "Network at full resolution: slowest"),
+    ))
+    output_foreground: BoolProperty(name="Foreground", default=True,
+                                    description="Also write the foreground colour pass (unmixed from the background)")
+    output_dir: StringProperty(name="Folder", default="", subtype="DIR_PATH",
+                               description="Where the EXR sequences go (default: ftpvm/<shot> next to the .blend)")
+    use_scene_range: BoolProperty(name="Scene range only", default=False,
+                                  description="Process only the scene's frame range (default: the whole clip)")
+
+
+CLASSES = (FTPVMKeyframe, FTPVMSettings)
+
+
+def register() -> None:
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+    bpy.types.Scene.ftpvm = PointerProperty(type=FTPVMSettings)
+
+
+def unregister() -> None:
+    del bpy.types.Scene.ftpvm
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)

@@ -1,0 +1,96 @@
+"""The ``FTPVM Matte`` node group and its place in the scene's compositor tree."""
+from __future__ import annotations
+
+from typing import Optional
+
+import bpy
+
+from . import compositor
+from .plan import GROUP_NAME, Job, sequence_offset
+from .render_io import load_sequence
+
+
+def group_name(shot_id: str) -> str:
+    """The node group of one shot: ``FTPVM Matte [shot]``."""
+    return f"{GROUP_NAME} [{shot_id}]"
+
+
+def _image_node(tree, image, job: Job, x: float, y: float):
+    node = tree.nodes.new("CompositorNodeImage")
+    node.image = image
+    node.frame_start = job.frames[0]
+    node.frame_offset = sequence_offset(job.frames[0])
+    node.frame_duration = len(job.frames)
+    node.location = (x, y)
+    return node
+
+
+def build_group(job: Job) -> "bpy.types.NodeTree":
+    """(Re)build the group: Plate in; Image (plate with the alpha), Alpha, Foreground out."""
+    name = group_name(job.shot_id)
+    tree = bpy.data.node_groups.get(name) or compositor.new_group_tree(name)
+    tree.nodes.clear()
+    compositor.add_interface_socket(tree, "Plate", "INPUT", "NodeSocketColor")
+    for out_name, kind in (("Image", "NodeSocketColor"), ("Alpha", "NodeSocketFloat"),
+                           ("Foreground", "NodeSocketColor")):
+        compositor.add_interface_socket(tree, out_name, "OUTPUT", kind)
+    group_in = tree.nodes.new("NodeGroupInput")
+    group_in.location = (-600, 200)
+    group_out = tree.nodes.new("NodeGroupOutput")
+    group_out.location = (500, 0)
+
+    alpha_image = load_sequence(f"{job.shot_id}_alpha", job.first_path("alpha"))
+    alpha_node = _image_node(tree, alpha_image, job, -600, -100)
+    split = tree.nodes.new("CompositorNodeSeparateColor")
+    split.location = (-300, -100)
+    tree.links.new(alpha_node.outputs["Image"], split.inputs["Image"])
+    alpha = split.outputs["Red"]
+
+    cut = tree.nodes.new("CompositorNodeSetAlpha")
+    cut.location = (100, 200)
+    compositor.set_alpha_replace(cut)
+    tree.links.new(group_in.outputs["Plate"], cut.inputs["Image"])
+    tree.links.new(alpha, cut.inputs["Alpha"])
+    tree.links.new(cut.outputs["Image"], group_out.inputs["Image"])
+    tree.links.new(alpha, group_out.inputs["Alpha"])
+
+    if "foreground" in job.passes:
+        fg_image = load_sequence(f"{job.shot_id}_foreground", job.first_path("foreground"))
+        fg_node = _image_node(tree, fg_image, job, -600, -400)
+        fg_cut = tree.nodes.new("CompositorNodeSetAlpha")
+        fg_cut.location = (100, -300)
+        compositor.set_alpha_replace(fg_cut)
+        tree.links.new(fg_node.outputs["Image"], fg_cut.inputs["Image"])
+        tree.links.new(alpha, fg_cut.inputs["Alpha"])
+        tree.links.new(fg_cut.outputs["Image"], group_out.inputs["Foreground"])
+    return tree
+
+
+def _clip_node(tree, clip):
+    node = next((n for n in tree.nodes if n.bl_idname == "CompositorNodeMovieClip" and n.clip == clip), None)
+    if node is None:
+        node = tree.nodes.new("CompositorNodeMovieClip")
+        node.clip = clip
+        node.location = (-400, 0)
+    return node
+
+
+def insert_group(scene: "bpy.types.Scene", clip: "bpy.types.MovieClip", job: Job) -> "bpy.types.Node":
+    """Put the shot's group node in the scene's compositor, fed by the clip; reused when it is there."""
+    group = build_group(job)
+    tree = compositor.scene_tree(scene)
+    node: Optional["bpy.types.Node"] = next(
+        (n for n in tree.nodes if n.bl_idname == "CompositorNodeGroup" and n.node_tree == group), None)
+    plate = _clip_node(tree, clip)
+    output = compositor.output_socket(tree)
+    if node is None:
+        node = tree.nodes.new("CompositorNodeGroup")
+        node.node_tree = group
+        node.label = GROUP_NAME
+        node.location = (plate.location.x + 300, plate.location.y)
+        feeding = output.links[0].from_node if output.is_linked else None
+        if feeding is None or feeding == plate:  # insert between the plate and the output
+            tree.links.new(node.outputs["Image"], output)
+    if not node.inputs["Plate"].is_linked:
+        tree.links.new(plate.outputs["Image"], node.inputs["Plate"])
+    return node

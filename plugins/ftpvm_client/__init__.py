@@ -1,0 +1,29 @@
+"""``ftpvm_client``: the one client every FTP-VM plugin uses to talk to ``ftpvm-server``.
+
+Pure Python on numpy, grpcio and protobuf (no torch), small enough to vendor into a host
+application::
+
+    from ftpvm_client import Client, FTPVMError
+    with Client("127.0.0.1:50051") as client:
+        shot = client.open_shot("sh010", width=1920, height=1080, colorspace="ACEScg")
+        shot.set_keyframe(1001, image=plate, trimap=tri)
+        for r in shot.matte([(1001, plate)], passes=("alpha", "foreground")):
+            r.alpha, r.foreground
+"""
+from .connection import DEFAULT_ADDRESS, Client
+from .errors import (AlreadyExists, Cancelled, DeadlineExceeded, FailedPrecondition, FTPVMError, InvalidArgument, NotFound,
+                     PermissionDenied, ResourceExhausted, ServerError, Unauthenticated, Unavailable)
+from .planes import PASSES
+from .retry import RetryPolicy
+from .shot import ShotHandle
+from .types import Keyframe, MatteResult, Progress, ServerInfo, ShotInfo
+
+__version__ = "0.1.0"
+PROTOCOL = "ftpvm.v1"
+
+__all__ = [
+    "Client", "ShotHandle", "DEFAULT_ADDRESS", "PROTOCOL", "PASSES", "RetryPolicy",
+    "ServerInfo", "ShotInfo", "Keyframe", "MatteResult", "Progress",
+    "FTPVMError", "AlreadyExists", "InvalidArgument", "NotFound", "FailedPrecondition", "Unauthenticated",
+    "PermissionDenied", "ResourceExhausted", "Unavailable", "Cancelled", "DeadlineExceeded", "ServerError",
+]

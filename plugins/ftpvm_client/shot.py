@@ -1,0 +1,274 @@
+"""A handle to one shot on the server: keyframes, cache and the matte stream."""
+from __future__ import annotations
+
+import collections
+import os
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+
+import grpc
+import numpy as np
+
+from ._proto.ftpvm.v1 import matting_pb2 as pb
+from .errors import Cancelled, FTPVMError, error_for, from_rpc_error
+from .planes import ENCODING_OF_DTYPE, PASS_NAMES, PASSES, Assembler, exr_header, from_planes, path_header, raw_header, split
+from .retry import call_with_retry, is_transient
+from .types import Keyframe, MatteResult, Progress, ShotInfo
+
+if TYPE_CHECKING:
+    from .connection import Client
+
+#: What a frame source may be: a (H, W, 3) array, a path on the server's disk, or EXR bytes.
+FrameSource = Union[np.ndarray, str, "os.PathLike[str]", bytes]
+
+#: Frames sent ahead of their results (bounds memory on both ends).
+WINDOW = 4
+
+
+def _header_and_payload(source: FrameSource, encoding: int) -> Tuple[pb.ImageHeader, bytes]:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return exr_header(bytes(source))
+    if isinstance(source, (str, os.PathLike)):
+        return path_header(os.fspath(source)), b""
+    return raw_header(source, encoding)
+
+
+class ShotHandle:
+    """A shot on the server. Obtained from ``Client.open_shot`` or ``Client.shot``."""
+
+    def __init__(self, client: "Client", info: ShotInfo):
+        self.client = client
+        self.info = info
+
+    shot_id = property(lambda self: self.info.shot_id)
+    width = property(lambda self: self.info.width)
+    height = property(lambda self: self.info.height)
+    colorspace = property(lambda self: self.info.colorspace)
+
+    def __repr__(self) -> str:
+        return f"<ShotHandle {self.shot_id!r} {self.width}x{self.height} {self.colorspace}>"
+
+    def refresh(self) -> ShotInfo:
+        """Re-read the shot from the server (keyframes, cache size, counters)."""
+        self.info = self.client.get_shot(self.shot_id)
+        return self.info
+
+    # -- keyframes ---------------------------------------------------------------------
+    def set_keyframe(self, frame: int, image: FrameSource, trimap: Optional[np.ndarray] = None,
+                     mask: Optional[np.ndarray] = None, band: int = 0, dtype: str = "float16") -> Keyframe:
+        """Set the keyframe ``frame`` from the plate and a trimap, or from roto mask(s) + ``band``.
+
+        ``image``: (H, W, 3) linear plate (or a server path / EXR bytes); ``trimap``: (H, W) with
+        0 / 0.5 / 1; ``mask``: (H, W) or (H, W, N) mattes in [0, 1] (united), ``band`` in pixels.
+        """
+        if (trimap is None) == (mask is None):
+            raise ValueError("set_keyframe needs exactly one of trimap= or mask=")
+        encoding = ENCODING_OF_DTYPE[dtype]
+        image_header, image_bytes = _header_and_payload(image, encoding)
+        guide_header, guide_bytes = raw_header(trimap if trimap is not None else mask, encoding)
+        start = pb.KeyframeStart(shot_id=self.shot_id, frame=int(frame), image=image_header, band=int(band))
+        (start.trimap if trimap is not None else start.mask).CopyFrom(guide_header)
+        payload = image_bytes + guide_bytes
+        chunk = self.client.chunk_bytes
+
+        def requests() -> Iterator[pb.SetKeyframeRequest]:
+            yield pb.SetKeyframeRequest(start=start)
+            for i in range(0, len(payload), chunk):
+                yield pb.SetKeyframeRequest(chunk=pb.Chunk(data=payload[i:i + chunk]))
+
+        reply = call_with_retry(lambda: self.client.stub.SetKeyframe(
+            requests(), timeout=self.client.timeout, metadata=self.client.metadata), self.client.retry)
+        return Keyframe(reply.frame, reply.source, reply.band)
+
+    def remove_keyframe(self, frame: int) -> ShotInfo:
+        """Remove a keyframe (NotFound if there is none at ``frame``)."""
+        self.info = ShotInfo.from_proto(self.client.call(
+            self.client.stub.RemoveKeyframe, pb.RemoveKeyframeRequest(shot_id=self.shot_id, frame=int(frame))))
+        return self.info
+
+    def keyframes(self) -> List[Keyframe]:
+        """The shot's keyframes, in frame order."""
+        reply = self.client.call(self.client.stub.ListKeyframes, pb.ShotRef(shot_id=self.shot_id))
+        return [Keyframe(k.frame, k.source, k.band) for k in reply.keyframes]
+
+    def reset_cache(self) -> ShotInfo:
+        """Forget cached mattes and recurrent state (keyframes stay)."""
+        self.info = ShotInfo.from_proto(self.client.call(self.client.stub.ResetCache, pb.ShotRef(shot_id=self.shot_id)))
+        return self.info
+
+    def delete(self) -> bool:
+        """Delete this shot on the server."""
+        return self.client.delete_shot(self.shot_id)
+
+    # -- matting -----------------------------------------------------------------------
+    def matte(self, frames: Iterable[Tuple[int, FrameSource]], passes: Sequence[str] = ("alpha",), *,
+              outputs: Optional[Dict[str, str]] = None, progress: Optional[Callable[[Progress], Any]] = None,
+              cancel: Optional[threading.Event] = None, raise_errors: bool = True,
+              send_dtype: str = "float16", result_dtype: str = "float16",
+              timeout: Optional[float] = None) -> Iterator[MatteResult]:
+        """Matte ``frames`` (``(frame, plate)`` pairs; plate an array, a server path or EXR bytes).
+
+        Yields a MatteResult per frame, in order. ``outputs`` maps pass names to server-side EXR
+        path templates (``####`` or ``%04d``) the server writes; with outputs and
+        ``result_dtype="none"`` no pixels come back. ``progress`` is called after every frame;
+        setting ``cancel`` stops the server's work and raises Cancelled. A failed frame raises
+        its error, or is yielded with ``error`` set when ``raise_errors`` is False.
+        Transient failures (server restarting) resend the frames still in flight.
+        """
+        names = tuple(passes)
+        unknown = [p for p in names if p not in PASSES]
+        if unknown or not names:
+            raise ValueError(f"unknown pass(es) {unknown}; choose from {sorted(PASSES)}")
+        if result_dtype == "none" and not outputs:
+            raise ValueError('result_dtype="none" needs outputs= (otherwise nothing comes back)')
+        start = pb.MatteStart(
+            shot_id=self.shot_id, passes=[PASSES[p][0] for p in names],
+            result_encoding=pb.ENCODING_PATH if result_dtype == "none" else ENCODING_OF_DTYPE[result_dtype],
+            outputs=[self._template(p, t) for p, t in (outputs or {}).items()],
+            expected_frames=len(frames) if hasattr(frames, "__len__") else 0)  # type: ignore[arg-type]
+        stream = _MatteStream(self.client, start, iter(frames), ENCODING_OF_DTYPE[send_dtype], cancel, timeout)
+        total = start.expected_frames or None
+        done = 0
+        for result in stream:
+            done += 1
+            if progress is not None:
+                progress(Progress(done, total, stream.frames_per_second, result.frame))
+            if result.error is not None and raise_errors:
+                stream.close()
+                raise result.error
+            yield result
+
+    @staticmethod
+    def _template(name: str, path: Any) -> pb.OutputTemplate:
+        if name not in PASSES:
+            raise ValueError(f"unknown pass {name!r} in outputs; choose from {sorted(PASSES)}")
+        template = pb.OutputTemplate(path=os.fspath(path))
+        setattr(template, "pass", PASSES[name][0])
+        return template
+
+
+class _MatteStream:
+    """One Matte call, re-opened on transient failures with the frames still unanswered."""
+
+    def __init__(self, client: "Client", start: pb.MatteStart, frames: Iterator[Tuple[int, FrameSource]],
+                 encoding: int, cancel: Optional[threading.Event], timeout: Optional[float]):
+        self.client, self.start, self.frames, self.encoding = client, start, frames, encoding
+        self.cancel_event = cancel or threading.Event()
+        self.timeout = timeout
+        self.pending: Deque[Tuple[int, FrameSource]] = collections.deque()
+        self.exhausted = False
+        self.frames_per_second = 0.0
+        self._closed = threading.Event()
+        self._take = threading.Lock()
+        self._call: Optional[grpc.Call] = None
+
+    def close(self) -> None:
+        """Stop sending and cancel the call."""
+        self._closed.set()
+        if self._call is not None:
+            self._call.cancel()
+
+    # Frames that went out but have no result yet are kept in ``pending`` (at most WINDOW). Each
+    # attempt (call) has its own ``stop`` event, so a dead call's sender never takes another frame.
+    def _requests(self, resend: List[Tuple[int, FrameSource]], window: threading.Semaphore,
+                  stop: threading.Event) -> Iterator[pb.MatteRequest]:
+        yield pb.MatteRequest(start=self.start)
+        queue = collections.deque(resend)
+        while True:
+            while not window.acquire(timeout=0.05):
+                if stop.is_set() or self._closed.is_set() or self.cancel_event.is_set():
+                    break
+            if self.cancel_event.is_set() and not stop.is_set():
+                yield pb.MatteRequest(cancel=pb.Cancel())
+                return
+            with self._take:
+                if stop.is_set() or self._closed.is_set():
+                    return
+                if queue:
+                    item = queue.popleft()
+                else:
+                    item = next(self.frames, None)
+                    if item is None:
+                        self.exhausted = True
+                        return
+                    self.pending.append(item)
+            yield from self._frame_messages(*item)
+
+    def _frame_messages(self, frame: int, source: FrameSource) -> Iterator[pb.MatteRequest]:
+        header, payload = _header_and_payload(source, self.encoding)
+        first, rest = split(payload, self.client.chunk_bytes, self.client.chunk_bytes)
+        header.data = first
+        yield pb.MatteRequest(frame=pb.FrameHeader(frame=int(frame), plate=header))
+        for data in rest:
+            yield pb.MatteRequest(chunk=pb.Chunk(data=data))
+
+    def __iter__(self) -> Iterator[MatteResult]:
+        policy = self.client.retry
+        delays = policy.delays()
+        began = time.monotonic()
+        while True:
+            window = threading.Semaphore(WINDOW)
+            stop = threading.Event()
+            with self._take:
+                resend = list(self.pending)
+            requests = self._requests(resend, window, stop)
+            self._call = self.client.stub.Matte(requests, timeout=self.timeout, metadata=self.client.metadata)
+            try:
+                for result in self._results(self._call):
+                    window.release()
+                    yield result
+                if self.cancel_event.is_set():
+                    raise Cancelled("matte cancelled by the caller")
+                return
+            except grpc.RpcError as exc:
+                error = from_rpc_error(exc)
+                if self.cancel_event.is_set():
+                    raise Cancelled("matte cancelled by the caller") from None
+                delay = next(delays, None)
+                if not is_transient(error) or delay is None or time.monotonic() - began + delay > policy.total:
+                    raise error from None
+                time.sleep(max(delay, getattr(error, "retry_after", None) or 0.0))
+            finally:
+                stop.set()
+                self._call.cancel()
+
+    def _results(self, call: Iterator[pb.MatteResponse]) -> Iterator[MatteResult]:
+        responses = iter(call)
+        for response in responses:
+            if response.WhichOneof("kind") != "result":
+                raise FTPVMError("protocol error: pixel chunk without a result header")
+            header = response.result
+            assembler = Assembler(header.byte_size)
+            while assembler.missing:
+                chunk = next(responses, None)
+                if chunk is None or chunk.WhichOneof("kind") != "chunk":
+                    raise FTPVMError(f"protocol error: result of frame {header.frame} ended early")
+                assembler.add(chunk.chunk.data)
+            if header.status.code == grpc.StatusCode.CANCELLED.value[0]:
+                raise Cancelled(header.status.message or "matte cancelled", frame=header.frame)
+            with self._take:
+                if self.pending and self.pending[0][0] == header.frame:
+                    self.pending.popleft()
+            self.frames_per_second = header.progress.frames_per_second
+            yield self._decode(header, assembler.bytes())
+
+    @staticmethod
+    def _decode(header: pb.FrameResult, payload: bytes) -> MatteResult:
+        result = MatteResult(frame=header.frame, from_cache=header.from_cache,
+                             nonfinite_pixels=header.nonfinite_pixels)
+        if header.status.code != 0:
+            code = next((c for c in grpc.StatusCode if c.value[0] == header.status.code), grpc.StatusCode.UNKNOWN)
+            result.error = error_for(code, header.status.message, frame=header.frame)
+            return result
+        offset = 0
+        for layout in header.passes:
+            name = PASS_NAMES.get(getattr(layout, "pass"))
+            if layout.written_path:
+                result.written[name] = layout.written_path
+            if layout.byte_size:
+                data = payload[offset:offset + layout.byte_size]
+                offset += layout.byte_size
+                image = from_planes(data, header.width, header.height, layout.channels, header.encoding)
+                setattr(result, name, image[:, :, 0] if layout.channels == 1 else image)
+        return result

@@ -1,0 +1,372 @@
+"""Pure decisions of the FTPVMMatte node: shot ids, cache paths, keyframe records and the process plan.
+
+Nothing here imports Nuke or the client, so every rule can be tested on its own. The Nuke adapter
+(``node.py``) reads knobs into a :class:`NodeState`, asks this module what to do, and does it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+#: Shot ids the server accepts: letters, digits, '.', '_', '-'; 1..128 characters, not starting with '.'.
+SHOT_ID_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
+
+TRIMAP_MODES = ("roto", "inner_outer", "trimap")
+TRIMAP_MODE_LABELS = {"roto": "roto", "inner_outer": "inner / outer mattes", "trimap": "ready trimap"}
+FG_TARGETS = ("ftpvm_fg", "rgb")
+TRANSFERS = ("auto", "path", "inline")
+PASS_ORDER = ("alpha", "foreground", "trimap", "boundary")
+CHANNELS = ("red", "green", "blue", "alpha")
+
+#: Channel names inside the result EXRs (the server writes the same in path mode).
+EXR_CHANNELS = {"alpha": ("A",), "foreground": ("R", "G", "B"), "trimap": ("Y",), "boundary": ("Y",)}
+
+
+class PlanError(ValueError):
+    """A setting the artist must fix; the message says how."""
+
+
+# ----------------------------------------------------------------------------- shot ids
+def sanitize_shot_id(text: str) -> str:
+    """Turn any text into a valid shot id (invalid characters become '_'); '' if nothing is left."""
+    cleaned = re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9._-]+", "_", text.strip())).strip("_")
+    cleaned = cleaned.lstrip(".")
+    return cleaned[:128]
+
+
+def default_shot_id(script_path: str, node_name: str) -> str:
+    """``<script name without extension and version>_<node name>``, e.g. ``sh010_comp_FTPVMMatte1``.
+
+    An unsaved script (empty path) gives ``untitled_<node>``. The version suffix (``_v012``) is
+    dropped so that versioning up a script keeps talking to the same shot.
+    """
+    base = os.path.splitext(os.path.basename(script_path or ""))[0]
+    base = re.sub(r"[._-]?v\d+$", "", base, flags=re.IGNORECASE) or "untitled"
+    return sanitize_shot_id(f"{base}_{node_name}") or "untitled"
+
+
+def check_shot_id(shot_id: str) -> str:
+    """The shot id, or PlanError saying what a valid one looks like."""
+    if not SHOT_ID_RE.fullmatch(shot_id or ""):
+        raise PlanError(f"Shot id {shot_id!r} is not valid: use 1-128 letters, digits, '.', '_' or '-' "
+                        f"(not starting with '.'). Fix the 'shot id' knob.")
+    return shot_id
+
+
+# ----------------------------------------------------------------------------- frames
+def parse_frame_range(text: str) -> Tuple[int, int]:
+    """``"1001-1100"`` or ``"1001 1100"`` or ``"1001"`` -> (first, last)."""
+    m = re.fullmatch(r"\s*(-?\d+)\s*(?:(?:-|\s+|,)\s*(-?\d+))?\s*", text or "")
+    if not m:
+        raise PlanError(f"Frame range {text!r} is not valid: write it as FIRST-LAST, e.g. 1001-1100.")
+    first = int(m.group(1))
+    last = int(m.group(2)) if m.group(2) is not None else first
+    if last < first:
+        raise PlanError(f"Frame range {text!r} ends before it starts: write FIRST-LAST with FIRST <= LAST.")
+    return first, last
+
+
+def runs(frames: Iterable[int]) -> List[Tuple[int, int]]:
+    """Sorted frames -> contiguous (first, last) runs, e.g. [1,2,3,7] -> [(1,3),(7,7)]."""
+    out: List[Tuple[int, int]] = []
+    for f in sorted(set(frames)):
+        if out and f == out[-1][1] + 1:
+            out[-1] = (out[-1][0], f)
+        else:
+            out.append((f, f))
+    return out
+
+
+# ----------------------------------------------------------------------------- paths
+def frame_path(pattern: str, frame: int) -> str:
+    """Expand a ``####`` (or ``%04d``) pattern for one frame."""
+    if "%" in pattern:
+        return pattern % frame
+    return re.sub(r"#+", lambda m: f"{frame:0{len(m.group(0))}d}", pattern)
+
+
+@dataclass(frozen=True)
+class CachePaths:
+    """Where one shot's files live: ``<root>/<shot_id>/<kind>/<kind>.####.exr`` and ``manifest.json``."""
+
+    root: str
+    shot_id: str
+
+    @property
+    def shot_dir(self) -> str:
+        return os.path.join(self.root, self.shot_id)
+
+    def pattern(self, kind: str) -> str:
+        """Sequence pattern of a kind: 'source', 'guide' or a pass name."""
+        return os.path.join(self.shot_dir, kind, f"{kind}.####.exr").replace("\\", "/")
+
+    def path(self, kind: str, frame: int) -> str:
+        return frame_path(self.pattern(kind), frame)
+
+    @property
+    def manifest(self) -> str:
+        return os.path.join(self.shot_dir, "manifest.json")
+
+
+def default_cache_root(script_path: str, fallback: str) -> str:
+    """``<script folder>/ftpvm_cache`` for a saved script, else ``fallback``."""
+    if script_path:
+        return os.path.join(os.path.dirname(os.path.abspath(script_path)), "ftpvm_cache")
+    return fallback
+
+
+def is_under(path: str, roots: Sequence[str]) -> bool:
+    """True when ``path`` lies inside one of ``roots`` (after resolving '..' and links)."""
+    real = os.path.realpath(path)
+    for root in roots:
+        r = os.path.realpath(root)
+        if real == r or real.startswith(r.rstrip(os.sep) + os.sep):
+            return True
+    return False
+
+
+def choose_transfer(requested: str, cache_root: str, path_mode: bool, allowed_roots: Sequence[str]) -> str:
+    """'path' when the server may read and write our cache folder, else 'inline'.
+
+    ``requested`` 'path' insists (PlanError if the server cannot), 'inline' always sends pixels.
+    """
+    if requested not in TRANSFERS:
+        raise PlanError(f"Unknown transfer {requested!r}; choose one of {', '.join(TRANSFERS)}.")
+    can = bool(path_mode) and is_under(cache_root, allowed_roots)
+    if requested == "path" and not can:
+        raise PlanError(f"The server cannot use files in {cache_root}: start it with "
+                        f"'--allow-root {cache_root}' (or a folder above it), or set transfer to 'inline'.")
+    if requested == "inline":
+        return "inline"
+    return "path" if can else "inline"
+
+
+# ----------------------------------------------------------------------------- keyframes
+@dataclass(frozen=True)
+class KeyframeRecord:
+    """A keyframe as the node stores it: its frame, how its guide is read, and a digest of its inputs."""
+
+    frame: int
+    mode: str      # the artist's trimap mode: roto | inner_outer | trimap
+    kind: str      # how the guide is sent: mask | trimap
+    band: float
+    digest: str
+
+    def to_json(self) -> dict:
+        return {"frame": self.frame, "mode": self.mode, "kind": self.kind, "band": self.band, "digest": self.digest}
+
+
+def keyframes_to_text(records: Dict[int, KeyframeRecord]) -> str:
+    """The hidden knob's text for a set of keyframes (stable JSON)."""
+    return json.dumps([records[f].to_json() for f in sorted(records)], sort_keys=True)
+
+
+def keyframes_from_text(text: str) -> Dict[int, KeyframeRecord]:
+    """Parse the hidden knob's text; '' or garbage -> no keyframes."""
+    try:
+        items = json.loads(text) if text and text.strip() else []
+        return {int(d["frame"]): KeyframeRecord(int(d["frame"]), str(d["mode"]), str(d["kind"]), float(d["band"]),
+                                                str(d["digest"])) for d in items}
+    except (ValueError, KeyError, TypeError):
+        return {}
+
+
+def keyframe_digest(mode: str, band: float, *file_contents: bytes) -> str:
+    """Digest of what a keyframe is made of: its rendered files, its mode and its band."""
+    h = hashlib.sha1(f"{mode}|{band:g}".encode())
+    for content in file_contents:
+        h.update(hashlib.sha1(content).digest())
+    return h.hexdigest()[:16]
+
+
+def format_keyframe_list(records: Dict[int, KeyframeRecord]) -> str:
+    """What the keyframe list knob shows, e.g. ``1001 (roto, 12 px), 1040 (trimap)``."""
+    if not records:
+        return "no keyframes: go to a frame with a good roto and press 'set keyframe'"
+    parts = []
+    for f in sorted(records):
+        r = records[f]
+        label = TRIMAP_MODE_LABELS.get(r.mode, r.mode)
+        parts.append(f"{f} ({label}, {r.band:g} px)" if r.kind == "mask" else f"{f} ({label})")
+    return ", ".join(parts)
+
+
+def memory_keyframes(frame: int, keyframes: Sequence[int], policy: str) -> List[int]:
+    """Every keyframe whose content can change the result of ``frame`` (directly or via the recurrent state).
+
+    'first_last' (the engine's default) reads the first keyframe and keyframes at or before the frame,
+    so later keyframes never change earlier frames; 'nearest' may read any keyframe.
+    """
+    kfs = sorted(keyframes)
+    if not kfs:
+        return []
+    if policy == "nearest":
+        return kfs
+    return sorted({kfs[0], *[k for k in kfs if k <= frame]})
+
+
+# ----------------------------------------------------------------------------- settings
+def downsample_setting(mode: str, ratio: float) -> object:
+    """The server's downsample_ratio from the quality knobs: 'auto' or a ratio in [0.05, 1]."""
+    if mode == "auto":
+        return "auto"
+    if not 0.05 <= float(ratio) <= 1.0:
+        raise PlanError(f"Downsample ratio {ratio:g} is out of range: use a value from 0.05 to 1 (or 'auto').")
+    return round(float(ratio), 4)
+
+
+def passes_for(want_foreground: bool, want_trimap: bool, want_boundary: bool) -> Tuple[str, ...]:
+    """Passes to ask the server for (alpha always)."""
+    chosen = {"alpha": True, "foreground": want_foreground, "trimap": want_trimap, "boundary": want_boundary}
+    return tuple(p for p in PASS_ORDER if chosen[p])
+
+
+@dataclass(frozen=True)
+class NodeState:
+    """Everything the process step needs from the node's knobs (read once, then pure)."""
+
+    address: str
+    shot_id: str
+    colorspace: str
+    width: int
+    height: int
+    first: int
+    last: int
+    keyframes: Dict[int, KeyframeRecord]
+    settings: Dict[str, object]
+    passes: Tuple[str, ...]
+    cache_root: str
+    transfer: str = "auto"
+    memory_policy: str = "first_last"
+
+    @property
+    def paths(self) -> CachePaths:
+        return CachePaths(self.cache_root, self.shot_id)
+
+    def settings_digest(self) -> str:
+        payload = json.dumps({"settings": self.settings, "colorspace": self.colorspace,
+                              "size": [self.width, self.height]}, sort_keys=True)
+        return hashlib.sha1(payload.encode()).hexdigest()[:16]
+
+    def frame_signature(self, frame: int) -> str:
+        """What a processed frame's files were made from; a different signature means 'reprocess'."""
+        deps = memory_keyframes(frame, list(self.keyframes), self.memory_policy)
+        parts = [self.settings_digest()] + [f"{k}:{self.keyframes[k].digest}" for k in deps]
+        return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
+
+
+# ----------------------------------------------------------------------------- manifest
+@dataclass
+class Manifest:
+    """The node's record of its cache: keyframes the server has, and what each frame was made from."""
+
+    shot_id: str
+    sent_keyframes: Dict[int, str] = field(default_factory=dict)   # frame -> digest sent to the server
+    frames: Dict[int, str] = field(default_factory=dict)           # frame -> signature of its result files
+    passes: Dict[int, List[str]] = field(default_factory=dict)     # frame -> passes written
+
+    VERSION = 1
+
+    def to_text(self) -> str:
+        return json.dumps({"version": self.VERSION, "shot_id": self.shot_id,
+                           "sent_keyframes": {str(k): v for k, v in sorted(self.sent_keyframes.items())},
+                           "frames": {str(k): v for k, v in sorted(self.frames.items())},
+                           "passes": {str(k): v for k, v in sorted(self.passes.items())}}, indent=1)
+
+    @classmethod
+    def from_text(cls, text: str, shot_id: str) -> "Manifest":
+        """Parse a manifest; a missing, damaged, old or other shot's manifest gives an empty one."""
+        try:
+            d = json.loads(text)
+            if d.get("version") != cls.VERSION or d.get("shot_id") != shot_id:
+                return cls(shot_id)
+            return cls(shot_id, {int(k): str(v) for k, v in d.get("sent_keyframes", {}).items()},
+                       {int(k): str(v) for k, v in d.get("frames", {}).items()},
+                       {int(k): list(v) for k, v in d.get("passes", {}).items()})
+        except (ValueError, AttributeError, TypeError):
+            return cls(shot_id)
+
+    @classmethod
+    def load(cls, path: str, shot_id: str) -> "Manifest":
+        try:
+            with open(path, encoding="utf-8") as f:
+                return cls.from_text(f.read(), shot_id)
+        except OSError:
+            return cls(shot_id)
+
+    def save(self, path: str) -> None:
+        """Write atomically (a crash leaves the old or the new manifest, never half of one)."""
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.tmp{os.getpid()}"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(self.to_text())
+        os.replace(tmp, path)
+
+
+# ----------------------------------------------------------------------------- the plan
+@dataclass(frozen=True)
+class ProcessPlan:
+    """What one press of Process does, in order."""
+
+    send_keyframes: Tuple[int, ...]      # keyframes to (re)send to the server
+    remove_keyframes: Tuple[int, ...]    # keyframes the server has that the node no longer has
+    frames: Tuple[int, ...]              # frames to render and matte, in order
+    up_to_date: Tuple[int, ...]          # frames whose files are already right
+
+    @property
+    def nothing_to_do(self) -> bool:
+        return not (self.send_keyframes or self.remove_keyframes or self.frames)
+
+
+def require_keyframes(state: NodeState) -> None:
+    """PlanError unless the node has at least one keyframe."""
+    if not state.keyframes:
+        raise PlanError("No keyframe yet: go to a frame where the roto is right and press 'set keyframe'.")
+
+
+def plan_process(state: NodeState, manifest: Manifest, server_keyframes: Optional[Sequence[int]],
+                 exists=os.path.exists) -> ProcessPlan:
+    """Decide which keyframes to send/remove and which frames need (re)processing.
+
+    A frame is processed when its recorded signature differs from the current one (a keyframe it
+    depends on, or a setting, changed), or when one of its requested pass files is missing.
+    ``server_keyframes`` is what the server reports (None: unknown, trust the manifest).
+    """
+    require_keyframes(state)
+    on_server = set(server_keyframes) if server_keyframes is not None else set(manifest.sent_keyframes)
+    send = tuple(f for f in sorted(state.keyframes)
+                 if f not in on_server or manifest.sent_keyframes.get(f) != state.keyframes[f].digest)
+    remove = tuple(sorted(on_server - set(state.keyframes)))
+    todo, fine = [], []
+    for f in range(state.first, state.last + 1):
+        ok = manifest.frames.get(f) == state.frame_signature(f) and all(
+            exists(state.paths.path(p, f)) for p in state.passes)
+        (fine if ok else todo).append(f)
+    return ProcessPlan(send, remove, tuple(todo), tuple(fine))
+
+
+# ----------------------------------------------------------------------------- colour spaces
+#: Nuke's built-in ("nuke-default") working-space names -> OCIO names the server knows.
+NUKE_DEFAULT_COLORSPACES = {
+    "linear": "Linear Rec.709 (sRGB)",
+    "sRGB": "sRGB Encoded Rec.709 (sRGB)",
+    "rec709": "Gamma 2.4 Rec.709 - Display",
+    "ACES - ACEScg": "ACEScg",
+    "ACES - ACES2065-1": "ACES2065-1",
+}
+
+
+def server_colorspace(nuke_name: str, server_names: Sequence[str]) -> str:
+    """The server's name for a Nuke working space (the name itself when the server knows it)."""
+    if nuke_name in server_names:
+        return nuke_name
+    mapped = NUKE_DEFAULT_COLORSPACES.get(nuke_name)
+    if mapped and (mapped in server_names or not server_names):
+        return mapped
+    if nuke_name.startswith("ACES - ") and nuke_name[7:] in server_names:
+        return nuke_name[7:]
+    return nuke_name

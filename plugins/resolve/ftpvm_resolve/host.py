@@ -1,0 +1,290 @@
+"""The Resolve adapter: every call into DaVinci Resolve's scripting API lives here, and nothing else does.
+
+It reads the clip under the playhead, renders a frame range to an EXR sequence, imports the
+results into the ``FTPVM`` bin and, on request, places them on a track above the clip or in a
+Fusion comp. Decisions (paths, ranges, codec, tracks) come from :mod:`.plan`.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import threading
+import time
+from typing import Any, Callable, Dict, List, Optional
+
+from . import locations, plan as planning, sequences
+from .errors import HostError, JobCancelled, ResolveNotRunning
+
+COLOUR_KEYS = ("colorScienceMode", "colorSpaceInput", "colorSpaceTimeline", "colorSpaceTimelineGamma",
+               "colorSpaceOutput", "colorSpaceOutputGamma", "colorAcesIDT", "colorAcesODT")
+
+NOT_RUNNING = ("DaVinci Resolve is not running, or it refuses external scripts. Start Resolve and open the project; "
+               "to run from outside Resolve set Preferences > System > General > External scripting using to 'Local'. "
+               "Or run FTPVM Matte from Workspace > Scripts inside Resolve.")
+
+
+def load_scripting_module(env: Optional[Dict[str, str]] = None) -> Any:
+    """``DaVinciResolveScript``, found the documented way (RESOLVE_SCRIPT_API/Modules on sys.path)."""
+    try:
+        return importlib.import_module("DaVinciResolveScript")
+    except ImportError:
+        pass
+    for folder in locations.module_search_paths(env):
+        if os.path.isdir(folder) and folder not in sys.path:
+            sys.path.append(folder)
+    try:
+        return importlib.import_module("DaVinciResolveScript")
+    except ImportError:
+        raise ResolveNotRunning(
+            "Cannot find Resolve's scripting module DaVinciResolveScript. Set RESOLVE_SCRIPT_API to Resolve's "
+            "Developer/Scripting folder and RESOLVE_SCRIPT_LIB to its fusionscript library (see docs/resolve.md), "
+            "or run FTPVM Matte from Workspace > Scripts inside Resolve.") from None
+
+
+def connect(resolve: Any = None) -> "ResolveHost":
+    """The adapter for ``resolve`` (the global Resolve gives its scripts), else the running Resolve."""
+    if resolve is None:
+        resolve = load_scripting_module().scriptapp("Resolve")
+    if resolve is None:
+        raise ResolveNotRunning(NOT_RUNNING)
+    return ResolveHost(resolve)
+
+
+class ResolveHost:
+    """One running Resolve: its current project, timeline and clip."""
+
+    poll_seconds = 0.25
+
+    def __init__(self, resolve: Any):
+        self.resolve = resolve
+
+    # -- reading -------------------------------------------------------------------------
+    def project(self) -> Any:
+        project = self.resolve.GetProjectManager().GetCurrentProject()
+        if not project:
+            raise HostError("No project is open in Resolve; open one and run FTPVM Matte again.")
+        return project
+
+    def timeline(self) -> Any:
+        timeline = self.project().GetCurrentTimeline()
+        if not timeline:
+            raise HostError("No timeline is open; open the timeline with the clip to matte.")
+        return timeline
+
+    def current_clip(self) -> Any:
+        """The video clip under the playhead."""
+        item = self.timeline().GetCurrentVideoItem()
+        if not item:
+            raise HostError("No video clip under the playhead: move the playhead onto the clip to matte "
+                            "(the top-most clip there is used).")
+        return item
+
+    def track_of(self, item: Any) -> int:
+        timeline = self.timeline()
+        if hasattr(item, "GetTrackTypeAndIndex"):
+            found = item.GetTrackTypeAndIndex()
+            if found and found[0] == "video":
+                return int(found[1])
+        uid = item.GetUniqueId()
+        for index in range(1, int(timeline.GetTrackCount("video")) + 1):
+            if any(i.GetUniqueId() == uid for i in timeline.GetItemListInTrack("video", index) or []):
+                return index
+        raise HostError(f"Cannot find the clip {item.GetName()!r} on a video track of the timeline.")
+
+    def clip_facts(self, item: Any) -> planning.ClipFacts:
+        """Everything the planner needs about ``item``."""
+        project, timeline = self.project(), self.timeline()
+        media_item = item.GetMediaPoolItem()
+        file_path = (media_item.GetClipProperty("File Path") or "") if media_item else ""
+        colours = {k: str(project.GetSetting(k) or "") for k in COLOUR_KEYS}
+        if media_item:
+            colours["clipInputColorSpace"] = str(media_item.GetClipProperty("Input Color Space") or "")
+
+        def resolution(key: str) -> int:
+            value = timeline.GetSetting(key) or project.GetSetting(key)
+            try:
+                return int(value)
+            except (TypeError, ValueError):
+                raise HostError(f"Resolve did not report the timeline's {key}; check the timeline settings.") from None
+
+        return planning.ClipFacts(
+            name=item.GetName(), unique_id=str(item.GetUniqueId()), project=project.GetName(),
+            timeline=timeline.GetName(), start=int(item.GetStart()), duration=int(item.GetDuration()),
+            track=self.track_of(item), width=resolution("timelineResolutionWidth"),
+            height=resolution("timelineResolutionHeight"), file_path=str(file_path),
+            left_offset=int(item.GetLeftOffset() or 0), colour_settings=colours)
+
+    def find_media_pool_clip(self, name: str) -> Any:
+        """The media-pool clip called ``name`` (searched in every bin)."""
+        pool = self.project().GetMediaPool()
+        folders = [pool.GetRootFolder()]
+        while folders:
+            folder = folders.pop(0)
+            for clip in folder.GetClipList() or []:
+                if clip.GetName() == name:
+                    return clip
+            folders.extend(folder.GetSubFolderList() or [])
+        raise HostError(f"No media-pool clip named {name!r}; check the keyframe line 'FRAME mediapool:NAME'.")
+
+    def media_pool_clip_file(self, name: str, offset: int) -> str:
+        """The file of a matte clip from the media pool, ``offset`` frames from its first frame."""
+        clip = self.find_media_pool_clip(name)
+        path = str(clip.GetClipProperty("File Path") or "")
+        seq = sequences.parse(path)
+        if seq is None:
+            if not os.path.isfile(path):
+                raise HostError(f"Media-pool clip {name!r} has no readable file ({path or 'none'}).")
+            return path
+        frame = seq.first + offset
+        if not seq.first <= frame <= seq.last:
+            raise HostError(f"Media-pool clip {name!r} has {seq.count} frame(s); it has no frame for this keyframe.")
+        return seq.path(frame)
+
+    # -- rendering -----------------------------------------------------------------------
+    def render_plate(self, job: planning.JobPlan, cancel: Optional[threading.Event] = None,
+                     progress: Optional[Callable[[float], Any]] = None) -> sequences.Sequence:
+        """Render the job's range (the clip alone: tracks above are muted meanwhile) to EXRs in ``plate_dir``."""
+        project, timeline = self.project(), self.timeline()
+        count = int(timeline.GetTrackCount("video"))
+        enabled = {i: bool(timeline.GetIsTrackEnabled("video", i)) for i in range(1, count + 1)}
+        muted = planning.tracks_to_mute(enabled, job.track)
+        before = project.GetCurrentRenderFormatAndCodec() or {}
+        before_mode = project.GetCurrentRenderMode()
+        job_id = None
+        os.makedirs(job.plate_dir, exist_ok=True)
+        try:
+            for index in muted:
+                timeline.SetTrackEnable("video", index, False)
+            codec = planning.choose_exr_codec(dict(project.GetRenderCodecs("exr") or {}))
+            if not project.SetCurrentRenderFormatAndCodec("exr", codec):
+                raise HostError(f"Resolve refused the EXR render format (codec {codec!r}); check the Deliver page.")
+            project.SetCurrentRenderMode(1)
+            if not project.SetRenderSettings(planning.render_settings(job)):
+                raise HostError("Resolve refused the render settings (range, folder, size); check the Deliver page.")
+            job_id = project.AddRenderJob()
+            if not job_id:
+                raise HostError("Resolve did not add the render job; open the Deliver page once and run again.")
+            if not project.StartRendering([job_id], False):
+                raise HostError("Resolve did not start rendering; is another render running?")
+            self._wait_for_render(project, job_id, cancel, progress)
+            status = project.GetRenderJobStatus(job_id) or {}
+            if (status.get("JobStatus") or "").lower() != "complete":
+                detail = status.get("Error") or status.get("JobStatus") or "no status"
+                raise HostError(f"Resolve's render of the plate failed ({detail}). Check the render queue on the "
+                                f"Deliver page and free space in {job.plate_dir}, then run again.")
+        finally:
+            if job_id:
+                project.DeleteRenderJob(job_id)
+            for index in muted:
+                timeline.SetTrackEnable("video", index, True)
+            if before.get("format") and before.get("codec"):
+                project.SetCurrentRenderFormatAndCodec(before["format"], before["codec"])
+            if before_mode is not None:
+                project.SetCurrentRenderMode(before_mode)
+        try:
+            seq = sequences.scan(job.plate_dir, ".exr")
+        except ValueError as exc:
+            raise HostError(f"The rendered plate is incomplete: {exc}") from None
+        if seq is None or seq.count != len(job.frames):
+            got = 0 if seq is None else seq.count
+            raise HostError(f"Resolve rendered {got} frame(s) into {job.plate_dir}, expected {len(job.frames)}.")
+        return seq
+
+    def _wait_for_render(self, project: Any, job_id: str, cancel: Optional[threading.Event],
+                         progress: Optional[Callable[[float], Any]]) -> None:
+        while project.IsRenderingInProgress():
+            if cancel is not None and cancel.is_set():
+                project.StopRendering()
+                while project.IsRenderingInProgress():
+                    time.sleep(self.poll_seconds)
+                raise JobCancelled("Cancelled while Resolve rendered the plate; nothing was imported.")
+            if progress is not None:
+                status = project.GetRenderJobStatus(job_id) or {}
+                progress(float(status.get("CompletionPercentage") or 0) / 100.0)
+            time.sleep(self.poll_seconds)
+
+    # -- results back --------------------------------------------------------------------
+    def results_bin(self) -> Any:
+        """The ``FTPVM`` bin under the media pool's root (made when missing)."""
+        pool = self.project().GetMediaPool()
+        root = pool.GetRootFolder()
+        for folder in root.GetSubFolderList() or []:
+            if folder.GetName() == planning.BIN_NAME:
+                return folder
+        folder = pool.AddSubFolder(root, planning.BIN_NAME)
+        if not folder:
+            raise HostError(f"Cannot make the {planning.BIN_NAME!r} bin in the media pool.")
+        return folder
+
+    def import_results(self, job: planning.JobPlan) -> Dict[str, Any]:
+        """Import each result sequence into the FTPVM bin; pass name -> media-pool item."""
+        pool = self.project().GetMediaPool()
+        target = self.results_bin()
+        previous = pool.GetCurrentFolder()
+        items: Dict[str, Any] = {}
+        pool.SetCurrentFolder(target)
+        try:
+            for name in job.passes:
+                imported = pool.ImportMedia([planning.import_clip_info(job, name)]) or []
+                if len(imported) != 1:
+                    raise HostError(f"Resolve did not import the {name} sequence {job.outputs[name]}; the files "
+                                    f"are in {job.work_dir}, import them by hand.")
+                items[name] = imported[0]
+        finally:
+            if previous:
+                pool.SetCurrentFolder(previous)
+        return items
+
+    def place_on_tracks(self, job: planning.JobPlan, items: Dict[str, Any]) -> Dict[str, int]:
+        """Put each result on a free video track above the clip, on the clip's frames; pass -> track."""
+        timeline = self.timeline()
+        pool = self.project().GetMediaPool()
+        placed: Dict[str, int] = {}
+        for name in job.passes:
+            track = self._free_track_above(timeline, job, exclude=set(placed.values()))
+            info = {"mediaPoolItem": items[name], "startFrame": 0, "endFrame": len(job.frames) - 1,
+                    "trackIndex": track, "recordFrame": job.first}
+            if not pool.AppendToTimeline([info]):
+                raise HostError(f"Resolve did not place the {name} clip on video track {track}; it is in the "
+                                f"{planning.BIN_NAME} bin.")
+            placed[name] = track
+        return placed
+
+    @staticmethod
+    def _free_track_above(timeline: Any, job: planning.JobPlan, exclude: set) -> int:
+        count = int(timeline.GetTrackCount("video"))
+        for index in range(job.track + 1, count + 1):
+            if index in exclude:
+                continue
+            busy = any(i.GetStart() <= job.last and i.GetStart() + i.GetDuration() - 1 >= job.first
+                       for i in timeline.GetItemListInTrack("video", index) or [])
+            if not busy:
+                return index
+        if not timeline.AddTrack("video"):
+            raise HostError("Cannot add a video track for the results; they are in the FTPVM bin.")
+        return count + 1
+
+    def add_fusion_comp(self, job: planning.JobPlan, item: Any, clip_start: int) -> Any:
+        """A new Fusion comp on ``item`` with one Loader per result, lined up with the plate."""
+        comp = item.AddFusionComp()
+        if not comp:
+            raise HostError("Resolve did not add a Fusion comp to the clip; the results are in the FTPVM bin.")
+        start = int((comp.GetAttrs() or {}).get("COMPN_RenderStart") or 0)
+        global_in = planning.loader_global_in(start, job, clip_start)
+        comp.Lock()
+        try:
+            for n, name in enumerate(job.passes):
+                loader = comp.AddTool("Loader", -32768, -32768)
+                if not loader:
+                    raise HostError("Fusion did not add a Loader tool.")
+                loader.SetAttrs({"TOOLS_Name": f"FTPVM_{name}"})
+                loader.SetInput("Clip", job.output_path(name, job.first))
+                loader.SetInput("GlobalIn", global_in)
+                loader.SetInput("GlobalOut", global_in + len(job.frames) - 1)
+        finally:
+            comp.Unlock()
+        return comp
+
+
+__all__: List[str] = ["ResolveHost", "connect", "load_scripting_module", "NOT_RUNNING"]

@@ -1,0 +1,197 @@
+"""The Matting service: each RPC validated, turned into engine calls, and answered.
+
+Validation happens here (``limits``, ``paths``, ``payloads``); compute goes through the one
+``Scheduler``; state lives in the engine's store. Any failure becomes a gRPC status with a
+message that says what to fix (``errors.status_of``); inside a Matte stream, a failure of one
+frame becomes that frame's status and the stream goes on.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any, Callable, Dict, Iterator, Optional
+
+import grpc
+
+from ftpvm_client._proto.ftpvm.v1 import matting_pb2 as pb
+from ftpvm_client._proto.ftpvm.v1 import matting_pb2_grpc as pb_grpc
+
+from .counters import Counters
+from .errors import abort
+from .limits import Limits, WireError, invalid
+from .paths import PathGuard
+from .payloads import ChunkReader, Peekable, decode_image
+from .scheduler import Scheduler
+from .stream import MatteStream, deadline_of
+
+log = logging.getLogger("ftpvm_server.service")
+
+
+def _unary(method: Callable) -> Callable:
+    """Wrap a unary handler: any exception becomes the right status."""
+    def handler(self: "MattingService", request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            return method(self, request, context)
+        except Exception as exc:  # noqa: BLE001 - mapped to a status, logged when unexpected
+            abort(context, exc)
+    handler.__name__ = method.__name__
+    handler.__doc__ = method.__doc__
+    return handler
+
+
+class MattingService(pb_grpc.MattingServicer):
+    """RPC -> engine."""
+
+    def __init__(self, engine: Any, scheduler: Scheduler, limits: Limits, guard: PathGuard, info: pb.ServerInfo,
+                 default_settings: Optional[Dict[str, Any]] = None):
+        self.engine = engine
+        self.default_settings = dict(default_settings or {})
+        self.scheduler = scheduler
+        self.limits = limits
+        self.guard = guard
+        self.info = info
+        self.counters = Counters()
+        self._open_lock = threading.Lock()
+
+    # -- info and shots ------------------------------------------------------------------
+    @_unary
+    def GetInfo(self, request: pb.GetInfoRequest, context: grpc.ServicerContext) -> pb.ServerInfo:
+        return self.info
+
+    def _shot_message(self, shot: Any) -> pb.Shot:
+        cached = getattr(shot, "cached_frames", None)
+        cached = cached() if callable(cached) else cached
+        return pb.Shot(shot_id=shot.id, width=shot.width, height=shot.height, colorspace=shot.colorspace,
+                       settings_json=_json(shot.settings.to_dict()),
+                       keyframes=[k.frame for k in shot.keyframes()], cached_frames=int(cached or 0),
+                       counters=self.counters.to_proto(shot.id))
+
+    @_unary
+    def OpenShot(self, request: pb.OpenShotRequest, context: grpc.ServicerContext) -> pb.Shot:
+        shot_id = self.limits.shot_id(request.shot_id)
+        width, height = self.limits.size(request.width, request.height)
+        colorspace = self.limits.colorspace(request.colorspace)
+        settings = self.limits.settings(request.settings_json)
+        with self._open_lock:  # the max-shots check and the creation are one step
+            existing = self.engine.list_shots()
+            if shot_id not in existing and len(existing) >= self.limits.max_shots:
+                raise WireError(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                f"the server holds {len(existing)} shots, its --max-shots; delete shots you no "
+                                f"longer need (client.delete_shot) or restart it with a higher --max-shots")
+            if settings is None and shot_id in existing and not request.reset:
+                settings = self.engine.get_shot(shot_id).settings.to_dict()  # keep what the shot has
+            else:
+                settings = {**self.default_settings, **(settings or {})}
+            shot = self.engine.open_shot(shot_id, width, height, colorspace, settings=settings, reset=request.reset)
+        if request.reset:
+            self.counters.forget(shot_id)
+        return self._shot_message(shot)
+
+    def get_shot(self, shot_id: str) -> Any:
+        """The engine shot for a wire shot id (validated first)."""
+        return self.engine.get_shot(self.limits.shot_id(shot_id))
+
+    @_unary
+    def GetShot(self, request: pb.ShotRef, context: grpc.ServicerContext) -> pb.Shot:
+        return self._shot_message(self.get_shot(request.shot_id))
+
+    @_unary
+    def ListShots(self, request: pb.ListShotsRequest, context: grpc.ServicerContext) -> pb.ListShotsResponse:
+        shots = []
+        for shot_id in self.engine.list_shots():
+            try:
+                shots.append(self._shot_message(self.engine.get_shot(shot_id)))
+            except Exception as exc:  # noqa: BLE001 - one unreadable shot must not hide the others
+                log.warning("shot %s could not be listed: %s", shot_id, exc)
+        return pb.ListShotsResponse(shots=shots)
+
+    @_unary
+    def DeleteShot(self, request: pb.ShotRef, context: grpc.ServicerContext) -> pb.DeleteShotResponse:
+        from ftpvm_core.errors import ShotNotFound
+
+        shot_id = self.limits.shot_id(request.shot_id)
+        try:
+            self.engine.delete_shot(shot_id)
+        except ShotNotFound:
+            return pb.DeleteShotResponse(deleted=False)
+        self.counters.forget(shot_id)
+        log.info("shot deleted shot=%s", shot_id)
+        return pb.DeleteShotResponse(deleted=True)
+
+    @_unary
+    def ResetCache(self, request: pb.ShotRef, context: grpc.ServicerContext) -> pb.Shot:
+        shot = self.get_shot(request.shot_id)
+        shot.reset_cache()
+        return self._shot_message(shot)
+
+    # -- keyframes -----------------------------------------------------------------------
+    @_unary
+    def SetKeyframe(self, request_iterator: Iterator[pb.SetKeyframeRequest],
+                    context: grpc.ServicerContext) -> pb.Keyframe:
+        requests = Peekable(request_iterator)
+        first = requests.next()
+        if first is None or first.WhichOneof("kind") != "start":
+            raise invalid("SetKeyframe must begin with a `start` message (shot, frame, image and trimap or mask)")
+        start = first.start
+        shot = self.get_shot(start.shot_id)
+        frame = self.limits.frame(start.frame)
+        has_trimap, has_mask = start.HasField("trimap"), start.HasField("mask")
+        if has_trimap == has_mask:
+            raise invalid("a keyframe needs exactly one of trimap or mask")
+        guide_name = "trimap" if has_trimap else "mask"
+        guide_header = start.trimap if has_trimap else start.mask
+        band = self.limits.band(start.band)
+        self.limits.image_header(start.image, "keyframe image", channels=None if start.image.encoding in (
+            pb.ENCODING_EXR, pb.ENCODING_PATH) else 3)
+        self.limits.image_header(guide_header, f"keyframe {guide_name}",
+                                 channels=1 if has_trimap and guide_header.encoding not in (
+                                     pb.ENCODING_EXR, pb.ENCODING_PATH) else None)
+        reader = ChunkReader(requests)
+        size = (shot.width, shot.height)
+        image_bytes = reader.read_payload(start.image, "keyframe image", self.limits.max_message_bytes * 64)
+        guide_bytes = reader.read_payload(guide_header, f"keyframe {guide_name}", self.limits.max_message_bytes * 64)
+        reader.finish("keyframe")
+        image, bad = decode_image(start.image, image_bytes, "keyframe image", size=size, channels=3,
+                                  guard=self.guard, limits=self.limits)
+        guide, bad_guide = decode_image(guide_header, guide_bytes, f"keyframe {guide_name}", size=size,
+                                        channels=1 if has_trimap else None, guard=self.guard, limits=self.limits)
+        guide = guide.max(axis=2)  # a trimap has one channel; several roto mattes are united
+        kwargs: Dict[str, Any] = {"trimap": guide} if has_trimap else {"mask": guide, "band": band or None}
+        self.scheduler.run(f"keyframe:{shot.id}", lambda cancel: shot.set_keyframe(frame, image, **kwargs),
+                           deadline=deadline_of(context), is_active=context.is_active)
+        log.info("keyframe set shot=%s frame=%d source=%s nonfinite=%d", shot.id, frame, guide_name, bad + bad_guide)
+        return pb.Keyframe(frame=frame, source=guide_name, band=band if has_mask else 0)
+
+    @_unary
+    def RemoveKeyframe(self, request: pb.RemoveKeyframeRequest, context: grpc.ServicerContext) -> pb.Shot:
+        from ftpvm_core.errors import NoKeyframe
+
+        shot = self.get_shot(request.shot_id)
+        frame = self.limits.frame(request.frame)
+        try:
+            shot.remove_keyframe(frame)
+        except NoKeyframe as exc:
+            raise WireError(grpc.StatusCode.NOT_FOUND, str(exc)) from None
+        return self._shot_message(shot)
+
+    @_unary
+    def ListKeyframes(self, request: pb.ShotRef, context: grpc.ServicerContext) -> pb.ListKeyframesResponse:
+        shot = self.get_shot(request.shot_id)
+        return pb.ListKeyframesResponse(keyframes=[pb.Keyframe(frame=k.frame, source=getattr(k, "source", ""))
+                                                   for k in shot.keyframes()])
+
+    # -- matte ---------------------------------------------------------------------------
+    def Matte(self, request_iterator: Iterator[pb.MatteRequest], context: grpc.ServicerContext
+              ) -> Iterator[pb.MatteResponse]:
+        requests = Peekable(request_iterator)
+        try:
+            stream = MatteStream(self, requests, context)
+        except Exception as exc:  # noqa: BLE001 - refused before any frame: the whole call fails
+            abort(context, exc)
+            return
+        yield from stream.run()
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)

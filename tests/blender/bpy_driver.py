@@ -1,0 +1,183 @@
+"""Runs inside a Python that has ``bpy``: drives the add-on headless and records what happened as JSON.
+
+Usage: python bpy_driver.py SPEC.json  (written by test_blender_e2e.py; see there for the fields).
+Every scenario is recorded even when it fails, so the pytest side can assert on each separately.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+
+SPEC = json.load(open(sys.argv[1]))
+sys.path[:0] = SPEC["sys_path"]
+
+import bpy  # noqa: E402
+import numpy as np  # noqa: E402
+
+import ftpvm_blender  # noqa: E402
+from ftpvm_blender import compositor, wiring  # noqa: E402
+
+OUT = SPEC["workdir"]
+W, H = SPEC["width"], SPEC["height"]
+REPORT: dict = {"blender": bpy.app.version_string, "group_trees": compositor.GROUP_TREES}
+
+
+def record(name):
+    def wrap(fn):
+        try:
+            REPORT[name] = fn()
+        except Exception:  # noqa: BLE001 - recorded for the test to show
+            REPORT[name] = {"exception": traceback.format_exc()}
+        return fn
+    return wrap
+
+
+def call(op) -> dict:
+    """Run an operator as a script does: an ERROR report comes back as RuntimeError('Error: ...')."""
+    try:
+        return {"result": sorted(op()), "report": ""}
+    except RuntimeError as exc:
+        return {"result": ["CANCELLED"], "report": str(exc).strip()}
+
+
+def mask_from_pixels(name, points_px):
+    """A Mask with one closed polygon whose corners are given in pixels (x right, y down)."""
+    mask = bpy.data.masks.new(name)
+    layer = mask.layers.new(name="Layer")
+    spline = layer.splines.new()
+    spline.points.add(len(points_px) - 1)
+    for point, (x, y) in zip(spline.points, points_px):
+        # Blender mask space: x in [0, 1] across the width, y normalised by the width, centred.
+        point.co = (x / W, ((H - y) - H / 2) / W + 0.5)
+        point.handle_left_type = point.handle_right_type = "VECTOR"
+    spline.use_cyclic = True
+    return mask
+
+
+def render_compositor(scene, frame, path):
+    r = scene.render
+    r.resolution_x, r.resolution_y, r.resolution_percentage = W, H, 100
+    r.image_settings.file_format = "OPEN_EXR"
+    r.image_settings.color_depth = "32"
+    r.image_settings.color_mode = "RGBA"
+    r.filepath = path
+    scene.frame_set(frame)
+    bpy.ops.render.render(write_still=True, scene=scene.name)
+    return path
+
+
+def state(scene):
+    props = scene.ftpvm
+    tree = compositor.scene_tree(scene, create=False)
+    groups = [n for n in tree.nodes if n.bl_idname == "CompositorNodeGroup"] if tree else []
+    return {"message": props.last_message, "groups": len(groups),
+            "group_trees": sorted(g.name for g in bpy.data.node_groups if g.name.startswith("FTPVM")),
+            "images": sorted(i.name for i in bpy.data.images),
+            "files": sorted(os.listdir(os.path.join(SPEC["out_dir"], "plate")))}
+
+
+ftpvm_blender.register()
+scene = bpy.context.scene
+for n in list(bpy.data.scenes):
+    pass
+scene.frame_start, scene.frame_end = SPEC["frames"][0], SPEC["frames"][-1]
+clip = bpy.data.movieclips.load(SPEC["plate_first"])
+clip.frame_start = SPEC["frames"][0]
+mask = mask_from_pixels("Roto", SPEC["mask_points"])
+props = scene.ftpvm
+props.server = SPEC["address"]
+props.clip = clip
+props.mask = mask
+props.band = SPEC["band"]
+props.output_dir = SPEC["out_dir"]
+scene.frame_set(SPEC["keyframes"][0])
+bpy.ops.ftpvm.keyframe_add()
+REPORT["defaults"] = {"shot_id": props.shot_id, "colorspace": ftpvm_blender.properties.input_colorspace(scene),
+                      "keyframes": [k.frame for k in props.keyframes]}
+
+
+@record("check_connection")
+def _():
+    return {"result": sorted(bpy.ops.ftpvm.check_connection()), "status": props.status}
+
+
+@record("process")
+def _():
+    result = bpy.ops.ftpvm.process_shot()
+    renders = {f: render_compositor(scene, f, os.path.join(OUT, f"comp.{f}.exr")) for f in SPEC["check_frames"]}
+    import shutil
+    shutil.copytree(os.path.join(SPEC["out_dir"], "plate"), os.path.join(OUT, "first"))
+    from ftpvm_blender.render_io import NodeRenderer, write_exr
+    with NodeRenderer(W, H) as r:
+        write_exr(os.path.join(OUT, "mask_raster.exr"), r.mask_matte(mask, SPEC["keyframes"][0]))
+    return {"result": sorted(result), "renders": renders, **state(scene)}
+
+
+@record("reprocess")
+def _():
+    scene.frame_set(SPEC["keyframes"][1])
+    bpy.ops.ftpvm.keyframe_add()
+    result = bpy.ops.ftpvm.process_shot()
+    renders = {f: render_compositor(scene, f, os.path.join(OUT, f"recomp.{f}.exr")) for f in SPEC["check_frames"]}
+    return {"result": sorted(result), "renders": renders, "keyframes": [k.frame for k in props.keyframes],
+            **state(scene)}
+
+
+@record("cancel")
+def _():
+    from ftpvm_blender.runner import ProcessRunner
+
+    props.shot_id = "cancel_me"
+    props.output_dir = os.path.join(OUT, "cancel")
+    runner = ProcessRunner(scene)
+    steps = 0
+    while runner.fed < 1 and not runner.step():
+        steps += 1
+    runner.cancel()
+    while not runner.step():
+        steps += 1
+    out = {"state": runner.state, "message": runner.message, "written": runner.written, "total": runner.total,
+           "scenes": sorted(s.name for s in bpy.data.scenes),
+           "cancel_group": wiring.group_name("cancel_me") in bpy.data.node_groups}
+    props.shot_id = ""
+    props.output_dir = SPEC["out_dir"]
+    return out
+
+
+@record("server_down")
+def _():
+    props.server = SPEC["dead_address"]
+    result = call(bpy.ops.ftpvm.process_shot)
+    message = props.last_message
+    check = call(bpy.ops.ftpvm.check_connection)
+    out = {"result": result, "message": message, "check": check, "status": props.status,
+           "scenes": sorted(s.name for s in bpy.data.scenes)}
+    props.server = SPEC["address"]
+    return out
+
+
+@record("bad_mask")
+def _():
+    out = {}
+    empty = bpy.data.masks.new("Empty")
+    props.mask = empty
+    out["empty"] = {**call(bpy.ops.ftpvm.process_shot), "message": props.last_message}
+    props.mask = mask_from_pixels("Outside", [(-40, -40), (-20, -40), (-20, -20), (-40, -20)])
+    out["outside"] = {**call(bpy.ops.ftpvm.process_shot), "message": props.last_message}
+    props.mask = None
+    out["none"] = {**call(bpy.ops.ftpvm.process_shot), "message": props.last_message}
+    props.mask = mask
+    out["scenes"] = sorted(s.name for s in bpy.data.scenes)
+    return out
+
+
+@record("unregister")
+def _():
+    ftpvm_blender.unregister()
+    return {"has_props": hasattr(bpy.types.Scene, "ftpvm")}
+
+
+with open(os.path.join(OUT, "report.json"), "w") as f:
+    json.dump(REPORT, f, indent=1, default=str)

@@ -1,0 +1,94 @@
+"""The add-on's worker (ftpvm_blender.job, no bpy) against a real ftpvm-server on 127.0.0.1."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from blender_harness import free_port
+from ftpvm_blender import plan
+from ftpvm_blender.job import KeyframeInput, ProcessJob, describe_server
+
+FRAMES = list(range(11, 17))
+
+
+@pytest.fixture(scope="module")
+def shot():
+    from ftpvm_core.synthetic import make_shot
+
+    return make_shot(len(FRAMES), 64, 96, seed=5)
+
+
+def _job(shot_id, keyframes=(11,), quality="STANDARD", colorspace="Linear Rec.709"):
+    return plan.plan_job(shot_id=shot_id, width=96, height=64, colorspace=colorspace, clip_start=FRAMES[0],
+                         clip_duration=len(FRAMES), keyframes=keyframes, quality=quality, want_foreground=True,
+                         blend_path="/tmp/x.blend", band=4)
+
+
+def _keys(shot, frames):
+    return [KeyframeInput(f, shot.plates_linear[FRAMES.index(f)],
+                          mask=(shot.alpha[FRAMES.index(f)] > 0.5).astype(np.float32)) for f in frames]
+
+
+def _drive(worker, shot, cancel_after=None, deadline=60.0):
+    """Feed every plate as the main thread does; collect results until the worker stops."""
+    worker.start()
+    results, fed, end = [], 0, time.monotonic() + deadline
+    while not worker.finished:
+        assert time.monotonic() < end, f"worker stuck in stage {worker.stage}"
+        if fed < len(FRAMES) and worker.wants_frames:
+            worker.feed(FRAMES[fed], shot.plates_linear[fed])
+            fed += 1
+            if fed == len(FRAMES):
+                worker.end_of_frames()
+            if cancel_after is not None and fed == cancel_after:
+                worker.cancel()
+        results += worker.results()
+        time.sleep(0.005)
+    return results + worker.results()
+
+
+def test_runs_a_shot_and_updates_keyframes(server, shot):
+    from ftpvm_client import Client
+
+    worker = ProcessJob(server.address, _job("jobshot"), _keys(shot, [11]))
+    results = _drive(worker, shot)
+    assert worker.stage == "done" and worker.error is None, worker.error
+    assert worker.colorspace.lower().startswith("lin")
+    assert [r.frame for r in results] == FRAMES
+    assert all(r.alpha.shape == (64, 96) and r.foreground.shape == (64, 96, 3) for r in results)
+    # a second run with keyframes 13 only (11 removed) and another quality: the shot follows
+    worker = ProcessJob(server.address, _job("jobshot", keyframes=(13,), quality="DRAFT"), _keys(shot, [13]))
+    again = _drive(worker, shot)
+    assert worker.stage == "done", worker.error
+    with Client(server.address) as client:
+        info = client.get_shot("jobshot")
+    assert info.keyframes == (13,) and info.settings["downsample_ratio"] == 0.25
+    assert not np.array_equal(again[0].alpha, results[0].alpha)
+
+
+def test_cancel_stops_the_worker(server, shot):
+    worker = ProcessJob(server.address, _job("jobcancel"), _keys(shot, [11]))
+    results = _drive(worker, shot, cancel_after=1)
+    assert worker.stage == "cancelled" and worker.error is None
+    assert len(results) <= 1
+
+
+def test_unknown_colour_space_is_explained(server, shot):
+    worker = ProcessJob(server.address, _job("jobcs", colorspace="AgX Base sRGB"), _keys(shot, [11]))
+    _drive(worker, shot)
+    assert worker.stage == "failed" and "does not know colour space 'AgX Base sRGB'" in str(worker.error)
+
+
+def test_server_down(shot):
+    address = f"127.0.0.1:{free_port()}"
+    with pytest.raises(Exception, match="UNAVAILABLE"):
+        describe_server(address, timeout=2)
+    worker = ProcessJob(address, _job("nobody"), _keys(shot, [11]), timeout=2)
+    _drive(worker, shot, deadline=60)
+    assert worker.stage == "failed" and "UNAVAILABLE" in str(worker.error)
+
+
+def test_describe_server(server):
+    assert describe_server(server.address).startswith("ftpvm-server ") and "cpu" in describe_server(server.address)

@@ -1,0 +1,1 @@
+"""A faithful fake of DaVinci Resolve's scripting API (the parts FTPVM Matte uses) for tests."""

@@ -1,0 +1,174 @@
+"""FTPVMMatte against a real ftpvm-server: create, key, process, read back, cancel, re-key."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import nuke
+from nuke_support import FIRST, H, W, make_script
+
+from ftpvm_nuke import exr, node, plan
+
+
+def build(plates, script_dir, server, transfer="auto"):
+    plate, roto = make_script(plates, script_dir)
+    plate.setSelected(True)
+    g = node.create()
+    g.setInput(1, roto)
+    g["server"].setValue(server.address)
+    g["transfer"].setValue(transfer)
+    assert g["shot_id"].value() == "sh010_comp_FTPVMMatte1"   # the default; each test gets its own shot below
+    g["shot_id"].setValue(f"sh010_{script_dir.name}")
+    return g
+
+
+def client_results(server, g, frames, plates):
+    """What the client returns directly for the same shot and frames (the reference)."""
+    from ftpvm_client import Client
+
+    state = node.read_state(g)
+    with Client(server.address) as client:
+        shot = client.shot(state.shot_id)
+        sources = [(f, exr.read(state.paths.path("source", f))) for f in frames]
+        srcs = [(f, np.stack([p["R"], p["G"], p["B"]], -1)) for f, p in sources]
+        return {r.frame: r for r in shot.matte(srcs, passes=("alpha", "foreground"))}
+
+
+def test_process_range_path_mode(plates, work_root, server, tmp_path_factory):
+    g = build(plates, work_root / "path_mode", server)
+    assert g.name() == "FTPVMMatte1" and g.input(0) is not None
+    nuke.frame(FIRST)
+    rec = node.on_button(g, "set_keyframe")
+    assert rec.kind == "mask" and nuke.messages == []
+    assert g["keyframe_marks"].keyTimes() == [float(FIRST)]
+    report = node.on_button(g, "process")
+    assert nuke.messages == [], nuke.messages
+    assert report.transfer == "path" and report.matted == list(range(FIRST, FIRST + 6))
+    assert report.sent_keyframes == [FIRST]
+    assert "connected" in g["status"].value() and "cpu" in g["status"].value()
+    line = node.on_button(g, "check")
+    assert line.startswith("connected: cpu, synthetic weights") and line.endswith("path transfer")
+
+    # the node's output now carries the alpha and the foreground as channels, read from files
+    frame = FIRST + 3
+    out = g._render(frame)
+    direct = client_results(server, g, [frame], plates)[frame]
+    assert np.abs(out.get("rgba.alpha") - direct.alpha).max() < 2e-3
+    for i, c in enumerate(("red", "green", "blue")):
+        assert np.abs(out.get(f"ftpvm_fg.{c}") - direct.foreground[..., i]).max() < 2e-2
+    # the plate's colour passes through untouched
+    plate = exr.read(node.read_state(g).paths.path("source", frame))
+    assert np.abs(out.get("rgba.red") - plate["R"]).max() < 1e-3
+
+    # a second Process has nothing left to do
+    again = node.on_button(g, "process")
+    assert again.plan.frames == () and again.rendered == [] and "Up to date" in g["status"].value()
+
+
+def test_inline_mode_and_rgb_premult(plates, work_root, server, tmp_path_factory):
+    g = build(plates, tmp_path_factory.mktemp("outside_roots"), server, transfer="auto")
+    g["first"].setValue(FIRST)
+    g["last"].setValue(FIRST + 2)
+    g["fg_target"].setValue("rgb")
+    g["premult"].setValue(True)
+    g["output_trimap"].setValue(True)
+    nuke.frame(FIRST)
+    node.on_button(g, "set_keyframe")
+    report = node.on_button(g, "process")
+    assert nuke.messages == [], nuke.messages
+    assert report.transfer == "inline"   # the cache is outside the server's allowed roots
+    state = node.read_state(g)
+    assert all(os.path.exists(state.paths.path(p, f)) for p in ("alpha", "foreground", "trimap")
+               for f in range(FIRST, FIRST + 3))
+    out = g._render(FIRST + 1)
+    alpha = exr.read(state.paths.path("alpha", FIRST + 1))["A"]
+    fg = exr.read(state.paths.path("foreground", FIRST + 1))
+    assert np.abs(out.get("rgba.alpha") - alpha).max() < 1e-6
+    assert np.abs(out.get("rgba.green") - fg["G"] * alpha).max() < 1e-5   # premultiplied foreground in rgb
+    tri = out.get("ftpvm.trimap")
+    assert set(np.unique(tri)).issubset({0.0, 0.5, 1.0}) and (tri == 0.5).any()
+
+
+def test_unprocessed_frame_is_a_viewer_error_not_a_crash(plates, work_root, server):
+    g = build(plates, work_root / "unprocessed", server)
+    with pytest.raises(RuntimeError, match="Read_alpha.*No such file"):
+        g._render(FIRST)
+
+
+def test_cancel_mid_range_keeps_done_frames(plates, work_root, server):
+    g = build(plates, work_root / "cancel", server)
+    nuke.frame(FIRST)
+    node.on_button(g, "set_keyframe")
+    nuke.cancel_at_progress = 60     # the artist presses Cancel while frames are being matted
+    report = node.on_button(g, "process")
+    assert report.cancelled and 0 < len(report.matted) < 6
+    assert len(nuke.messages) == 1 and "Cancelled" in nuke.messages[0] and "Traceback" not in nuke.messages[0]
+    state = node.read_state(g)
+    manifest = plan.Manifest.load(state.paths.manifest, state.shot_id)
+    assert sorted(manifest.frames) == report.matted
+    nuke.cancel_at_progress = None
+    nuke.messages.clear()
+    rest = node.on_button(g, "process")
+    assert not rest.cancelled and rest.matted == [f for f in range(FIRST, FIRST + 6) if f not in report.matted]
+
+
+def test_keyframe_change_invalidates_only_later_frames(plates, work_root, server):
+    g = build(plates, work_root / "rekey", server)
+    nuke.frame(FIRST)
+    node.on_button(g, "set_keyframe")
+    node.on_button(g, "process")
+    state = node.read_state(g)
+    before = {f: os.stat(state.paths.path("alpha", f)).st_mtime_ns for f in range(FIRST, FIRST + 6)}
+    nuke.frame(FIRST + 3)
+    g["band"].setValue(6.0)
+    node.on_button(g, "set_keyframe")         # a second keyframe, later in the shot
+    report = node.on_button(g, "process")
+    assert report.sent_keyframes == [FIRST + 3]
+    assert report.matted == [FIRST + 3, FIRST + 4, FIRST + 5]
+    after = {f: os.stat(state.paths.path("alpha", f)).st_mtime_ns for f in range(FIRST, FIRST + 6)}
+    assert all(after[f] == before[f] for f in range(FIRST, FIRST + 3))
+    assert all(after[f] != before[f] for f in range(FIRST + 3, FIRST + 6))
+    # removing it brings those frames back to what the first keyframe alone gives
+    node.on_button(g, "remove_keyframe")
+    report = node.on_button(g, "process")
+    assert report.removed_keyframes == [FIRST + 3] and report.matted == [FIRST + 3, FIRST + 4, FIRST + 5]
+
+
+def test_server_not_running_is_a_message(plates, work_root):
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    plate, roto = make_script(plates, work_root / "down")
+    plate.setSelected(True)
+    g = node.create()
+    g.setInput(1, roto)
+    g["server"].setValue(f"127.0.0.1:{port}")
+    nuke.frame(FIRST)
+    node.on_button(g, "set_keyframe")         # needs no server
+    assert nuke.messages == []
+    assert node.on_button(g, "process") is None
+    assert len(nuke.messages) == 1
+    text = nuke.messages[0]
+    assert "cannot reach the FTPVM server" in text and f"127.0.0.1:{port}" in text and "Traceback" not in text
+    assert "not connected" in g["status"].value()
+
+
+def test_no_keyframe_and_wrong_size_are_messages(plates, work_root, server):
+    from ftpvm_client import Client
+
+    g = build(plates, work_root / "wrong", server)
+    assert node.on_button(g, "process") is None
+    assert nuke.messages == ["FTPVMMatte: No keyframe yet: go to a frame where the roto is right and press "
+                             "'set keyframe'."]
+    nuke.frame(FIRST)
+    node.on_button(g, "set_keyframe")
+    with Client(server.address) as client:     # someone made this shot at another size
+        assert g["shot_id"].value() not in [s.shot_id for s in client.list_shots()]   # no-keyframe: untouched
+        client.open_shot(g["shot_id"].value(), width=W * 2, height=H * 2, colorspace="ACEScg")
+    assert node.on_button(g, "process") is None
+    assert "another 'shot id'" in nuke.messages[-1] and "Traceback" not in nuke.messages[-1]

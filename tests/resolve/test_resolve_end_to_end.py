@@ -1,0 +1,167 @@
+"""FTPVM Matte end to end: fake Resolve, real ftpvm-server, real EXRs on disk."""
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from resolve_scene import CLIP_START, H, MEDIA_FIRST, N, W
+from ftpvm_client import Client
+from ftpvm_resolve import host as resolve_host, pixels
+from ftpvm_resolve.errors import HostError, JobCancelled
+from ftpvm_resolve.job import MatteJob
+from ftpvm_resolve.settings import KeyframeSpec, Settings
+
+
+def digest(folder: Path) -> dict:
+    return {p.name: hashlib.sha1(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def settings_for(scene, server, **kw) -> Settings:
+    base = dict(server=server.address, output_root=str(scene.out),
+                keyframes=(KeyframeSpec(CLIP_START, str(scene.mattes / "tri_86400.png"), "trimap"),))
+    base.update(kw)
+    return Settings(**base)
+
+
+def direct_results(server, plates, keyframes, colorspace, passes=("alpha", "foreground")):
+    """What the client returns when driven directly with the same plates and guides."""
+    with Client(server.address) as client:
+        shot = client.open_shot("direct-reference", W, H, colorspace=colorspace, reset=True)
+        for frame, kind, guide, band in keyframes:
+            if kind == "trimap":
+                shot.set_keyframe(frame, image=plates[frame], trimap=guide)
+            else:
+                shot.set_keyframe(frame, image=plates[frame], mask=guide, band=band)
+        out = {r.frame: r for r in shot.matte(sorted(plates.items()), passes=passes)}
+        client.delete_shot("direct-reference")
+    return out
+
+
+def imported_files(item) -> list:
+    return [item.files[f] for f in sorted(item.files)]
+
+
+def test_render_path_mode_imports_what_the_client_returns(scene, server):
+    before = digest(scene.media)
+    job = MatteJob(resolve_host.connect(), settings_for(scene, server, source="render", place="track"))
+    result = job.run()
+    plan = result.plan
+    assert plan.transport == "paths" and plan.source == "render"
+    assert plan.colorspace == "Gamma 2.4 Encoded Rec.709"           # the project's RCM output space
+    assert plan.frames == tuple(range(CLIP_START, CLIP_START + N))
+
+    # the render job: EXR, the range, the title track muted meanwhile and restored, queue cleaned
+    assert scene.project.jobs == {}
+    assert scene.timeline.enable_log == [(2, False), (2, True)]
+    assert scene.project.format_codec == {"format": "mov", "codec": "ProRes422HQ"}
+    rendered = sorted(Path(plan.plate_dir).glob("*.exr"))
+    assert len(rendered) == N
+    for n in (0, N - 1):   # the last frame is under the title on V2: muted, so the plate itself is rendered
+        np.testing.assert_allclose(pixels.read_rgb(str(rendered[n])),
+                                   pixels.read_rgb(str(scene.media / f"plate.{MEDIA_FIRST + n}.exr")), atol=1e-3)
+
+    # imported into the FTPVM bin, one clip per pass, frames = the timeline frames
+    bins = {f.GetName(): f for f in scene.project.media_pool.root.GetSubFolderList()}
+    assert set(result.items) == {"alpha", "foreground"}
+    assert bins["FTPVM"].GetClipList() == [result.items["alpha"], result.items["foreground"]]
+    assert scene.project.media_pool.GetCurrentFolder() is scene.project.media_pool.root
+
+    plates = {f: pixels.read_rgb(str(p)) for f, p in zip(plan.frames, rendered)}
+    reference = direct_results(server, plates, [(CLIP_START, "trimap", pixels.read_guide(
+        str(scene.mattes / "tri_86400.png"), "trimap"), 0)], plan.colorspace)
+    alpha_files = imported_files(result.items["alpha"])
+    fg_files = imported_files(result.items["foreground"])
+    assert len(alpha_files) == len(fg_files) == N
+    for frame, a_path, f_path in zip(plan.frames, alpha_files, fg_files):
+        alpha = pixels.read(a_path)[:, :, 0]
+        assert alpha.std() > 1e-3                                  # a real matte, not a constant
+        np.testing.assert_allclose(alpha, reference[frame].alpha, atol=2e-3)
+        np.testing.assert_allclose(pixels.read_rgb(f_path), reference[frame].foreground, atol=5e-3)
+
+    # placed above the clip on new tracks, lined up with it; the user's media untouched
+    assert result.tracks == {"alpha": 3, "foreground": 4}
+    placed = scene.timeline.GetItemListInTrack("video", 3)[0]
+    assert (placed.GetStart(), placed.GetDuration()) == (CLIP_START, N)
+    assert digest(scene.media) == before
+
+
+def test_media_sequence_pixels_mode_roto_and_fusion(scene, server):
+    settings = settings_for(scene, server, transport="pixels", place="fusion", band=4,
+                            keyframes=(KeyframeSpec(CLIP_START + 2, str(scene.mattes / "roto_86402.exr"), "roto"),))
+    result = MatteJob(resolve_host.connect(), settings).run()
+    plan = result.plan
+    assert plan.source == "media" and plan.transport == "pixels"
+    assert not Path(plan.plate_dir).exists()                      # no render: the clip's own EXRs are used
+    assert scene.project.jobs == {} and scene.project.started == []
+
+    plates = {CLIP_START + t: pixels.read_rgb(str(scene.media / f"plate.{MEDIA_FIRST + t}.exr")) for t in range(N)}
+    roto = pixels.read_guide(str(scene.mattes / "roto_86402.exr"), "roto")
+    reference = direct_results(server, plates, [(CLIP_START + 2, "roto", roto, 4)], plan.colorspace)
+    for frame, path in zip(plan.frames, imported_files(result.items["alpha"])):
+        np.testing.assert_allclose(pixels.read(path)[:, :, 0], reference[frame].alpha, atol=2e-3)
+
+    comp = scene.clip.comps[0]
+    loaders = {t.GetAttrs("TOOLS_Name"): t for t in comp.tools if t.ID == "Loader"}
+    assert set(loaders) == {"FTPVM_alpha", "FTPVM_foreground"}
+    assert loaders["FTPVM_alpha"].GetInput("Clip") == plan.output_path("alpha", CLIP_START)
+    assert (loaders["FTPVM_alpha"].GetInput("GlobalIn"), loaders["FTPVM_alpha"].GetInput("GlobalOut")) == (0, N - 1)
+    assert comp.locked == 0
+
+
+def test_second_run_goes_to_a_new_version(scene, server):
+    s = settings_for(scene, server, transport="pixels", passes=("alpha",))
+    first = MatteJob(resolve_host.connect(), s).run().plan.work_dir
+    second = MatteJob(resolve_host.connect(), s).run().plan.work_dir
+    assert first.endswith("v001") and second.endswith("v002")
+    assert len(list(Path(first, "alpha").iterdir())) == N
+
+
+def test_render_failure_is_reported_and_nothing_imported(scene, server):
+    scene.project.fail_render = "Disk full"
+    with pytest.raises(HostError, match="render of the plate failed \\(Disk full\\)"):
+        MatteJob(resolve_host.connect(), settings_for(scene, server, source="render")).run()
+    assert scene.project.media_pool.root.GetSubFolderList() == []
+    assert scene.timeline.enabled[2] is True and scene.project.jobs == {}
+    assert scene.project.format_codec["format"] == "mov"
+
+
+def test_cancel_while_rendering(scene, server):
+    scene.project.seconds_per_frame = 0.3
+    cancel = threading.Event()
+    stages = []
+
+    def progress(stage, fraction, message):
+        stages.append(stage)
+        if stage == "render" and fraction is not None and fraction > 0:
+            cancel.set()
+
+    job = MatteJob(resolve_host.connect(), settings_for(scene, server, source="render"), progress=progress,
+                   cancel=cancel)
+    job.host.poll_seconds = 0.05
+    with pytest.raises(JobCancelled, match="rendered the plate"):
+        job.run()
+    assert not scene.project.IsRenderingInProgress()
+    assert len(list(Path(job_plate_dir(scene)).glob("*.exr"))) < N
+    assert "matte" not in stages and scene.project.media_pool.root.GetSubFolderList() == []
+    assert scene.timeline.enabled[2] is True
+
+
+def job_plate_dir(scene) -> Path:
+    return next(scene.out.glob("*/*/v001/plate"))
+
+
+def test_cancel_while_matting(scene, server):
+    cancel = threading.Event()
+
+    def progress(stage, fraction, message):
+        if stage == "matte":
+            cancel.set()
+
+    with pytest.raises(JobCancelled, match="while matting"):
+        MatteJob(resolve_host.connect(), settings_for(scene, server, transport="pixels"), progress=progress,
+                 cancel=cancel).run()
+    assert scene.project.media_pool.root.GetSubFolderList() == []
