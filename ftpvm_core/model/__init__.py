@@ -1,6 +1,7 @@
 """FTP-VM network: ``from ftpvm_core.model import FastTrimapPropagationVideoMatting``."""
 from .checkpoint import CheckpointError, fingerprint, load_model, load_state_dict_file
 from .ftpvm import FastTrimapPropagationVideoMatting
+from .inference import StreamingMatter, auto_downsample_ratio, prepare_for_inference
 
 FTPVM = FastTrimapPropagationVideoMatting
 
@@ -11,4 +12,7 @@ __all__ = [
     "fingerprint",
     "load_model",
     "load_state_dict_file",
+    "StreamingMatter",
+    "auto_downsample_ratio",
+    "prepare_for_inference",
 ]

@@ -1,0 +1,243 @@
+"""The fast streaming path (ftpvm_core.model.inference / onnx_backend) equals the plain model.
+
+Tolerances: synthetic weights amplify float32 rounding, so each comparison allows a few times
+the plain model's own float32 error (measured against a float64 run), and at least 1e-4. Full
+mattes are compared away from trimap argmax near-ties, where a rounding flips the class.
+"""
+from __future__ import annotations
+
+import copy
+import io
+import os
+
+import pytest
+import torch
+
+from ftpvm_core.model import fingerprint
+from ftpvm_core.model.inference import (
+    Memory,
+    StreamingMatter,
+    StreamState,
+    auto_downsample_ratio,
+    fold_batchnorm,
+    prepare_for_inference,
+)
+
+H, W = 40, 72  # not a multiple of 16: exercises padding and cropping
+T = 3
+
+
+@pytest.fixture(scope="module")
+def plain(synthetic_weights):
+    from ftpvm_core.model import FastTrimapPropagationVideoMatting
+
+    m = FastTrimapPropagationVideoMatting(backbone_pretrained=False)
+    m.load_state_dict(synthetic_weights, strict=True)
+    return m.eval()
+
+
+@pytest.fixture(scope="module")
+def net(plain):
+    return prepare_for_inference(plain, "cpu")
+
+
+@pytest.fixture(scope="module")
+def clip():
+    g = torch.Generator().manual_seed(3)
+    frames = torch.rand(T, 3, H, W, generator=g)
+    trimap = torch.randint(0, 3, (1, H, W), generator=g).float() / 2
+    return frames, trimap
+
+
+_REFERENCES: dict = {}
+
+
+def _reference(model, frames, trimap, ratio, replace=False):
+    """Whole-clip forward in float32 and float64 (memory = frame 0), cached per case."""
+    key = (id(model), frames.shape[0], ratio, replace)
+    if key not in _REFERENCES:
+        args = (frames[None], frames[None, :1], trimap[None, None])
+        with torch.inference_mode():
+            ref = model(*args, downsample_ratio=ratio, replace_given_seg=replace)
+            m64 = copy.deepcopy(model).double()
+            ref64 = m64(*(a.double() for a in args), downsample_ratio=ratio, replace_given_seg=replace)
+        _REFERENCES[key] = ref, ref64
+    return _REFERENCES[key]
+
+
+def _tol(ref, ref64) -> float:
+    return max(1e-4, 4 * (ref - ref64.float()).abs().max().item())
+
+
+def _classes(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Trimap class per pixel (argmax of sigmoid, as the model fuses) and the sigmoid values."""
+    prob = torch.sigmoid(logits)
+    return prob.argmax(dim=-3, keepdim=True), prob
+
+
+def _stream(matter, frames, trimap, first_given=False):
+    matter.set_memory(frames[0], trimap)
+    outs = [matter.step(f, trimap=trimap if (i == 0 and first_given) else None) for i, f in enumerate(frames)]
+    return [torch.stack([o[i] for o in outs], 1) for i in range(3)]
+
+
+def _assert_matches(outs, ref, ref64):
+    logits, boundary, full = outs
+    assert logits.shape == ref[0].shape and boundary.shape == ref[1].shape and full.shape == ref[2].shape
+    assert (logits - ref[0]).abs().max().item() <= _tol(ref[0], ref64[0])
+    tol = _tol(ref[1], ref64[1])
+    assert (boundary - ref[1]).abs().max().item() <= tol
+    # a class flip is allowed only at a near-tie; the full matte is compared everywhere else
+    cls_ref, prob_ref = _classes(ref[0])
+    cls, _ = _classes(logits)
+    flipped = cls != cls_ref
+    gap = (prob_ref.gather(-3, cls_ref) - prob_ref.gather(-3, cls)).abs()
+    assert (gap[flipped] < 1e-3).all()
+    keep = (~flipped).float().flatten(0, 1)
+    if keep.shape[-2:] != full.shape[-2:]:  # downsample path: a flip spreads through the guided filter
+        keep = -torch.nn.functional.max_pool2d(-keep, 5, 1, 2)
+        keep = torch.nn.functional.interpolate(keep, size=full.shape[-2:], mode="nearest")
+    keep = keep.bool().unflatten(0, full.shape[:2])
+    assert (full - ref[2])[keep].abs().max().item() <= tol
+
+
+def test_auto_downsample_ratio():
+    assert auto_downsample_ratio(288, 512) == 1
+    assert auto_downsample_ratio(1080, 1920) == pytest.approx(512 / 1920)
+    assert auto_downsample_ratio(2160, 3840) == pytest.approx(512 / 3840)
+    assert auto_downsample_ratio(100, 80) == 1
+
+
+def test_prepare_leaves_model_untouched_and_folds(plain, synthetic_weights):
+    before = fingerprint(plain)
+    net = prepare_for_inference(plain, "cpu")
+    assert fingerprint(plain) == before
+    assert net.inference_config.folded == 49
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in net.backbone.modules())
+    # the original still takes the checkpoint strictly
+    plain.load_state_dict(synthetic_weights, strict=True)
+    # folding an already folded copy is a no-op
+    assert fold_batchnorm(net) == 0
+
+
+@pytest.mark.parametrize("ratio,channels_last", [(1, False), (1, True), (0.5, False)])
+def test_optimised_stream_equals_whole_clip(plain, clip, ratio, channels_last):
+    frames, trimap = clip
+    ref, ref64 = _reference(plain, frames, trimap, ratio)
+    matter = StreamingMatter(prepare_for_inference(plain, "cpu", channels_last=channels_last),
+                             downsample_ratio=ratio)
+    _assert_matches(_stream(matter, frames, trimap), ref, ref64)
+
+
+def test_first_frame_with_given_trimap(plain, net, clip):
+    frames, trimap = clip
+    ref, ref64 = _reference(plain, frames, trimap, 1, replace=True)
+    matter = StreamingMatter(net, downsample_ratio=1)
+    outs = _stream(matter, frames, trimap, first_given=True)
+    _assert_matches(outs, ref, ref64)
+
+
+def test_memory_of_several_keyframes(plain, net, clip):
+    frames, trimap = clip
+    trimaps = torch.stack([trimap, 1 - trimap])
+    with torch.inference_mode():
+        ref = plain(frames[None, 2:], frames[None, :2], trimaps[None])
+    matter = StreamingMatter(net, downsample_ratio=1)
+    parts = [matter.encode_memory(frames[i], trimaps[i]) for i in range(2)]
+    matter.set_memory(parts)
+    out = matter.step(frames[2])
+    assert (out.boundary - ref[1][:, 0]).abs().max().item() < 1e-3
+    joint = matter.encode_memory(frames[:2], trimaps)
+    assert torch.allclose(Memory.cat(parts).value, joint.value, atol=1e-4)
+
+
+def test_state_save_and_restore_resumes_identically(net, clip):
+    frames, trimap = clip
+    a = StreamingMatter(net, downsample_ratio=1)
+    a.set_memory(frames[0], trimap)
+    a.step(frames[0])
+    saved = a.state.clone()
+    assert saved.frames == 1
+    first = [a.step(f) for f in frames[1:]]
+    b = StreamingMatter(net, downsample_ratio=1)
+    b.set_memory(a.memory)
+    buffer = io.BytesIO()
+    torch.save(saved.as_dict(), buffer)  # what the shot engine does to checkpoint a shot
+    buffer.seek(0)
+    b.state = StreamState.from_dict(torch.load(buffer, weights_only=True))
+    second = [b.step(f) for f in frames[1:]]
+    for x, y in zip(first, second):
+        for u, v in zip(x, y):
+            assert torch.equal(u, v)
+    a.reset()
+    assert a.state is None
+
+
+def test_errors(plain, net, clip):
+    frames, trimap = clip
+    matter = StreamingMatter(net, downsample_ratio=1)
+    with pytest.raises(RuntimeError, match="set_memory"):
+        matter.step(frames[0])
+    matter.set_memory(frames[0], trimap)
+    with pytest.raises(ValueError, match="frame size"):
+        matter.step(frames[0, :, :64, :64])
+    with pytest.raises(ValueError, match="downsample_ratio"):
+        StreamingMatter(plain, downsample_ratio=2.0, device="cpu")
+
+
+def test_compile_failure_falls_back_to_eager(net, clip, monkeypatch):
+    frames, trimap = clip
+
+    def broken_compile(fn, **kwargs):
+        def run(*a, **k):
+            raise RuntimeError("no compiler here")
+        return run
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    eager = _stream(StreamingMatter(net, downsample_ratio=1), frames[:1], trimap)
+    compiled = _stream(StreamingMatter(net, downsample_ratio=1, compile=True), frames[:1], trimap)
+    for u, v in zip(eager, compiled):
+        assert torch.equal(u, v)
+
+
+@pytest.mark.skipif(not os.environ.get("FTPVM_TEST_COMPILE"),
+                    reason="slow (compiles for ~30 s); set FTPVM_TEST_COMPILE=1")
+def test_compiled_stream_equals_whole_clip(plain, net, clip):
+    frames, trimap = clip
+    ref, ref64 = _reference(plain, frames, trimap, 1)
+    matter = StreamingMatter(net, downsample_ratio=1, compile=True)
+    _assert_matches(_stream(matter, frames, trimap), ref, ref64)
+    assert matter.core._compiled  # really compiled, not the eager fallback
+
+
+def test_onnx_backend_equals_plain(plain, net, clip, tmp_path):
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    frames, trimap = clip
+    frames = frames[:2]
+    ref, ref64 = _reference(plain, frames, trimap, 1)
+    matter = StreamingMatter(net, downsample_ratio=1, backend="onnx",
+                             onnx_cache_dir=str(tmp_path))
+    _assert_matches(_stream(matter, frames, trimap), ref, ref64)
+    assert list(tmp_path.glob("*.onnx"))  # exported into the given cache dir, reused afterwards
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("precision", ["fp32", "fp16", "bf16"])
+def test_cuda_precisions_close_to_cpu(plain, clip, precision):
+    frames, trimap = clip
+    ref, ref64 = _reference(plain, frames, trimap, 1)
+    matter = StreamingMatter(prepare_for_inference(plain, "cuda"), downsample_ratio=1, precision=precision)
+    logits, boundary, full = (x.cpu() for x in _stream(matter, frames, trimap))
+    tol = {"fp32": 5e-3, "fp16": 5e-2, "bf16": 2e-1}[precision]
+    assert boundary.dtype == torch.float32 and full.dtype == torch.float32
+    assert (boundary - ref[1]).abs().mean().item() < tol
+
+
+def test_memory_affinity_stays_float32_under_autocast(net):
+    g = torch.Generator().manual_seed(0)
+    mem_key, query_key = torch.randn(1, 32, 1, 3, 5, generator=g), torch.randn(1, 32, 1, 3, 5, generator=g)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        affinity = net.bottleneck_fuse.reader.affinity(mem_key.bfloat16(), query_key.bfloat16())
+    assert affinity.dtype == torch.float32
+    assert torch.allclose(affinity.sum(1), torch.ones(1, 15))
