@@ -49,7 +49,11 @@ def test_process_range_path_mode(plates, work_root, server, tmp_path_factory):
     assert report.sent_keyframes == [FIRST]
     assert "connected" in g["status"].value() and "cpu" in g["status"].value()
     line = node.on_button(g, "check")
-    assert line.startswith("connected: cpu, synthetic weights") and line.endswith("path transfer")
+    from ftpvm_client import Client
+
+    with Client(server.address) as client:
+        weights = client.info().weights_source  # the status line names what the server really runs
+    assert line.startswith(f"connected: cpu, {weights} weights") and line.endswith("path transfer")
 
     # the node's output now carries the alpha and the foreground as channels, read from files
     frame = FIRST + 3
