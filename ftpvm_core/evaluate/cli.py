@@ -75,6 +75,7 @@ def run(args: argparse.Namespace) -> dict:
         if args.save_alpha:
             _write_png(out / "alpha" / clip.name / f"{t:05d}.png", alpha)
 
+    print(f"ftpvm-eval: using weights from {args.checkpoint}")
     results = evaluate_clips(args.checkpoint, clips, keyframes=keyframes, device=args.device,
                              settings=settings or None, max_frames=args.max_frames, on_alpha=on_alpha,
                              progress=lambda name, done, n: (bar.set_postfix(clip=name, refresh=False), bar.update(1)))

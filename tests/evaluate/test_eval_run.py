@@ -94,12 +94,13 @@ def make_vm108_val(root):
     return root
 
 
-def test_cli_writes_csv_json_and_plot(tmp_path):
+def test_cli_writes_csv_json_and_plot(tmp_path, capsys):
     data = make_vm108_val(tmp_path / "data")
     weights = tmp_path / "w.pth"
     torch.save(synthetic_model().state_dict(), weights)
     out = tmp_path / "out"
     assert main([str(weights), str(data), "--out", str(out), "--device", "cpu", "--save-alpha"]) == 0
+    assert f"ftpvm-eval: using weights from {weights}" in capsys.readouterr().out
     rows = list(csv.DictReader(open(out / "metrics.csv")))
     assert [r["frame"] for r in rows] == ["0", "1", "2", "mean"] and rows[0]["dtSSD"] == ""
     doc = json.loads((out / "metrics.json").read_text())
