@@ -16,6 +16,7 @@ Backends:
   folded-cl     the same in channels_last layout
   compiled      the same through torch.compile (slow to compile; falls back to eager on failure)
   onnx          StreamingMatter with the onnxruntime backend (CPU; needs the [onnx] extra)
+  onnx-spin     the same with spinning worker threads (fastest on an idle CPU, worse next to a busy app)
   On CUDA each of eager/folded/compiled is run for every --precisions entry (fp16/bf16 = autocast).
 
 Peak memory: on CPU the peak RSS of a separate short probe process per (size, backend) (the
@@ -53,7 +54,7 @@ from ftpvm_core.model.inference import StreamingMatter, auto_downsample_ratio, p
 from ftpvm_core.model.synthetic_weights import read_manifest, synthetic_state_dict  # noqa: E402
 
 MANIFEST = ROOT / "tests" / "data" / "ftpvm-checkpoint-manifest.tsv"
-CPU_BACKENDS = ("original", "eager", "folded", "folded-cl", "compiled", "onnx")
+CPU_BACKENDS = ("original", "eager", "folded", "folded-cl", "compiled", "onnx", "onnx-spin")
 CUDA_BACKENDS = ("original", "eager", "folded", "compiled")
 DEFAULT_SIZES = "512x288@1,1024x576@1,1920x1080@auto"
 
@@ -152,11 +153,11 @@ def make_runner(name: str, precision: str, size: Size, model: torch.nn.Module, d
         net = net.to(device)
         step = _plain_runner(net, frame, trimap, size.ratio, precision, device)
     else:
-        backend = "onnx" if name == "onnx" else "torch"
+        backend = "onnx" if name.startswith("onnx") else "torch"
         net = prepare_for_inference(model, device, "fp32", channels_last=(name == "folded-cl") or None,
                                     compile=(name == "compiled"))
         matter = StreamingMatter(net, downsample_ratio=size.ratio, precision=precision, backend=backend,
-                                 onnx_cache_dir=onnx_cache)
+                                 onnx_cache_dir=onnx_cache, onnx_spin=(name == "onnx-spin"))
         matter.set_memory(frame, trimap)
         step = lambda: matter.step(frame)  # noqa: E731
     return Runner(name, precision, step)
@@ -323,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         if original is None:
             names = [n for n in names if n != "original"]
         if device.type != "cpu" or not onnx_backend.is_available():
-            names = [n for n in names if n != "onnx"]
+            names = [n for n in names if not n.startswith("onnx")]
         precisions = ["fp32"] if device.type == "cpu" else args.precisions.split(",")
         baseline = "original" if "original" in names else "eager"
         print(f"\n== {device.type}: {torch.cuda.get_device_name(device) if device.type == 'cuda' else ''}"
@@ -334,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         for size in parse_sizes(args.sizes):
             runners: list[Runner] = []
             for name in names:
-                for prec in (["fp32"] if name in ("original", "onnx") else precisions):
+                for prec in (["fp32"] if name in ("original", "onnx", "onnx-spin") else precisions):
                     try:
                         runners.append(make_runner(name, prec, size, model, device, original, args.onnx_cache))
                     except Exception as exc:

@@ -219,7 +219,12 @@ def test_onnx_backend_equals_plain(plain, net, clip, tmp_path):
     matter = StreamingMatter(net, downsample_ratio=1, backend="onnx",
                              onnx_cache_dir=str(tmp_path))
     _assert_matches(_stream(matter, frames, trimap), ref, ref64)
-    assert list(tmp_path.glob("*.onnx"))  # exported into the given cache dir, reused afterwards
+    exported = list(tmp_path.glob("*.onnx"))
+    assert exported  # exported into the given cache dir, reused afterwards
+    spinning = StreamingMatter(net, downsample_ratio=1, backend="onnx", onnx_cache_dir=str(tmp_path), onnx_spin=True)
+    assert spinning.core is not matter.core and spinning.core.spin
+    _assert_matches(_stream(spinning, frames, trimap), ref, ref64)
+    assert list(tmp_path.glob("*.onnx")) == exported  # the same exported file, not a second export
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
