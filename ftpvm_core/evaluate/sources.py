@@ -9,6 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ftpvm_core.imaging.io import read_unassociated
 from ftpvm_core.train.augment import structuring_element, trimap_from_alpha
 from ftpvm_core.train.datasets.common import DatasetLayoutError, list_images
 
@@ -20,19 +21,8 @@ VM108_VAL_LAYOUT = ("VideoMatting108/{FG_done/<clip>/<frame>.png (RGBA), BG_done
 
 def read_float(path: str | Path) -> tuple[np.ndarray, int]:
     """(H, W, C) float32 in [0, 1] (alpha un-premultiplied) and the channel count."""
-    import OpenImageIO as oiio
-
-    cfg = oiio.ImageSpec()
-    cfg.attribute("oiio:UnassociatedAlpha", 1)
-    inp = oiio.ImageInput.open(str(path), cfg)
-    if inp is None:
-        raise OSError(f"cannot read image {path}: {oiio.geterror()}")
-    try:
-        n = inp.spec().nchannels
-        px = np.asarray(inp.read_image(0, 0, 0, n, "float"), dtype=np.float32)
-    finally:
-        inp.close()
-    return px.reshape(px.shape[0], px.shape[1], n), n
+    px = read_unassociated(path, "float").astype(np.float32, copy=False)
+    return px, px.shape[2]
 
 
 def _rgb(px: np.ndarray) -> np.ndarray:

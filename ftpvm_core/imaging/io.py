@@ -77,6 +77,27 @@ def read_image(path: str | os.PathLike) -> ImageData:
     return ImageData(data, tuple(spec.channelnames), meta, dw, full)
 
 
+def read_unassociated(path: str | os.PathLike, fmt: str = "float") -> np.ndarray:
+    """(H, W, C) pixels of ``path`` with alpha un-premultiplied, as OIIO ``fmt`` ("float" or "uint8").
+
+    The training and evaluation readers use this: dataset PNGs store straight alpha. Raises ``OSError``.
+    """
+    cfg = oiio.ImageSpec()
+    cfg.attribute("oiio:UnassociatedAlpha", 1)
+    inp = oiio.ImageInput.open(str(path), cfg)
+    if inp is None:
+        raise OSError(f"cannot read image {path}: {oiio.geterror()}")
+    try:
+        n = inp.spec().nchannels
+        px = inp.read_image(0, 0, 0, n, fmt)
+    finally:
+        inp.close()
+    if px is None:
+        raise OSError(f"cannot decode image {path}")
+    px = np.asarray(px)
+    return px.reshape(px.shape[0], px.shape[1], n)
+
+
 def _rgb_indices(channels: tuple[str, ...], layer: str | None) -> list[int]:
     prefix = f"{layer}." if layer else ""
     for names in _RGB_NAMES:

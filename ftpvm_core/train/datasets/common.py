@@ -44,21 +44,10 @@ def list_images(folder: Path, layout: str, *, allow_empty: bool = False) -> list
 
 def read_image(path: str | os.PathLike, channels: int) -> np.ndarray:
     """Read an image as uint8 (H, W, channels), alpha un-premultiplied; greyscale is repeated, alpha defaults to 1."""
-    import OpenImageIO as oiio
+    from ftpvm_core.imaging.io import read_unassociated
 
-    cfg = oiio.ImageSpec()
-    cfg.attribute("oiio:UnassociatedAlpha", 1)
-    inp = oiio.ImageInput.open(str(path), cfg)
-    if inp is None:
-        raise OSError(f"cannot read image {path}: {oiio.geterror()}")
-    try:
-        nch = inp.spec().nchannels
-        px = inp.read_image(0, 0, 0, nch, "uint8")
-    finally:
-        inp.close()
-    if px is None:
-        raise OSError(f"cannot decode image {path}")
-    px = np.asarray(px).reshape(px.shape[0], px.shape[1], nch)
+    px = read_unassociated(path, "uint8")
+    nch = px.shape[2]
     if channels == 1:  # a matte: grey as is, colour as luma
         if nch < 3:
             return np.ascontiguousarray(px[..., :1])
