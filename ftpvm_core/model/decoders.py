@@ -43,7 +43,7 @@ class MattingDecoder(nn.Module):
         super().__init__()
         self.gated_s16 = conv_relu_bn(skip_channels[0], channels[0] // 2)
         self.gated_s4 = conv_relu_bn(skip_channels[2], channels[0] // 2)
-        self.decode0 = ResBlock(channels[0] + 3, channels[0])
+        self.decode0 = ResBlock(channels[0] + 3, channels[0], guide_channels=3)
         self.decode0_1 = ResBlock(feat_channels[1] + channels[0], channels[0])
         self.decode1 = GRUUpsamplingBlock(channels[0], feat_channels[0], 3, channels[1])
         self.decode2 = GRUUpsamplingBlock(channels[1], 0, 3, channels[2])
@@ -55,7 +55,7 @@ class MattingDecoder(nn.Module):
         bt = img1.shape[:2]
         s16 = F.interpolate(self.gated_s16(fold(seg16)), scale_factor=4.0, mode="nearest")
         s4 = self.gated_s4(fold(seg4))
-        x4 = self.decode0(torch.cat([s4, s16, fold(img4)], dim=1))
+        x4 = self.decode0([s4, s16, fold(img4)])
         x4 = unfold(self.decode0_1(torch.cat([fold(f4), x4], dim=1)), bt)
         x2, r2 = self.decode1(x4, f2, img2, r2)
         x1, r1 = self.decode2(x2, None, img1, r1)

@@ -50,3 +50,46 @@ class GuidedUpsampler(torch.nn.Module):
         out = fast_guided_filter(coarse_img.mean(1, keepdim=True), coarse_matte, fine_img.mean(1, keepdim=True),
                                  self.radius, self.eps)
         return out.unflatten(0, bt) if bt is not None else out
+
+
+def _window_mean(padded: Tensor, radius: int) -> Tensor:
+    """Mean over each (2r+1)^2 window of an already padded map ("valid" windows, per channel),
+    as sums of shifted slices: several times faster on CPU than depthwise convolutions here."""
+    k = 2 * radius + 1
+    h, w = padded.shape[-2] - 2 * radius, padded.shape[-1] - 2 * radius
+    rows = padded[..., :, 0:w]
+    for i in range(1, k):
+        rows = rows + padded[..., :, i:i + w]
+    out = rows[..., 0:h, :]
+    for i in range(1, k):
+        out = out + rows[..., i:i + h, :]
+    return out * (1.0 / (k * k))
+
+
+class FastGuidedUpsampler(GuidedUpsampler):
+    """:class:`GuidedUpsampler` for inference copies: the same filter, about twice as fast on CPU.
+
+    The four window means come from one pass of shifted-slice sums over a stacked map (instead of
+    eight depthwise convolutions), and the full-resolution work is the two upsamplings and one
+    fused multiply-add. Equal up to float rounding; the variance term cancels in flat regions,
+    so that rounding can show at the 1e-4 level there, as it does between float32 and float64.
+    """
+
+    def forward(self, fine_img: Tensor, coarse_img: Tensor, coarse_matte: Tensor) -> Tensor:
+        if coarse_matte.size(-3) != 1:  # the model's matte has one channel; anything else: the plain filter
+            return super().forward(fine_img, coarse_img, coarse_matte)
+        bt = fine_img.shape[:2] if fine_img.ndim == 5 else None
+        if bt is not None:
+            fine_img, coarse_img, coarse_matte = (t.flatten(0, 1) for t in (fine_img, coarse_img, coarse_matte))
+        r = self.radius
+        x = coarse_img.mean(1, keepdim=True)
+        y = coarse_matte
+        stats = F.pad(torch.cat([x, y, x * y, x * x], dim=1), (r, r, r, r))
+        mean_x, mean_y, mean_xy, mean_xx = _window_mean(stats, r).split(1, dim=1)
+        a = (mean_xy - mean_x * mean_y) / (mean_xx - mean_x * mean_x + self.eps)
+        b = mean_y - a * mean_x
+        size = fine_img.shape[-2:]
+        a = F.interpolate(a, size, mode="bilinear", align_corners=False)
+        b = F.interpolate(b, size, mode="bilinear", align_corners=False)
+        out = torch.addcmul(b, a, fine_img.mean(1, keepdim=True))
+        return out.unflatten(0, bt) if bt is not None else out

@@ -11,9 +11,9 @@ Typical use (what an application or the shot engine does)::
     saved = matter.state                           # StreamState; matter.state = saved resumes
 
 Speed-ups (none changes results beyond float rounding): ``torch.inference_mode``, convolution +
-batch-norm folding, optional channels-last layout and ``torch.compile`` (guarded: any failure
-falls back to eager), fp16/bf16 autocast on CUDA with the trimap/matte fusion and the guided
-filter kept in float32. The recurrent state is always an explicit tensor (zeros at the start of a
+batch-norm folding, image-guide convolutions split off the decoders' concatenations, optional
+channels-last layout and ``torch.compile`` (guarded: any failure falls back to eager), fp16/bf16
+autocast on CUDA with the trimap/matte fusion and the guided filter kept in float32. The recurrent state is always an explicit tensor (zeros at the start of a
 shot, which equals the model's ``None``), so compiled and exported graphs see one signature.
 """
 from __future__ import annotations
@@ -31,6 +31,8 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from .checkpoint import resolve_device
 from .ftpvm import crop_padding, fuse_with_given_trimap, fuse_with_predicted_trimap
 from .fusion import MemoryReader
+from .guided_filter import FastGuidedUpsampler
+from .layers import ConcatConv2d
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +103,12 @@ class Float32MemoryReader(MemoryReader):
             return MemoryReader.affinity(mem_key.float(), query_key.float())
 
 
+def split_image_guides(model: nn.Module) -> int:
+    """Split the image-guide part off every decoder convolution over a concatenation, in place
+    (:meth:`ConcatConv2d.split_guide`; call after :func:`fold_batchnorm`). Returns how many."""
+    return sum(m.split_guide() for m in model.modules() if isinstance(m, ConcatConv2d))
+
+
 @dataclass(frozen=True)
 class InferenceConfig:
     """How a prepared copy runs (stored on it as ``inference_config``)."""
@@ -118,16 +126,20 @@ def prepare_for_inference(
     precision: Precision = "fp32",
     channels_last: bool | None = None,
     compile: bool | str = False,
+    split_guides: bool = True,
 ) -> nn.Module:
     """A copy of ``model`` ready for fast inference; ``model`` itself is not touched.
 
     The copy is in eval mode on ``device`` with batch norms folded into convolutions (a clean
     module tree: folded norms are ``nn.Identity``), weights in float32 (reduced precision is
-    applied by autocast at run time, see :class:`StreamingMatter`) and the memory affinity
-    pinned to float32 (:class:`Float32MemoryReader`). ``channels_last`` defaults
+    applied by autocast at run time, see :class:`StreamingMatter`), the memory affinity
+    pinned to float32 (:class:`Float32MemoryReader`) and the guided upsampling computed faster
+    (:class:`FastGuidedUpsampler`). ``channels_last`` defaults
     to True on CUDA and False on CPU (where it was measured not to help). ``compile`` asks
     :class:`StreamingMatter` to run the network through ``torch.compile`` (True or a mode name
     such as "max-autotune-no-cudagraphs"; falls back to eager if compilation fails).
+    ``split_guides`` gives the decoders' image-guide inputs convolutions of their own
+    (:func:`split_image_guides`).
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, not {precision!r}")
@@ -136,7 +148,10 @@ def prepare_for_inference(
     for p in net.parameters():
         p.requires_grad_(False)
     folded = fold_batchnorm(net)
+    if split_guides:
+        split_image_guides(net)
     net.bottleneck_fuse.reader = Float32MemoryReader()
+    net.refiner = FastGuidedUpsampler(net.refiner.radius, net.refiner.eps)
     if channels_last is None:
         channels_last = dev.type == "cuda"
     net.to(dev)
@@ -462,5 +477,6 @@ __all__ = [
     "auto_downsample_ratio",
     "fold_batchnorm",
     "prepare_for_inference",
+    "split_image_guides",
     "state_shapes",
 ]

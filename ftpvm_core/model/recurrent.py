@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from .layers import fold, unfold
+from .layers import ConcatConv2d, fold, unfold
 
 
 class ConvGRU(nn.Module):
@@ -65,7 +65,7 @@ class GRUUpsamplingBlock(nn.Module):
         super().__init__()
         self.half = c_out // 2
         self.conv = nn.Sequential(
-            nn.Conv2d(c_in + c_skip + c_img, c_out, 3, 1, 1, bias=False),
+            ConcatConv2d(c_in + c_skip + c_img, c_out, 3, 1, 1, bias=False, guide_channels=c_img),
             nn.BatchNorm2d(c_out),
             nn.ReLU(True),
         )
@@ -79,7 +79,7 @@ class GRUUpsamplingBlock(nn.Module):
             skip = fold(skip) if skip is not None else None
         x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
         x = x[:, :, : img.size(2), : img.size(3)]
-        x = self.conv(torch.cat([x, img] if skip is None else [x, skip, img], dim=1))
+        x = self.conv([x, img] if skip is None else [x, skip, img])
         if clip:
             x = unfold(x, bt)
         return _split_gru(self.gru, x, h, self.half)

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from ftpvm_core.model import fingerprint
+from ftpvm_core.model.layers import ConcatConv2d
 from ftpvm_core.model.inference import (
     Memory,
     StreamingMatter,
@@ -120,13 +121,36 @@ def test_prepare_leaves_model_untouched_and_folds(plain, synthetic_weights):
     assert fold_batchnorm(net) == 0
 
 
-@pytest.mark.parametrize("ratio,channels_last", [(1, False), (1, True), (0.5, False)])
-def test_optimised_stream_equals_whole_clip(plain, clip, ratio, channels_last):
+@pytest.mark.parametrize("ratio,channels_last,split", [(1, False, True), (1, True, True), (0.5, False, True),
+                                                        (1, False, False)])
+def test_optimised_stream_equals_whole_clip(plain, clip, ratio, channels_last, split):
     frames, trimap = clip
     ref, ref64 = _reference(plain, frames, trimap, ratio)
-    matter = StreamingMatter(prepare_for_inference(plain, "cpu", channels_last=channels_last),
+    matter = StreamingMatter(prepare_for_inference(plain, "cpu", channels_last=channels_last, split_guides=split),
                              downsample_ratio=ratio)
     _assert_matches(_stream(matter, frames, trimap), ref, ref64)
+
+
+def test_split_image_guides(plain, net):
+    # the decoders' convolutions over [features, image]: 3 GRU upsampling convs, and conv1 + skip of
+    # the segmentation decoder's upsampling ResBlock and of the matting decoder's decode0
+    split = [name for name, m in net.named_modules() if isinstance(m, ConcatConv2d) and m.guide_weight is not None]
+    assert len(split) == 7 and all(name.startswith(("seg_decoder", "mat_decoder")) for name in split)
+    # inference-only buffers, never saved: the state dict holds the (folded) weights only
+    assert not [k for k in net.state_dict() if k.endswith(("guide_weight", "main_weight"))]
+    unsplit = prepare_for_inference(plain, "cpu", split_guides=False)
+    assert list(net.state_dict()) == list(unsplit.state_dict())
+    conv = net.mat_decoder.decode2.conv[0]
+    g = torch.Generator().manual_seed(5)
+    feats, image = torch.randn(2, 32, 9, 11, generator=g), torch.rand(2, 3, 9, 11, generator=g)
+    joined = torch.nn.functional.conv2d(torch.cat([feats, image], 1), conv.weight, conv.bias, padding=1)
+    torch.testing.assert_close(conv([feats, image]), joined, atol=1e-5, rtol=1e-5)
+    assert torch.equal(conv(torch.cat([feats, image], 1)), joined)  # one tensor: the plain convolution
+    # a list whose last part is not the guide falls back to the concatenation
+    torch.testing.assert_close(conv([feats[:, :30], torch.cat([feats[:, 30:], image], 1)]), joined, atol=1e-5,
+                               rtol=1e-5)
+    plain_conv = plain.mat_decoder.decode2.conv[0]
+    assert plain_conv.guide_weight is None and plain_conv.guide_channels == 3
 
 
 def test_first_frame_with_given_trimap(plain, net, clip):
@@ -246,3 +270,25 @@ def test_memory_affinity_stays_float32_under_autocast(net):
         affinity = net.bottleneck_fuse.reader.affinity(mem_key.bfloat16(), query_key.bfloat16())
     assert affinity.dtype == torch.float32
     assert torch.allclose(affinity.sum(1), torch.ones(1, 15))
+
+
+def test_fast_guided_upsampler_is_the_same_filter():
+    from ftpvm_core.model.guided_filter import FastGuidedUpsampler, GuidedUpsampler
+
+    g = torch.Generator().manual_seed(11)
+    fine = torch.rand(2, 1, 3, 45, 70, generator=g, dtype=torch.float64)
+    coarse = torch.nn.functional.interpolate(fine[:, 0], size=(16, 32), mode="bilinear")[:, None]
+    matte = (torch.rand(2, 1, 1, 16, 32, generator=g, dtype=torch.float64) * 1.2 - 0.1).clamp(0, 1)
+    plain, fast = GuidedUpsampler(), FastGuidedUpsampler()
+    exact = plain(fine, coarse, matte)
+    # the same arithmetic in float64, clips (b, t, c, h, w) and frames (n, c, h, w) alike
+    torch.testing.assert_close(fast(fine, coarse, matte), exact, atol=1e-12, rtol=0)
+    torch.testing.assert_close(fast(fine[:, 0], coarse[:, 0], matte[:, 0]), exact[:, 0], atol=1e-12, rtol=0)
+    # in float32 it is no further from the exact result than the plain filter (the variance cancels)
+    f32 = [t.float() for t in (fine, coarse, matte)]
+    err_plain = (plain(*f32) - exact).abs().max().item()
+    err_fast = (fast(*f32) - exact).abs().max().item()
+    assert err_fast <= max(2 * err_plain, 1e-5)
+    # a black (zero-padded) guide has exactly zero variance and covariance: no 1/eps blow-up
+    args = (torch.zeros(1, 3, 40, 80), torch.zeros(1, 3, 16, 32), torch.rand(1, 1, 16, 32, generator=g))
+    torch.testing.assert_close(fast(*args), plain(*args), atol=1e-6, rtol=0)
