@@ -1,6 +1,10 @@
 """Shared fixtures: the checkpoint manifest and deterministic synthetic FTP-VM weights."""
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +15,11 @@ from ftpvm_core.model.synthetic_weights import read_manifest, synthetic_state_di
 # Tiny frames: one intra-op thread is as fast as two, and far faster when other processes (the test servers)
 # compete for the 2 cores of a CI machine.
 torch.set_num_threads(1)
+
+# ONNX graphs exported by the engine's CPU backend go to a folder of this test run (inherited by the servers the
+# tests start), never to the user's cache.
+os.environ["FTPVM_ONNX_CACHE"] = tempfile.mkdtemp(prefix="ftpvm-test-onnx-")
+atexit.register(shutil.rmtree, os.environ["FTPVM_ONNX_CACHE"], True)
 
 DATA = Path(__file__).parent / "data"
 MANIFEST = DATA / "ftpvm-checkpoint-manifest.tsv"

@@ -43,6 +43,9 @@ def settings_from_args(args: argparse.Namespace) -> dict:
 
 def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
+    parser.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto",
+                        help="network runtime: auto = ONNX Runtime on the CPU when installed, else torch "
+                             "(default: auto)")
     parser.add_argument("--weights", default=None,
                         help="checkpoint (default: $FTPVM_WEIGHTS, saves/ftpvm.pth, built-in demo weights)")
     parser.add_argument("--state-dir", default=None,
@@ -139,7 +142,7 @@ def _run(args: argparse.Namespace) -> int:
     first = source.read(source.frames[0])
     height, width = first.shape[:2]
     try:
-        engine = Engine(weights=args.weights, device=args.device, state_dir=args.state_dir)
+        engine = Engine(weights=args.weights, device=args.device, state_dir=args.state_dir, backend=args.backend)
     except CheckpointError as exc:
         raise CLIError(str(exc)) from None
     except RuntimeError as exc:

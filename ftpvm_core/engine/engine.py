@@ -28,12 +28,34 @@ def validate_shot_id(shot_id: Any) -> str:
     return shot_id
 
 
+BACKENDS = ("auto", "torch", "onnx")
+
+
+def resolve_backend(backend: str, device: torch.device, stock: bool = True) -> str:
+    """The network backend for ``device``: "auto" picks ONNX Runtime on a CPU where it is installed,
+    for the stock network only (``stock``; a subclass may override methods an export would bypass)."""
+    from ftpvm_core.model import onnx_backend
+
+    if backend not in BACKENDS:
+        raise InvalidInput(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    if backend == "auto":
+        return "onnx" if stock and device.type == "cpu" and onnx_backend.is_available() else "torch"
+    if backend == "onnx":
+        if device.type != "cpu":
+            raise InvalidInput(f"the onnx backend runs on the CPU, not on {device}; use --backend torch there")
+        if not onnx_backend.is_available():
+            raise InvalidInput("the onnx backend needs the optional extra: pip install 'ftpvm[onnx]'")
+    return backend
+
+
 class Engine:
     """Loads the network once and serves shots from a state directory (see docs/engine-api.md)."""
 
     def __init__(self, weights: Any = None, device: str | torch.device = "auto",
                  state_dir: str | os.PathLike | None = None, cache_limit_bytes: int = 8 << 30,
-                 memory_states: int = 64, warmup_frames: int = 8):
+                 memory_states: int = 64, warmup_frames: int = 8, backend: str = "auto"):
+        """``backend``: "torch", "onnx" (ONNX Runtime, CPU only, extra ``ftpvm[onnx]``) or "auto"
+        (ONNX Runtime on the CPU when it is installed, else torch); see docs/performance.md."""
         from ftpvm_core.model import FastTrimapPropagationVideoMatting, fingerprint
         from ftpvm_core.model.checkpoint import check_state_dict, resolve_device
         from ftpvm_core.model.inference import prepare_for_inference
@@ -61,7 +83,8 @@ class Engine:
             self.fingerprint = fingerprint(state)
         # folded, guide-split copy: same results up to float rounding, faster (see docs/performance.md)
         model = prepare_for_inference(model.eval(), self.device)
-        self.runner = ModelRunner(model, self.device)
+        self.backend = resolve_backend(backend, self.device, type(model) is FastTrimapPropagationVideoMatting)
+        self.runner = ModelRunner(model, self.device, onnx=self.backend == "onnx")
         self.store = Store(state_dir, cache_limit_bytes)
         self.memory_states = int(memory_states)
         self.warmup_frames = int(warmup_frames)
@@ -77,6 +100,7 @@ class Engine:
             "weights_path": self.weights_path,
             "weights_notice": self.weights_notice,
             "device": str(self.device),
+            "backend": self.backend,
             "dtype": str(resolve_dtype("auto", self.device)).replace("torch.", ""),
             "state_dir": str(self.store.root),
             "settings_schema": settings_schema(),

@@ -37,11 +37,20 @@ def resolve_dtype(precision: str, device: torch.device) -> torch.dtype:
 
 
 class ModelRunner:
-    """A loaded network on one device. Not thread-safe by itself: the engine serialises calls per model."""
+    """A loaded network on one device. Not thread-safe by itself: the engine serialises calls per model.
 
-    def __init__(self, model: torch.nn.Module, device: torch.device):
+    With ``onnx`` the per-frame step (``forward_with_memory`` in float32) runs in ONNX Runtime;
+    keyframes, memory encoding and reduced precision stay in torch.
+    """
+
+    def __init__(self, model: torch.nn.Module, device: torch.device, onnx: bool = False):
         self.model = model.eval()
         self.device = device
+        self.onnx = None
+        if onnx:
+            from ftpvm_core.model.onnx_backend import OnnxCore, OnnxNetwork
+
+            self.onnx = OnnxNetwork(self.model, OnnxCore(self.model))
 
     def _autocast(self, dtype: torch.dtype):
         if dtype == torch.float32:
@@ -67,8 +76,9 @@ class ModelRunner:
     def step(self, image: torch.Tensor, memory: Memory, rec: list | None, ratio: float, dtype: torch.dtype
              ) -> StepOutput:
         rec_seg, rec_mat = rec if rec is not None else (None, None)
+        network = self.onnx if self.onnx is not None and dtype == torch.float32 else self.model
         with self._autocast(dtype):
-            logits, boundary, full, rec_out = self.model.forward_with_memory(
+            logits, boundary, full, rec_out = network.forward_with_memory(
                 image, memory[0], memory[1], rec_seg, rec_mat, downsample_ratio=ratio)
         return self._finish(image, logits, boundary, full, rec_out, ratio)
 

@@ -196,9 +196,6 @@ class FastTrimapPropagationVideoMatting(nn.Module):
     ) -> list:
         rec_seg = [None, None] if rec_seg is None else rec_seg
         rec_mat = [None, None] if rec_mat is None else rec_mat
-        refine = downsample_ratio != 1
-        # Crop back only when padding was added to a full-size input (not the downsample path).
-        crop = (lambda x: crop_padding(x, pad)) if not refine and any(pad) else (lambda x: x)
         img2, img4, img8 = self.image_pyramid(q_sm)
 
         hidden, rec_seg, seg_feats = self.seg_decoder(img4, img8, feats_q[2], feats_q[3], *rec_seg)
@@ -206,12 +203,29 @@ class FastTrimapPropagationVideoMatting(nn.Module):
         stride = float(self.seg_decoder.output_stride)
         trimap_logits = F.interpolate(trimap_logits.flatten(0, 1), scale_factor=(stride, stride), mode="bilinear",
                                       align_corners=False).unflatten(0, trimap_logits.shape[:2])
-        if segmentation_pass:
-            return [crop(trimap_logits), rec_seg]
+        if segmentation_pass:  # cropped back only when padding was added to a full-size input
+            return [crop_padding(trimap_logits, pad) if downsample_ratio == 1 else trimap_logits, rec_seg]
 
         hidden, rec_mat = self.mat_decoder(q_sm, img2, img4, feats_q[0], feats_q[1], seg_feats[0], seg_feats[2],
                                            *rec_mat)
         boundary = torch.sigmoid(self.mat_project(hidden))
+        trimap_logits, boundary, full = self.matte_outputs(qimgs, q_sm, pad, trimap_logits, boundary, downsample_ratio,
+                                                           given_trimap)
+        return [trimap_logits, boundary, full, [rec_seg, rec_mat]]
+
+    def matte_outputs(
+        self,
+        qimgs: Tensor,
+        q_sm: Tensor,
+        pad: tuple[int, int, int, int],
+        trimap_logits: Tensor,
+        boundary: Tensor,
+        downsample_ratio: float,
+        given_trimap: Tensor | None = None,
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """The network's last step: the full matte from trimap logits and boundary matte (at the
+        working size ``q_sm``), guided-upsampled to ``qimgs``' size on the downsample path, and
+        the three outputs cropped of padding as the API returns them."""
         if given_trimap is None:
             full = fuse_with_predicted_trimap(trimap_logits, boundary)
         else:
@@ -220,6 +234,8 @@ class FastTrimapPropagationVideoMatting(nn.Module):
                 fuse_with_given_trimap(given_trimap, boundary[:, :t]),
                 fuse_with_predicted_trimap(trimap_logits[:, t:], boundary[:, t:]),
             ], dim=1)
-        if refine:
-            full = self.refiner(qimgs, q_sm, full)
-        return [crop(trimap_logits), crop(boundary), crop(full), [rec_seg, rec_mat]]
+        if downsample_ratio != 1:
+            return trimap_logits, boundary, self.refiner(qimgs, q_sm, full)
+        if any(pad):
+            return crop_padding(trimap_logits, pad), crop_padding(boundary, pad), crop_padding(full, pad)
+        return trimap_logits, boundary, full

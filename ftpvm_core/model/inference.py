@@ -29,7 +29,6 @@ from torch import Tensor, nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from .checkpoint import resolve_device
-from .ftpvm import crop_padding, fuse_with_given_trimap, fuse_with_predicted_trimap
 from .fusion import MemoryReader
 from .guided_filter import FastGuidedUpsampler
 from .layers import ConcatConv2d
@@ -446,16 +445,9 @@ class StreamingMatter:
             raise ValueError(f"frame size {(h, w)} differs from the state's {self._state.size}")
         logits, boundary, new_state = self.core(q_small, self.memory, self._state.tensors)
         self._state = StreamState(new_state, self._state.frames + 1, (h, w))  # type: ignore[arg-type]
-        logits, boundary = logits.float(), boundary.float()
-        if trimap is None:
-            full = fuse_with_predicted_trimap(logits, boundary)
-        else:
-            given, _ = self._working(_as_clip(trimap, 1, "trimap"), ratio)
-            full = fuse_with_given_trimap(given, boundary)
-        if ratio != 1:
-            full = self.net.refiner(clip, q_small, full)
-        elif any(pad):
-            logits, boundary, full = (crop_padding(x, pad) for x in (logits, boundary, full))
+        given = None if trimap is None else self._working(_as_clip(trimap, 1, "trimap"), ratio)[0]
+        logits, boundary, full = self.net.matte_outputs(clip, q_small, pad, logits.float(), boundary.float(), ratio,
+                                                        given)
         return StepOutput(logits[:, 0], boundary[:, 0], full[:, 0])
 
     def _state_dtype(self) -> torch.dtype:

@@ -1,10 +1,11 @@
 """Optional ONNX Runtime backend for streaming FTP-VM on CPU (extra ``ftpvm[onnx]``).
 
 The network step (padded working-size frame + encoded memory + recurrent state -> trimap
-logits, boundary matte, new state) is exported once per working size and memory length, with
-the recurrent state as explicit inputs and outputs (zeros at the start of a shot). Resizing,
-the trimap/matte fusion and the guided filter stay in torch (see
-:class:`ftpvm_core.model.inference.StreamingMatter`, ``backend="onnx"``).
+logits, boundary matte, new state) is exported once per working size (the number of memory
+frames is a dynamic axis), with the recurrent state as explicit inputs and outputs (zeros at the
+start of a shot). Resizing, the trimap/matte fusion and the guided filter stay in torch. Used by
+:class:`ftpvm_core.model.inference.StreamingMatter` (``backend="onnx"``) and, through
+:class:`OnnxNetwork` (a drop-in ``forward_with_memory``), by the shot engine.
 
 Exported files go to ``cache_dir``: by default ``$FTPVM_ONNX_CACHE`` or the user cache directory
 (``platformdirs.user_cache_dir("ftpvm")/onnx``), never into the source tree.
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 
 OPSET = 17
 #: Bump when the exported graph changes (part of the cache file name).
-GRAPH_VERSION = 3
+GRAPH_VERSION = 4
 STATE_NAMES = ("state_seg8", "state_seg16", "state_mat1", "state_mat2")
 
 
@@ -88,8 +89,9 @@ class _Step(nn.Module):
         return logits, boundary, r8, r16, r1, r2
 
 
-def export_step(net: nn.Module, height: int, width: int, memory_frames: int, path: str | Path) -> Path:
-    """Export the streaming step for a working size (multiples of 16) to ``path``."""
+def export_step(net: nn.Module, height: int, width: int, path: str | Path, memory_frames: int = 1) -> Path:
+    """Export the streaming step for a working size (multiples of 16) to ``path``; the graph takes
+    any number of memory frames (``memory_frames`` only sizes the example inputs)."""
     if height % 16 or width % 16:
         raise ValueError(f"working size must be a multiple of 16, got {height}x{width}")
     net = copy.deepcopy(net).float().cpu().eval()
@@ -110,7 +112,8 @@ def export_step(net: nn.Module, height: int, width: int, memory_frames: int, pat
         warnings.simplefilter("ignore")
         torch.onnx.export(_Step(net), args, str(tmp), dynamo=False, opset_version=OPSET,
                           input_names=["image", "mem_feat16", "mem_value", *STATE_NAMES],
-                          output_names=["trimap_logits", "boundary", *(n + "_out" for n in STATE_NAMES)])
+                          output_names=["trimap_logits", "boundary", *(n + "_out" for n in STATE_NAMES)],
+                          dynamic_axes={"mem_feat16": {1: "memory_frames"}, "mem_value": {2: "memory_frames"}})
     drop_identity_slices(str(tmp))
     os.replace(tmp, path)
     return path
@@ -172,18 +175,18 @@ class OnnxCore:
         self.optimization = optimization
         self.spin = spin
         self._tag = f"{fingerprint(net)}-t{torch.__version__.split('+')[0]}-o{OPSET}-g{GRAPH_VERSION}"
-        self._sessions: dict[tuple[int, int, int], object] = {}
+        self._sessions: dict[tuple[int, int], object] = {}
 
-    def session(self, height: int, width: int, memory_frames: int):
+    def session(self, height: int, width: int):
         """The onnxruntime session for a working size (exported on first use)."""
-        key = (height, width, memory_frames)
+        key = (height, width)
         if key not in self._sessions:
             import onnxruntime as ort
 
-            path = self.cache_dir / f"ftpvm-{self._tag}-{height}x{width}-m{memory_frames}.onnx"
+            path = self.cache_dir / f"ftpvm-{self._tag}-{height}x{width}.onnx"
             if not path.is_file():
                 log.info("exporting FTP-VM step to %s", path)
-                export_step(self.net, height, width, memory_frames, path)
+                export_step(self.net, height, width, path)
             opts = ort.SessionOptions()
             opts.intra_op_num_threads = self.threads or torch.get_num_threads()
             opts.inter_op_num_threads = 1
@@ -201,7 +204,7 @@ class OnnxCore:
 
     def __call__(self, q: Tensor, memory: Memory, state: tuple[Tensor, ...]):
         h, w = q.shape[-2:]
-        sess = self.session(h, w, memory.frames)
+        sess = self.session(h, w)
 
         def arr(t: Tensor) -> np.ndarray:
             return np.ascontiguousarray(t.detach().float().cpu().numpy())
@@ -212,5 +215,32 @@ class OnnxCore:
         return torch.from_numpy(logits), torch.from_numpy(boundary), tuple(torch.from_numpy(s) for s in new_state)
 
 
-__all__ = ["AdaptivePoolAsMatmul", "OnnxCore", "default_cache_dir", "drop_identity_slices", "export_step",
-           "is_available"]
+class OnnxNetwork:
+    """``forward_with_memory`` of a prepared model, run by ONNX Runtime: the same arguments and
+    results (batch 1, one query frame; anything else, and ``segmentation_pass``, runs in torch).
+
+    Lets code written against the model's API (the shot engine) use the ONNX backend unchanged.
+    """
+
+    def __init__(self, net: nn.Module, core: OnnxCore) -> None:
+        self.net = net
+        self.core = core
+
+    def forward_with_memory(self, qimgs: Tensor, m_feat16: Tensor, m_value: Tensor, rec_seg=None, rec_mat=None,
+                            downsample_ratio: float = 1, segmentation_pass: bool = False) -> list:
+        if segmentation_pass or tuple(qimgs.shape[:2]) != (1, 1) or qimgs.device.type != "cpu":
+            return self.net.forward_with_memory(qimgs, m_feat16, m_value, rec_seg, rec_mat, downsample_ratio,
+                                                segmentation_pass)
+        q_sm, pad = self.net._working_size(qimgs.float(), downsample_ratio)
+        h, w = q_sm.shape[-2:]
+        given = [*(rec_seg or (None, None)), *(rec_mat or (None, None))]
+        state = tuple(torch.zeros(shape) if r is None else r.float()
+                      for r, shape in zip(given, state_shapes(self.net, h, w)))
+        memory = Memory(m_feat16.float(), m_value.float())
+        logits, boundary, (r8, r16, r1, r2) = self.core(q_sm, memory, state)
+        logits, boundary, full = self.net.matte_outputs(qimgs, q_sm, pad, logits, boundary, downsample_ratio)
+        return [logits, boundary, full, [[r8, r16], [r1, r2]]]
+
+
+__all__ = ["AdaptivePoolAsMatmul", "OnnxCore", "OnnxNetwork", "default_cache_dir", "drop_identity_slices",
+           "export_step", "is_available"]

@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=sorted(PRECISIONS), default="auto",
                    help="network arithmetic for shots that leave it on auto (default: auto = fp16 on CUDA, "
                         "fp32 on CPU)")
+    p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto",
+                   help="network runtime: auto = ONNX Runtime on the CPU when installed (faster), else torch "
+                        "(default: auto)")
     p.add_argument("--workers", type=int, default=16, metavar="N",
                    help="threads answering RPCs (compute still goes through one device queue; default: 16)")
     p.add_argument("--shutdown-grace", type=float, default=10.0, metavar="S",
@@ -141,7 +144,7 @@ def build_engine(args: argparse.Namespace, device: str) -> Any:
     """The engine, its weights resolved by the engine's one weights function."""
     from ftpvm_core.engine import Engine
 
-    return Engine(weights=args.weights, device=device, state_dir=args.state_dir)
+    return Engine(weights=args.weights, device=device, state_dir=args.state_dir, backend=args.backend)
 
 
 def default_settings(args: argparse.Namespace) -> dict:
@@ -203,8 +206,9 @@ def serve(args: argparse.Namespace) -> int:
     notice = engine.info().get("weights_notice")
     if notice:
         (log.warning if info.weights_source == "synthetic" else log.info)("weights: %s", notice)
-    log.info("model ready device=%s precision=%s weights=%s fingerprint=%s seconds=%.1f", info.device,
-             info.precision, info.weights_source, info.model_fingerprint[:16], time.monotonic() - began)
+    log.info("model ready device=%s backend=%s precision=%s weights=%s fingerprint=%s seconds=%.1f", info.device,
+             engine.info().get("backend", "torch"), info.precision, info.weights_source, info.model_fingerprint[:16],
+             time.monotonic() - began)
 
     interceptors = [TokenInterceptor(token, on_reject=lambda m: log.warning("unauthenticated call to %s", m))] \
         if token else []

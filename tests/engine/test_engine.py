@@ -1,10 +1,12 @@
 """End-to-end behaviour of the shot engine on small synthetic shots with synthetic weights."""
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
 import pytest
+import torch
 
 from ftpvm_core.engine import (Cancelled, InvalidInput, NoKeyframe, ShotConflict, ShotNotFound, ShotSettings)
 from ftpvm_core.synthetic import make_shot
@@ -276,3 +278,34 @@ def test_self_memory_travels_with_the_state(make_engine, small_shot):
         p.unlink()
     np.testing.assert_array_equal(list(shot2.matte(frames_of(small_shot, [4]), passes=("alpha",)))[0].alpha,
                                   in_order[4].alpha)
+
+
+def test_onnx_and_torch_backends_agree(make_engine, small_shot, tmp_path):
+    pytest.importorskip("onnxruntime")
+    results = {}
+    for backend in ("torch", "onnx"):
+        e = make_engine(state_dir=tmp_path / backend, backend=backend)
+        assert e.info()["backend"] == backend and (e.runner.onnx is not None) == (backend == "onnx")
+        shot = _open(e)
+        shot.set_keyframe(0, small_shot.plates_linear[0], trimap=small_shot.trimaps[0])
+        results[backend] = list(shot.matte(frames_of(small_shot, range(5))))
+    assert any(name.endswith(".onnx") for name in os.listdir(os.environ["FTPVM_ONNX_CACHE"]))
+    for a, b in zip(results["torch"], results["onnx"]):
+        diff = np.abs(a.alpha - b.alpha)
+        # float rounding, plus the odd pixel where a trimap argmax near-tie flips the class
+        assert diff.mean() < 1e-3 and (diff > 1e-3).mean() < 0.01, (a.frame, diff.mean(), (diff > 1e-3).mean())
+
+
+def test_backend_choice():
+    from ftpvm_core.engine.engine import resolve_backend
+    from ftpvm_core.errors import InvalidInput
+    from ftpvm_core.model import onnx_backend
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda", 0)
+    assert resolve_backend("auto", cpu) == ("onnx" if onnx_backend.is_available() else "torch")
+    assert resolve_backend("auto", cuda) == "torch" and resolve_backend("torch", cpu) == "torch"
+    assert resolve_backend("auto", cpu, stock=False) == "torch"  # a subclass's own methods are never bypassed
+    with pytest.raises(InvalidInput, match="runs on the CPU"):
+        resolve_backend("onnx", cuda)
+    with pytest.raises(InvalidInput, match="backend must be one of"):
+        resolve_backend("tensorrt", cpu)
