@@ -32,7 +32,7 @@ class SegmentationDecoder(nn.Module):
         x16, r16 = self.decode4(f16, r16)
         x8, r8 = self.decode3(x16, f8, img8, r8)
         x4 = self.decode2(x8, img4)
-        hidden = unfold(self.out(fold(x4)), x4.shape[:2])
+        hidden = unfold(self.out(fold(x4)), x4.shape[:2] if x4.ndim == 5 else None)
         return hidden, [r8, r16], [x4, x8, x16]
 
 
@@ -52,7 +52,7 @@ class MattingDecoder(nn.Module):
     def forward(self, img1: Tensor, img2: Tensor, img4: Tensor, f2: Tensor, f4: Tensor,
                 seg4: Tensor, seg16: Tensor, r1: Tensor | None, r2: Tensor | None) -> tuple[Tensor, list[Tensor]]:
         """Returns (hidden at 1/1, [r1, r2])."""
-        bt = img1.shape[:2]
+        bt = img1.shape[:2] if img1.ndim == 5 else None  # clips (b, t, c, h, w) or frames (n, c, h, w)
         s16 = F.interpolate(self.gated_s16(fold(seg16)), scale_factor=4.0, mode="nearest")
         s4 = self.gated_s4(fold(seg4))
         x4 = self.decode0([s4, s16, fold(img4)])

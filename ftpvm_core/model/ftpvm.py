@@ -28,7 +28,7 @@ from .backbone import Backbone
 from .decoders import MattingDecoder, SegmentationDecoder
 from .fusion import BottleneckFusion, TrimapGatedFusion
 from .guided_filter import GuidedUpsampler
-from .layers import AvgPyramid, Projection
+from .layers import AvgPyramid, Projection, fold, unfold
 
 Rec = Sequence[Tensor | None]
 
@@ -66,7 +66,7 @@ def resize_clip(x: Tensor, scale: float) -> Tensor:
 
 def fuse_with_predicted_trimap(trimap_logits: Tensor, boundary: Tensor) -> Tensor:
     """Full matte: foreground where the trimap says fg, the boundary matte where unknown, else 0."""
-    _, cls = torch.sigmoid(trimap_logits).max(dim=2, keepdim=True)
+    _, cls = torch.sigmoid(trimap_logits).max(dim=-3, keepdim=True)
     return boundary * (cls == 1) + (cls == 2)
 
 
@@ -201,8 +201,9 @@ class FastTrimapPropagationVideoMatting(nn.Module):
         hidden, rec_seg, seg_feats = self.seg_decoder(img4, img8, feats_q[2], feats_q[3], *rec_seg)
         trimap_logits = self.seg_project(hidden)
         stride = float(self.seg_decoder.output_stride)
-        trimap_logits = F.interpolate(trimap_logits.flatten(0, 1), scale_factor=(stride, stride), mode="bilinear",
-                                      align_corners=False).unflatten(0, trimap_logits.shape[:2])
+        bt = trimap_logits.shape[:2] if trimap_logits.ndim == 5 else None  # clips, or frames (export)
+        trimap_logits = unfold(F.interpolate(fold(trimap_logits), scale_factor=(stride, stride), mode="bilinear",
+                                             align_corners=False), bt)
         if segmentation_pass:  # cropped back only when padding was added to a full-size input
             return [crop_padding(trimap_logits, pad) if downsample_ratio == 1 else trimap_logits, rec_seg]
 

@@ -13,13 +13,13 @@ from torch.nn import functional as F
 
 
 def fold(x: Tensor) -> Tensor:
-    """(b, t, c, h, w) -> (b*t, c, h, w)."""
-    return x.flatten(0, 1)
+    """(b, t, c, h, w) -> (b*t, c, h, w); frames (n, c, h, w) pass through."""
+    return x.flatten(0, 1) if x.ndim == 5 else x
 
 
-def unfold(x: Tensor, bt: tuple[int, int] | torch.Size) -> Tensor:
-    """(b*t, c, h, w) -> (b, t, c, h, w)."""
-    return x.unflatten(0, tuple(bt))
+def unfold(x: Tensor, bt: tuple[int, int] | torch.Size | None) -> Tensor:
+    """(b*t, c, h, w) -> (b, t, c, h, w); ``bt`` None (frames) passes through."""
+    return x if bt is None else x.unflatten(0, tuple(bt))
 
 
 class Projection(nn.Module):

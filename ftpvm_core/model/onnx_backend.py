@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 OPSET = 17
 #: Bump when the exported graph changes (part of the cache file name).
-GRAPH_VERSION = 4
+GRAPH_VERSION = 5
 STATE_NAMES = ("state_seg8", "state_seg16", "state_mat1", "state_mat2")
 
 
@@ -76,7 +76,12 @@ class AdaptivePoolAsMatmul(nn.Module):
 
 
 class _Step(nn.Module):
-    """The exported graph: ``(image, mem_feat16, mem_value, *state) -> (logits, boundary, *state)``."""
+    """The exported graph: ``(image, mem_feat16, mem_value, *state) -> (logits, boundary, *state)``.
+
+    ``forward_with_memory`` for one padded frame, with the decoders run on (1, c, h, w) frames
+    rather than (1, 1, c, h, w) clips: without the clip reshapes between layers, onnxruntime keeps
+    whole runs of the decoders in its blocked (NCHWc) layout instead of converting back and forth.
+    """
 
     def __init__(self, net: nn.Module) -> None:
         super().__init__()
@@ -84,9 +89,14 @@ class _Step(nn.Module):
 
     def forward(self, image: Tensor, feat16: Tensor, value: Tensor,
                 s8: Tensor, s16: Tensor, s1: Tensor, s2: Tensor) -> tuple[Tensor, ...]:
-        logits, boundary, _, ((r8, r16), (r1, r2)) = self.net.forward_with_memory(image, feat16, value, [s8, s16],
-                                                                                  [s1, s2])
-        return logits, boundary, r8, r16, r1, r2
+        net = self.net
+        feats = net.backbone(image)
+        feats[-1] = net.bottleneck_fuse(feats[-1], feat16, value)
+        frame = image[:, 0]
+        no_pad = (0, 0, 0, 0)
+        logits, boundary, _, ((r8, r16), (r1, r2)) = net._decode(frame, frame, no_pad, [f[:, 0] for f in feats], 1,
+                                                                 False, [s8, s16], [s1, s2], None)
+        return logits[:, None], boundary[:, None], r8, r16, r1, r2
 
 
 def export_step(net: nn.Module, height: int, width: int, path: str | Path, memory_frames: int = 1) -> Path:
