@@ -1,6 +1,7 @@
 """The shot engine's own overhead (colour, hashing, foreground, cache, EXR I/O) as a share of model time.
 
     python bench/bench_engine.py [--size 1920x1080] [--frames 4] [--device auto|cpu|cuda] [--threads N]
+                                 [--backend auto|torch|onnx]
 
 Baseline in the same run: the network alone (``forward_with_memory`` on a prepared tensor, recurrent state
 carried). Then the engine's full path (``Shot.matte`` with every pass) and each overhead component on its own.
@@ -52,6 +53,8 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=4)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0 = torch default)")
+    ap.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx"),
+                    help="the engine's network runtime (default: auto = ONNX Runtime on CPU when installed)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -59,12 +62,13 @@ def main() -> int:
     n = max(2, args.frames)
     shot_data = make_shot(n + 1, h, w, seed=0, strands=6)
     with tempfile.TemporaryDirectory() as tmp:
-        engine = Engine(weights=synthetic_weights(), device=args.device, state_dir=tmp)
+        engine = Engine(weights=synthetic_weights(), device=args.device, state_dir=tmp, backend=args.backend)
         dev = engine.device
         shot = engine.open_shot("bench", w, h, LINEAR_COLORSPACE)
         shot.set_keyframe(0, shot_data.plates_linear[0], trimap=shot_data.trimaps[0])
         print(f"device {dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else 'CPU'}), "
-              f"{w}x{h}, ratio {shot.ratio:.3f}, dtype {shot.dtype}, torch threads {torch.get_num_threads()}")
+              f"{w}x{h}, ratio {shot.ratio:.3f}, dtype {shot.dtype}, backend {engine.backend}, "
+              f"torch threads {torch.get_num_threads()}")
 
         # -- baseline: the network alone
         runner = engine.runner

@@ -94,12 +94,20 @@ def fold_batchnorm(model: nn.Module) -> int:
 
 class Float32MemoryReader(MemoryReader):
     """Memory read whose key affinity (dot products + softmax) always runs in float32, also
-    under fp16/bf16 autocast; identical to :class:`MemoryReader` in float32."""
+    under fp16/bf16 autocast, with denormal weights set to zero; otherwise identical to
+    :class:`MemoryReader`.
+
+    Softmax weights below float32's smallest normal number (~1.2e-38) change no read-out value,
+    but denormal arithmetic made the read-out product about ten times slower on x86. Zeroing them
+    here avoids that without flushing denormals for the whole thread (a process-wide CPU flag
+    that would also change float16 conversions elsewhere in the host application).
+    """
 
     @staticmethod
     def affinity(mem_key: Tensor, query_key: Tensor) -> Tensor:
         with torch.autocast(mem_key.device.type, enabled=False):
-            return MemoryReader.affinity(mem_key.float(), query_key.float())
+            weights = MemoryReader.affinity(mem_key.float(), query_key.float())
+        return weights.masked_fill(weights < torch.finfo(torch.float32).tiny, 0.0)
 
 
 def split_image_guides(model: nn.Module) -> int:

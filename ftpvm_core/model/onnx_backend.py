@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 OPSET = 17
 #: Bump when the exported graph changes (part of the cache file name).
-GRAPH_VERSION = 5
+GRAPH_VERSION = 6
 STATE_NAMES = ("state_seg8", "state_seg16", "state_mat1", "state_mat2")
 
 
@@ -206,9 +206,6 @@ class OnnxCore:
                      "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC}[self.optimization]
             opts.graph_optimization_level = level
             opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if self.spin else "0")
-            # Flush denormals to zero: the memory read-out multiplies by tiny softmax weights, and
-            # denormal arithmetic made that one product ~10x slower (values < 1.2e-38 do not matter).
-            opts.add_session_config_entry("session.set_denormal_as_zero", "1")
             self._sessions[key] = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         return self._sessions[key]
 

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from ftpvm_core.model import fingerprint
+from ftpvm_core.model.fusion import MemoryReader
 from ftpvm_core.model.layers import ConcatConv2d
 from ftpvm_core.model.inference import (
     Memory,
@@ -249,6 +250,10 @@ def test_onnx_backend_equals_plain(plain, net, clip, tmp_path):
     assert spinning.core is not matter.core and spinning.core.spin
     _assert_matches(_stream(spinning, frames, trimap), ref, ref64)
     assert list(tmp_path.glob("*.onnx")) == exported  # the same exported file, not a second export
+    # no flush-to-zero left behind on this thread: half-float denormals (the client's transfer format) survive
+    import numpy as np
+
+    assert np.float32(3e-6).astype(np.float16) != 0 and np.float32(1e-40) != 0
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
@@ -261,6 +266,21 @@ def test_cuda_precisions_close_to_cpu(plain, clip, precision):
     tol = {"fp32": 5e-3, "fp16": 5e-2, "bf16": 2e-1}[precision]
     assert boundary.dtype == torch.float32 and full.dtype == torch.float32
     assert (boundary - ref[1]).abs().mean().item() < tol
+
+
+def test_memory_affinity_zeroes_denormal_weights(net):
+    # logits from 0 down to -150 over 64 memory positions: softmax weights from ~1 through the
+    # denormal range (e^-87 .. e^-103) to exact zeros
+    mem_key = torch.zeros(1, 32, 1, 8, 8)
+    mem_key[0, 0] = torch.linspace(0, -150, 64).reshape(1, 8, 8) * 32 ** 0.5
+    query_key = torch.zeros(1, 32, 1, 2, 2)
+    query_key[0, 0] = 1.0
+    weights = net.bottleneck_fuse.reader.affinity(mem_key, query_key)
+    plain = MemoryReader.affinity(mem_key, query_key)
+    tiny = torch.finfo(torch.float32).tiny
+    assert ((plain > 0) & (plain < tiny)).any()  # the plain softmax does produce denormals here
+    assert not ((weights > 0) & (weights < tiny)).any()
+    assert torch.equal(weights, torch.where(plain < tiny, torch.zeros_like(plain), plain))
 
 
 def test_memory_affinity_stays_float32_under_autocast(net):
