@@ -7,7 +7,8 @@ PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv-bpy/bin/python ]; then
     "$PYTHON" -m venv .venv-bpy
 fi
-if ! .venv-bpy/bin/python -c "import bpy" >/dev/null 2>&1; then
+# Idempotent: installs only what is missing (a second run takes about a second).
+if ! .venv-bpy/bin/python -c "import bpy, numpy, grpc, google.protobuf" >/dev/null 2>&1; then
     .venv-bpy/bin/python -m pip install --quiet "bpy==5.0.1" "numpy==1.26.4" "grpcio>=1.85.1" "protobuf>=6"
 fi
 echo "bpy $(.venv-bpy/bin/python -c 'import bpy; print(bpy.app.version_string)') ready in .venv-bpy"

@@ -79,6 +79,28 @@ def state(scene):
 
 
 ftpvm_blender.register()
+
+# Batches of 4: the 6 frames go as 4 + 2, so the results must not depend on the batching.
+from ftpvm_blender import plan, render_io, runner as runner_module  # noqa: E402
+import threading  # noqa: E402
+
+plan.BATCH_FRAMES = 4
+BLENDER_CALLS = {"count": 0, "overlaps": []}
+
+
+def alone(fn, what):
+    """Record every call of ``fn`` made while another Python thread is alive (renders and writes must not be)."""
+    def wrapped(*args, **kwargs):
+        others = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+        BLENDER_CALLS["count"] += 1
+        if others:
+            BLENDER_CALLS["overlaps"].append(f"{what}: {others}")
+        return fn(*args, **kwargs)
+    return wrapped
+
+
+render_io.NodeRenderer.render = alone(render_io.NodeRenderer.render, "render")
+runner_module.write_exr = alone(runner_module.write_exr, "write_exr")
 scene = bpy.context.scene
 for n in list(bpy.data.scenes):
     pass
@@ -146,6 +168,28 @@ def _():
     return out
 
 
+@record("cancel_matte")
+def _():
+    from ftpvm_blender.runner import ProcessRunner
+
+    props.shot_id = "cancel_late"
+    props.output_dir = os.path.join(OUT, "cancel_late")
+    runner = ProcessRunner(scene)
+    while runner.phase != "matte" and not runner.step():
+        pass
+    phase, fed = runner.phase, runner.fed
+    runner.cancel()
+    while not runner.step():
+        pass
+    out = {"phase": phase, "fed": fed, "batch": runner.batch_frames, "state": runner.state, "message": runner.message, "written": runner.written,
+           "total": runner.total, "scenes": sorted(s.name for s in bpy.data.scenes),
+           "threads": [t.name for t in threading.enumerate() if t is not threading.main_thread()],
+           "cancel_group": wiring.group_name("cancel_late") in bpy.data.node_groups}
+    props.shot_id = ""
+    props.output_dir = SPEC["out_dir"]
+    return out
+
+
 @record("server_down")
 def _():
     props.server = SPEC["dead_address"]
@@ -178,6 +222,8 @@ def _():
     ftpvm_blender.unregister()
     return {"has_props": hasattr(bpy.types.Scene, "ftpvm")}
 
+
+REPORT["blender_calls"] = BLENDER_CALLS
 
 with open(os.path.join(OUT, "report.json"), "w") as f:
     json.dump(REPORT, f, indent=1, default=str)

@@ -161,6 +161,23 @@ def test_cancel_stops_early_and_wires_nothing(run):
     assert ".FTPVM io" not in got["scenes"]
 
 
+def test_cancel_while_the_server_mattes_stops_the_run(run):
+    got = _scenario(run, "cancel_matte")
+    assert got["phase"] == "matte" and got["state"] == "cancelled", got["message"]
+    assert got["batch"] == got["fed"] == 4  # the driver's batches of 4: the first batch was being matted
+    assert got["written"] < got["total"] and "cancelled" in got["message"]
+    assert got["cancel_group"] is False and got["threads"] == []
+    assert ".FTPVM io" not in got["scenes"]
+
+
+def test_blender_renders_and_writes_with_no_other_python_thread(run):
+    """Blender's render released the GIL while touching Python state: no client thread may run meanwhile."""
+    report, _ = run
+    calls = report["blender_calls"]
+    assert calls["count"] >= 2 * (len(FRAMES) + len(FRAMES)), calls  # process and reprocess: renders + writes
+    assert calls["overlaps"] == [], calls["overlaps"][:5]
+
+
 def test_server_down_is_a_report(run):
     got = _scenario(run, "server_down")
     assert got["result"]["result"] == ["CANCELLED"] and got["check"]["result"] == ["CANCELLED"]

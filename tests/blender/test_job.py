@@ -31,36 +31,37 @@ def _keys(shot, frames):
                           mask=(shot.alpha[FRAMES.index(f)] > 0.5).astype(np.float32)) for f in frames]
 
 
-def _drive(worker, shot, cancel_after=None, deadline=60.0):
-    """Feed every plate as the main thread does; collect results until the worker stops."""
+def _plates(shot, frames=FRAMES):
+    return [(f, shot.plates_linear[FRAMES.index(f)]) for f in frames]
+
+
+def _drive(worker, cancel_at_start=False, deadline=60.0):
+    """Run one batch as the main thread does: poll results until the worker and its threads are gone."""
     worker.start()
-    results, fed, end = [], 0, time.monotonic() + deadline
-    while not worker.finished:
-        assert time.monotonic() < end, f"worker stuck in stage {worker.stage}"
-        if fed < len(FRAMES) and worker.wants_frames:
-            worker.feed(FRAMES[fed], shot.plates_linear[fed])
-            fed += 1
-            if fed == len(FRAMES):
-                worker.end_of_frames()
-            if cancel_after is not None and fed == cancel_after:
-                worker.cancel()
+    if cancel_at_start:
+        worker.cancel()
+    results, end = [], time.monotonic() + deadline
+    while not worker.quiet:
+        assert time.monotonic() < end, f"worker stuck in stage {worker.stage}: {worker.stray_threads()}"
         results += worker.results()
         time.sleep(0.005)
+    assert worker.finished and worker.stray_threads() == []
     return results + worker.results()
 
 
 def test_runs_a_shot_and_updates_keyframes(server, shot):
     from ftpvm_client import Client
 
-    worker = ProcessJob(server.address, _job("jobshot"), _keys(shot, [11]))
-    results = _drive(worker, shot)
+    worker = ProcessJob(server.address, _job("jobshot"), _keys(shot, [11]), _plates(shot))
+    results = _drive(worker)
     assert worker.stage == "done" and worker.error is None, worker.error
     assert worker.colorspace.lower().startswith("lin")
     assert [r.frame for r in results] == FRAMES
     assert all(r.alpha.shape == (64, 96) and r.foreground.shape == (64, 96, 3) for r in results)
     # a second run with keyframes 13 only (11 removed) and another quality: the shot follows
-    worker = ProcessJob(server.address, _job("jobshot", keyframes=(13,), quality="DRAFT"), _keys(shot, [13]))
-    again = _drive(worker, shot)
+    worker = ProcessJob(server.address, _job("jobshot", keyframes=(13,), quality="DRAFT"), _keys(shot, [13]),
+                        _plates(shot))
+    again = _drive(worker)
     assert worker.stage == "done", worker.error
     with Client(server.address) as client:
         info = client.get_shot("jobshot")
@@ -68,16 +69,35 @@ def test_runs_a_shot_and_updates_keyframes(server, shot):
     assert not np.array_equal(again[0].alpha, results[0].alpha)
 
 
+def test_batches_continue_the_recurrent_chain(server, shot):
+    """Frames sent in two batches (keyframes with the first) give what one call over all frames gives."""
+    from ftpvm_client import Client
+
+    first = ProcessJob(server.address, _job("jobbatch"), _keys(shot, [11]), _plates(shot, FRAMES[:4]))
+    second = ProcessJob(server.address, _job("jobbatch"), None, _plates(shot, FRAMES[4:]))
+    batched = _drive(first) + _drive(second)
+    assert first.stage == second.stage == "done", (first.error, second.error)
+    assert [r.frame for r in batched] == FRAMES
+    with Client(server.address, timeout=60) as client:
+        assert client.get_shot("jobbatch").keyframes == (11,)
+        direct = list(client.shot("jobbatch").matte(_plates(shot), passes=("alpha", "foreground"),
+                                                    result_dtype="float32"))
+    assert all(r.from_cache for r in direct), "a batch boundary changed the chain"
+    for b, d in zip(batched, direct):
+        np.testing.assert_allclose(b.alpha, d.alpha, atol=1e-6)
+
+
 def test_cancel_stops_the_worker(server, shot):
-    worker = ProcessJob(server.address, _job("jobcancel"), _keys(shot, [11]))
-    results = _drive(worker, shot, cancel_after=1)
+    worker = ProcessJob(server.address, _job("jobcancel"), _keys(shot, [11]), _plates(shot))
+    results = _drive(worker, cancel_at_start=True)
     assert worker.stage == "cancelled" and worker.error is None
     assert len(results) <= 1
 
 
 def test_unknown_colour_space_is_explained(server, shot):
-    worker = ProcessJob(server.address, _job("jobcs", colorspace="AgX Base sRGB"), _keys(shot, [11]))
-    _drive(worker, shot)
+    worker = ProcessJob(server.address, _job("jobcs", colorspace="AgX Base sRGB"), _keys(shot, [11]),
+                        _plates(shot))
+    _drive(worker)
     assert worker.stage == "failed" and "does not know colour space 'AgX Base sRGB'" in str(worker.error)
 
 
@@ -85,8 +105,8 @@ def test_server_down(shot):
     address = f"127.0.0.1:{free_port()}"
     with pytest.raises(Exception, match="UNAVAILABLE"):
         describe_server(address, timeout=2)
-    worker = ProcessJob(address, _job("nobody"), _keys(shot, [11]), timeout=2)
-    _drive(worker, shot, deadline=60)
+    worker = ProcessJob(address, _job("nobody"), _keys(shot, [11]), _plates(shot), timeout=2)
+    _drive(worker, deadline=60)
     assert worker.stage == "failed" and "UNAVAILABLE" in str(worker.error)
 
 

@@ -99,3 +99,12 @@ def test_pixel_layout_round_trip():
     np.testing.assert_array_equal(flat[:3], rgb[-1, 0])
     gray = plan.top_down(plan.bottom_up(rgb[:, :, 0]), 7, 5)
     np.testing.assert_array_equal(gray[:, :, 1], rgb[:, :, 0])
+
+
+def test_batch_size_bounds_memory_and_frames():
+    assert plan.batch_size(96, 64, ("alpha", "foreground")) == plan.BATCH_FRAMES
+    # 4K float32: plate 3 + alpha 1 + foreground 3 channels = ~248 MB a frame -> 2 frames in 512 MiB
+    assert plan.batch_size(4096, 2160, ("alpha", "foreground")) == 2
+    assert plan.batch_size(4096, 2160, ("alpha",)) == 3
+    assert plan.batch_size(16384, 16384, ("alpha",)) == 1   # never 0
+    assert plan.batch_size(96, 64, ("alpha",), most=4) == 4

@@ -1,24 +1,28 @@
-"""The client side of one Process run, on a worker thread (no ``bpy``: Blender's API stays on the main thread).
+"""The client side of one Process batch, on a worker thread (no ``bpy``: Blender's API stays on the main thread).
 
-The main thread renders frames and hands them over with :meth:`ProcessJob.feed`; the worker opens the
-shot, sets the keyframes and streams the frames through ``ftpvm_client``; results come back through
-:meth:`ProcessJob.results`. :meth:`ProcessJob.cancel` stops the server's work (Esc in Blender).
+A Process run alternates between Blender work and client work, never both at once (see ``runner``): the main
+thread renders a batch of plates, then a :class:`ProcessJob` sends them from a worker thread (open the shot, set
+the keyframes on the first batch, matte the batch through ``ftpvm_client``) while the main thread only polls
+:meth:`ProcessJob.results`; the worker closes its gRPC channel and ends, and once :attr:`ProcessJob.quiet`
+says every thread it (and grpcio) started is gone, the main thread writes the results and renders the next
+batch. :meth:`ProcessJob.cancel` stops the server's work (Esc in Blender).
+
+Why: Blender releases the GIL while it renders, and a render inside ``bpy.context.temp_override`` looks up the
+override's Python dict without taking the GIL whenever some thread state is current, which in Python 3.11 is
+the case while any other thread holds the GIL. A worker (or grpcio) thread running then corrupted the interpreter
+(``dictobject.c: bad argument to internal function``, then a segfault). See docs/blender.md, Threading model.
 """
 from __future__ import annotations
 
 import queue
 import threading
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
 from . import colour
 from .plan import Job
-
-#: Frames rendered ahead of the server (bounds memory; the client keeps its own window too).
-AHEAD = 4
-_END = object()
 
 
 @dataclass
@@ -47,53 +51,51 @@ def describe_server(address: str, token: Optional[str] = None, timeout: float = 
 
 
 class ProcessJob:
-    """Runs a Job's client calls on a worker thread; state is read from the main thread."""
+    """One batch's client calls on a worker thread; state is read from the main thread.
 
-    def __init__(self, address: str, job: Job, keyframes: List[KeyframeInput], token: Optional[str] = None,
+    ``plates``: the batch's ``(frame, plate)`` pairs, consecutive frames in order (the server carries the
+    recurrent state on from the frame before the batch, matted by the previous batch). ``keyframes``: the
+    shot's keyframes, sent (and stale ones removed) when given; ``None`` on later batches of a run.
+    """
+
+    def __init__(self, address: str, job: Job, keyframes: Optional[List[KeyframeInput]],
+                 plates: Sequence[Tuple[int, np.ndarray]], token: Optional[str] = None,
                  config: Optional[Dict[str, Any]] = None, timeout: float = 120.0):
         self.address, self.job, self.keyframes, self.token = address, job, keyframes, token
+        self.plates = list(plates)
         self.config = config
         self.timeout = timeout
         self.stage = "connecting"      # connecting -> keyframes -> matting -> done | failed | cancelled
         self.error: Optional[BaseException] = None
         self.colorspace: Optional[str] = None
         self.done_frames = 0
-        self._inbox: "queue.Queue[Any]" = queue.Queue(maxsize=AHEAD)
         self._outbox: "queue.Queue[Any]" = queue.Queue()
         self._cancel = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"ftpvm-{job.shot_id}", daemon=True)
+        self._before: Set[threading.Thread] = set()
 
     # -- main thread ---------------------------------------------------------------------
     def start(self) -> "ProcessJob":
+        self._before = set(threading.enumerate())
         self._thread.start()
         return self
 
     @property
     def finished(self) -> bool:
-        """True once the worker has stopped (done, failed or cancelled)."""
+        """True once the worker has stopped (done, failed or cancelled) and closed its channel."""
         return self.stage in ("done", "failed", "cancelled") and not self._thread.is_alive()
 
+    def stray_threads(self) -> List[threading.Thread]:
+        """Threads started since :meth:`start` that still run (the worker, grpcio's helpers)."""
+        return [t for t in threading.enumerate() if t.is_alive() and t not in self._before]
+
     @property
-    def wants_frames(self) -> bool:
-        """True while the worker can take another frame without waiting."""
-        return (not self._cancel.is_set() and self.stage in ("connecting", "keyframes", "matting")
-                and not self._inbox.full())
+    def quiet(self) -> bool:
+        """True once the worker has finished and every thread started since :meth:`start` has ended.
 
-    def feed(self, frame: int, plate: np.ndarray) -> None:
-        """Hand one rendered plate to the worker (call only when ``wants_frames``)."""
-        self._put((frame, plate))
-
-    def end_of_frames(self) -> None:
-        """No more frames will be fed."""
-        self._put(_END)
-
-    def _put(self, item: Any) -> None:
-        while not self._cancel.is_set() and self.stage not in ("failed", "cancelled", "done"):
-            try:
-                self._inbox.put(item, timeout=0.05)
-                return
-            except queue.Full:
-                continue
+        Only then may the main thread call into Blender again (render, write files).
+        """
+        return self.finished and not self.stray_threads()
 
     def results(self) -> List[Any]:
         """Every MatteResult that arrived since the last call (non-blocking)."""
@@ -112,16 +114,6 @@ class ProcessJob:
         self._thread.join(timeout)
 
     # -- worker thread -------------------------------------------------------------------
-    def _frames(self) -> Iterator[Tuple[int, np.ndarray]]:
-        while not self._cancel.is_set():
-            try:
-                item = self._inbox.get(timeout=0.05)
-            except queue.Empty:
-                continue
-            if item is _END:
-                return
-            yield item
-
     def _run(self) -> None:
         from ftpvm_client import AlreadyExists, Cancelled, Client, FTPVMError
 
@@ -139,19 +131,22 @@ class ProcessJob:
                     shot = client.open_shot(job.shot_id, job.width, job.height, self.colorspace, job.settings,
                                             reset=True)
                 self.stage = "keyframes"
-                wanted = {k.frame for k in self.keyframes}
-                for old in shot.keyframes():
-                    if old.frame not in wanted:
-                        shot.remove_keyframe(old.frame)
-                for k in self.keyframes:
-                    if self._cancel.is_set():
-                        raise Cancelled("cancelled")
-                    if k.trimap is not None:
-                        shot.set_keyframe(k.frame, image=k.plate, trimap=k.trimap)
-                    else:
-                        shot.set_keyframe(k.frame, image=k.plate, mask=k.mask, band=job.band)
+                if self.keyframes is not None:
+                    wanted = {k.frame for k in self.keyframes}
+                    for old in shot.keyframes():
+                        if old.frame not in wanted:
+                            shot.remove_keyframe(old.frame)
+                    for k in self.keyframes:
+                        if self._cancel.is_set():
+                            raise Cancelled("cancelled")
+                        if k.trimap is not None:
+                            shot.set_keyframe(k.frame, image=k.plate, trimap=k.trimap)
+                        else:
+                            shot.set_keyframe(k.frame, image=k.plate, mask=k.mask, band=job.band)
                 self.stage = "matting"
-                for result in shot.matte(self._frames(), passes=job.passes, cancel=self._cancel,
+                if self._cancel.is_set():
+                    raise Cancelled("cancelled")
+                for result in shot.matte(self.plates, passes=job.passes, cancel=self._cancel,
                                          result_dtype="float32"):
                     self._outbox.put(result)
                     self.done_frames += 1

@@ -130,8 +130,8 @@ class FTPVM_OT_process_shot(bpy.types.Operator):
         context.window_manager.progress_update(int(100 * runner.fraction))
         if context.workspace is not None:
             context.workspace.status_text_set(
-                None if finished else f"FTP-VM {runner.job.shot_id}: {runner.written}/{runner.total} frames "
-                                      f"(Esc to cancel)")
+                None if finished else f"FTP-VM {runner.job.shot_id}: {runner.activity}, {runner.written}/"
+                                      f"{runner.total} frames done (Esc to cancel)")
         if not finished:
             return {"RUNNING_MODAL"}
         context.window_manager.event_timer_remove(self._timer)

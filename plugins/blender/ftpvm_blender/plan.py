@@ -28,6 +28,11 @@ OUTPUT_PASSES = ("alpha", "foreground")
 #: The node group the add-on inserts into the compositor.
 GROUP_NAME = "FTPVM Matte"
 
+#: A Process run renders plates and sends them in batches (see ``runner``): at most this many frames per batch,
+BATCH_FRAMES = 24
+#: and at most about this many bytes of plates and results (float32) held per batch.
+BATCH_BYTES = 512 << 20
+
 
 class PlanError(ValueError):
     """A setting that makes the job impossible; the message tells the artist what to change."""
@@ -155,6 +160,19 @@ def bottom_up(image: np.ndarray) -> np.ndarray:
     if a.shape[2] == 3:
         a = np.concatenate([a, np.ones(a.shape[:2] + (1,), np.float32)], axis=2)
     return np.ascontiguousarray(a[::-1]).ravel()
+
+
+def batch_size(width: int, height: int, passes: Iterable[str], most: Optional[int] = None,
+               budget: Optional[int] = None) -> int:
+    """Frames per batch: plates (RGB) and results (1 channel for alpha, 3 for foreground) within ``budget``.
+
+    ``most`` and ``budget`` default to BATCH_FRAMES and BATCH_BYTES as they are at the call.
+    """
+    most = BATCH_FRAMES if most is None else most
+    budget = BATCH_BYTES if budget is None else budget
+    channels = 3 + sum(1 if p == "alpha" else 3 for p in passes)
+    per_frame = max(1, int(width) * int(height) * 4 * channels)
+    return max(1, min(int(most), int(budget) // per_frame))
 
 
 @dataclass

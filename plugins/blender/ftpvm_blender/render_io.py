@@ -1,4 +1,4 @@
-"""Pixels in and out of Blender (main thread only).
+"""Pixels in and out of Blender (main thread only, and never while a client thread runs: see ``runner``).
 
 Frames are read by rendering one compositor node (Movie Clip, Mask, Image) in a hidden scene to a
 32-bit EXR and loading it back: this works for every clip source (image sequence or movie) and gives
@@ -84,6 +84,10 @@ class NodeRenderer:
             self.scene.frame_current = int(frame)
             if os.path.exists(self.path):
                 os.remove(self.path)
+            # Inside an override (``render.render(scene=...)`` would take the frame from the context's scene).
+            # Blender then answers context lookups from the override's Python dict during the render, with the
+            # GIL released and without taking it when another thread holds it: no other Python thread may run
+            # meanwhile (``runner`` renders only while no client thread is alive).
             with bpy.context.temp_override(scene=self.scene):
                 bpy.ops.render.render(write_still=True)
             if not os.path.exists(self.path):
