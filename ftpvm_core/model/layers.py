@@ -79,8 +79,8 @@ class ConcatConv2d(nn.Conv2d):
         return True
 
     def forward(self, x: Parts) -> Tensor:
-        if isinstance(x, Tensor):
-            return super().forward(x)
+        if isinstance(x, Tensor) or len(x) == 1:
+            return super().forward(cat_parts(x))
         if self.guide_weight is None or x[-1].size(1) != self.guide_channels:
             return super().forward(torch.cat(list(x), dim=1))
         *main, guide = x

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 OPSET = 17
 #: Bump when the exported graph changes (part of the cache file name).
-GRAPH_VERSION = 6
+GRAPH_VERSION = 7
 STATE_NAMES = ("state_seg8", "state_seg16", "state_mat1", "state_mat2")
 
 
