@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import threading
 import warnings
 from pathlib import Path
 
@@ -186,28 +187,38 @@ class OnnxCore:
         self.spin = spin
         self._tag = f"{fingerprint(net)}-t{torch.__version__.split('+')[0]}-o{OPSET}-g{GRAPH_VERSION}"
         self._sessions: dict[tuple[int, int], object] = {}
+        self._lock = threading.Lock()  # engines call from several threads: one export per size
 
     def session(self, height: int, width: int):
-        """The onnxruntime session for a working size (exported on first use)."""
+        """The onnxruntime session for a working size (exported on first use; thread-safe)."""
         key = (height, width)
-        if key not in self._sessions:
-            import onnxruntime as ort
+        with self._lock:
+            if key not in self._sessions:
+                self._sessions[key] = self._open(height, width)
+            return self._sessions[key]
 
-            path = self.cache_dir / f"ftpvm-{self._tag}-{height}x{width}.onnx"
-            if not path.is_file():
-                log.info("exporting FTP-VM step to %s", path)
-                export_step(self.net, height, width, path)
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = self.threads or torch.get_num_threads()
-            opts.inter_op_num_threads = 1
-            opts.log_severity_level = 3  # errors only
-            level = {"all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
-                     "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
-                     "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC}[self.optimization]
-            opts.graph_optimization_level = level
-            opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if self.spin else "0")
-            self._sessions[key] = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        return self._sessions[key]
+    def _open(self, height: int, width: int):
+        import onnxruntime as ort
+
+        path = self.cache_dir / f"ftpvm-{self._tag}-{height}x{width}.onnx"
+        if not path.is_file():
+            log.info("exporting FTP-VM step to %s", path)
+            export_step(self.net, height, width, path)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = self.threads or torch.get_num_threads()
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3  # errors only
+        level = {"all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+                 "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+                 "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC}[self.optimization]
+        opts.graph_optimization_level = level
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if self.spin else "0")
+        try:
+            return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - a damaged cached file: export it afresh, once
+            log.warning("cached ONNX graph %s unusable (%s); exporting it again", path, str(exc).splitlines()[0])
+            export_step(self.net, height, width, path)
+            return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
     def __call__(self, q: Tensor, memory: Memory, state: tuple[Tensor, ...]):
         h, w = q.shape[-2:]

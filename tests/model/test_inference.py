@@ -250,6 +250,12 @@ def test_onnx_backend_equals_plain(plain, net, clip, tmp_path):
     assert spinning.core is not matter.core and spinning.core.spin
     _assert_matches(_stream(spinning, frames, trimap), ref, ref64)
     assert list(tmp_path.glob("*.onnx")) == exported  # the same exported file, not a second export
+    # a damaged cached graph is exported again, not a permanent failure
+    exported[0].write_bytes(b"not an onnx file")
+    fresh = StreamingMatter(prepare_for_inference(plain, "cpu"), downsample_ratio=1, backend="onnx",
+                            onnx_cache_dir=str(tmp_path))
+    _assert_matches(_stream(fresh, frames, trimap), ref, ref64)
+    assert exported[0].stat().st_size > 1000
     # no flush-to-zero left behind on this thread: half-float denormals (the client's transfer format) survive
     import numpy as np
 
