@@ -16,7 +16,6 @@ and the server's resident-memory growth. Everything talks to 127.0.0.1 only and 
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import statistics
 import sys
@@ -35,6 +34,7 @@ for _d in (ROOT, ROOT / "server", ROOT / "plugins"):
 
 from ftpvm_client import Client  # noqa: E402
 from ftpvm_server.launch import start_server  # noqa: E402
+from ftpvm_server.main import free_device_memory  # noqa: E402
 
 COLORSPACE = "Linear Rec.709 (sRGB)"
 
@@ -92,14 +92,7 @@ def bench_engine(args, plates, trimap, tmp: Path) -> List[dict]:
         return in_worker_thread(lambda: _bench_engine(engine, args, plates, trimap, tmp))
     finally:
         engine.close()
-        gc.collect()
-        try:
-            import torch
-
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-        except Exception:  # noqa: BLE001
-            pass
+        free_device_memory()
 
 
 def _bench_engine(engine, args, plates, trimap, tmp: Path) -> List[dict]:

@@ -79,13 +79,12 @@ class ConcatConv2d(nn.Conv2d):
         return True
 
     def forward(self, x: Parts) -> Tensor:
-        if isinstance(x, Tensor) or len(x) == 1:
+        split = (self.guide_weight is not None and not isinstance(x, Tensor) and len(x) > 1
+                 and x[-1].size(1) == self.guide_channels)
+        if not split:
             return super().forward(cat_parts(x))
-        if self.guide_weight is None or x[-1].size(1) != self.guide_channels:
-            return super().forward(torch.cat(list(x), dim=1))
         *main, guide = x
-        main_x = main[0] if len(main) == 1 else torch.cat(main, dim=1)
-        out = self._conv_forward(main_x, self.main_weight, self.bias)
+        out = self._conv_forward(cat_parts(main), self.main_weight, self.bias)
         return out + self._conv_forward(guide, self.guide_weight, None)
 
 

@@ -199,7 +199,7 @@ def serve(args: argparse.Namespace) -> int:
 
     began = time.monotonic()
     engine = build_engine(args, device)
-    scheduler = Scheduler(max_queue=limits.max_queue, on_oom=_free_device_memory)
+    scheduler = Scheduler(max_queue=limits.max_queue, on_oom=free_device_memory)
     if not args.no_warmup:
         warm_up(engine, scheduler)
     info = build_info(engine, args, limits, guard, token)
@@ -255,7 +255,7 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _free_device_memory() -> None:
+def free_device_memory() -> None:
     """After an out-of-memory error: release cached device memory so the next job can run."""
     import gc
 

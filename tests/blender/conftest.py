@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from blender_harness import bpy_python
-from server_harness import launch
+from server_harness import server  # noqa: F401  (one loopback ftpvm-server per module)
 
 
 @pytest.fixture(scope="session")
@@ -14,11 +14,3 @@ def blender_python() -> str:
         pytest.skip("no Python with bpy (pip install 'bpy==5.0.*' into .venv-bpy, or set FTPVM_BPY_PYTHON)")
     return python
 
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, synthetic_checkpoint):
-    """One loopback ftpvm-server for the module (no token, synthetic weights)."""
-    tmp = tmp_path_factory.mktemp("server")
-    srv = launch(tmp / "state", synthetic_checkpoint, tmp / "server.log")
-    yield srv
-    assert srv.stop() == 0, srv.log_tail()

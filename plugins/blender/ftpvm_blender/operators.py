@@ -142,12 +142,5 @@ class FTPVM_OT_process_shot(bpy.types.Operator):
 CLASSES = (FTPVM_OT_check_connection, FTPVM_OT_keyframe_add, FTPVM_OT_keyframe_remove, FTPVM_OT_process_shot)
 
 
-def register() -> None:
-    for cls in CLASSES:
-        bpy.utils.register_class(cls)
-
-
-def unregister() -> None:
-    for cls in reversed(CLASSES):
-        bpy.utils.unregister_class(cls)
+register, unregister = bpy.utils.register_classes_factory(CLASSES)
 

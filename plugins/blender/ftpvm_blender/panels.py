@@ -87,11 +87,4 @@ class FTPVM_PT_compositor(bpy.types.Panel):
 CLASSES = (FTPVM_UL_keyframes, FTPVM_PT_clip, FTPVM_PT_compositor)
 
 
-def register() -> None:
-    for cls in CLASSES:
-        bpy.utils.register_class(cls)
-
-
-def unregister() -> None:
-    for cls in reversed(CLASSES):
-        bpy.utils.unregister_class(cls)
+register, unregister = bpy.utils.register_classes_factory(CLASSES)

@@ -101,13 +101,14 @@ class FTPVMSettings(bpy.types.PropertyGroup):
 CLASSES = (FTPVMKeyframe, FTPVMSettings)
 
 
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(CLASSES)
+
+
 def register() -> None:
-    for cls in CLASSES:
-        bpy.utils.register_class(cls)
+    _register_classes()
     bpy.types.Scene.ftpvm = PointerProperty(type=FTPVMSettings)
 
 
 def unregister() -> None:
     del bpy.types.Scene.ftpvm
-    for cls in reversed(CLASSES):
-        bpy.utils.unregister_class(cls)
+    _unregister_classes()
