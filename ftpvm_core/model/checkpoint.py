@@ -49,15 +49,39 @@ def load_state_dict_file(path: str | Path) -> "OrderedDict[str, torch.Tensor]":
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
+    kind = _container_kind(path)
+    if kind is None:
+        raise CheckpointError(f"{path}: not a PyTorch checkpoint (neither the zip archive that torch.save writes "
+                              f"nor a legacy pickle); pass the .pth file of the weights")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # a damaged file can fail anywhere inside the unpickler
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({first})") from None
+        raise CheckpointError(f"{path}: {_load_failure(exc)}") from None
     try:
         return unwrap_state_dict(obj)
     except CheckpointError as exc:
         raise CheckpointError(f"{path}: {exc}") from None
+
+
+def _container_kind(path: Path) -> str | None:
+    """"zip" or "pickle" by the file's first bytes (what torch.save writes), else None."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head.startswith(b"PK\x03\x04"):
+        return "zip"
+    if head[:1] == b"\x80" and len(head) > 1 and 2 <= head[1] <= 5:
+        return "pickle"
+    return None
+
+
+def _load_failure(exc: Exception) -> str:
+    """One line for a failed safe load, never passing on advice to load unsafely."""
+    text = str(exc).strip()
+    if text.startswith("Weights only load failed") or "weights_only" in text:
+        return ("holds Python objects besides tensors, which are not loaded (that would run code from the file); "
+                "save the plain weights with torch.save(model.state_dict(), path)")
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return f"not a readable PyTorch checkpoint, damaged or truncated ({first})"
 
 
 def check_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor], source: str = "checkpoint") -> None:

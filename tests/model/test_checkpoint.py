@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from ftpvm_core.model import CheckpointError, FastTrimapPropagationVideoMatting, fingerprint, load_model
+from ftpvm_core.model.checkpoint import load_state_dict_file
 from ftpvm_core.model.synthetic_weights import manifest_of
 
 
@@ -93,7 +94,7 @@ def test_corrupt_and_absent_files_are_refused_clearly(tmp_path, synthetic_checkp
     _expect_error(tmp_path / "nope.pth", "no such checkpoint file")
     text = tmp_path / "text.pth"
     text.write_text("hello")
-    _expect_error(text, "not a readable PyTorch checkpoint")
+    _expect_error(text, "not a PyTorch checkpoint")
     empty = tmp_path / "empty.pth"
     torch.save({"epoch": 1}, empty)
     _expect_error(empty, "no network weights", "epoch")
@@ -110,7 +111,7 @@ def test_checkpoint_info_cli(synthetic_checkpoint, tmp_path):
                           capture_output=True, text=True)
     assert fail.returncode == 2
     lines = fail.stderr.strip().splitlines()
-    assert len(lines) == 1 and "not a readable PyTorch checkpoint" in lines[0]
+    assert len(lines) == 1 and "not a PyTorch checkpoint" in lines[0]
 
 
 def test_backbone_imagenet_weights_only_from_a_local_path(tmp_path):
@@ -121,3 +122,28 @@ def test_backbone_imagenet_weights_only_from_a_local_path(tmp_path):
     torch.save(donor, path)
     model = FastTrimapPropagationVideoMatting(backbone_pretrained=str(path))
     assert torch.equal(model.backbone.backbone.conv_stem.weight, donor["conv_stem.weight"])
+
+
+class _NotATensor:
+    """A pickled object that a safe load must refuse."""
+
+
+@pytest.mark.parametrize("content", [b"hello world\n", b'{"weights": [1, 2, 3]}\n', b"\x00" * 64, b""])
+def test_non_checkpoint_files_say_so_and_never_suggest_unsafe_loading(tmp_path, content):
+    path = tmp_path / "weights.pth"
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError) as info:
+        load_state_dict_file(path)
+    message = str(info.value)
+    assert "not a PyTorch checkpoint" in message
+    assert "weights_only" not in message and "\n" not in message
+
+
+def test_pickled_objects_are_refused_without_unsafe_advice(tmp_path):
+    path = tmp_path / "objects.pth"
+    torch.save({"model": _NotATensor()}, path)
+    with pytest.raises(CheckpointError) as info:
+        load_state_dict_file(path)
+    message = str(info.value)
+    assert "holds Python objects besides tensors" in message
+    assert "weights_only" not in message and "trust" not in message and "\n" not in message
