@@ -181,9 +181,12 @@ def write_exr(
         if t not in PIXEL_TYPES:
             raise InvalidInput(f"pixel type for {n!r} must be 'half' or 'float', not {t!r}")
     h, w = shape
-    spec = oiio.ImageSpec(w, h, len(names), oiio.FLOAT)
+    mixed = len(set(types.values())) > 1
+    # one type goes in the spec's format: OpenImageIO ignores channelformats that are all alike
+    spec = oiio.ImageSpec(w, h, len(names), oiio.FLOAT if mixed else PIXEL_TYPES[types[names[0]]])
     spec.channelnames = tuple(names)
-    spec.channelformats = tuple(oiio.TypeDesc(PIXEL_TYPES[types[n]]) for n in names)
+    if mixed:
+        spec.channelformats = tuple(oiio.TypeDesc(PIXEL_TYPES[types[n]]) for n in names)
     spec.attribute("compression", compression)
     for key, value in (metadata or {}).items():
         key = key if ":" in key else f"ftpvm:{key}"

@@ -73,3 +73,14 @@ def test_unreadable_and_missing_files(tmp_path):
         read_image(tmp_path / "nope.exr")
     with pytest.raises(InvalidInput, match="compression"):
         write_exr(tmp_path / "x.exr", {"A": np.zeros((2, 2))}, compression="lzma")
+
+
+@pytest.mark.parametrize("pixel_type", ["half", "float"])
+def test_one_pixel_type_is_written_as_that_type(tmp_path, pixel_type):
+    from ftpvm_wire.exr_header import read_header
+
+    path = tmp_path / "one.exr"
+    write_exr(path, {"A": np.full((6, 9), 0.25, np.float32), "R": np.zeros((6, 9), np.float32)},
+              pixel_type=pixel_type)
+    assert {c.pixel_type for c in read_header(str(path)).channels} == {pixel_type}
+    assert np.allclose(read_image(path).channel("A"), 0.25)
