@@ -22,7 +22,6 @@ import json
 import os
 import queue
 import shutil
-import tempfile
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ from typing import Any, Callable, Iterator
 
 import platformdirs
 
+from ftpvm_core.atomic import TEMP_PREFIX, atomic_write_bytes
 from ftpvm_core.errors import StateError
 
 STATE_SCHEMA = 1
@@ -42,31 +42,6 @@ def default_state_dir() -> Path:
     if env:
         return Path(env)
     return Path(platformdirs.user_state_dir("ftpvm", appauthor=False)) / "engine"
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` via temp file + fsync + rename (+ directory fsync)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    try:
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:  # pragma: no cover
-        pass
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
@@ -180,7 +155,7 @@ class Store:
             for dirpath, _, files in os.walk(cache):
                 for name in files:
                     p = os.path.join(dirpath, name)
-                    if name.startswith(".tmp-"):
+                    if name.startswith(TEMP_PREFIX):
                         try:
                             os.unlink(p)  # left by a killed writer
                         except OSError:

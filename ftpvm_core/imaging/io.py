@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -16,6 +15,7 @@ from typing import Mapping
 import numpy as np
 import OpenImageIO as oiio
 
+from ftpvm_core.atomic import atomic_output
 from ftpvm_core.errors import InvalidInput
 
 PIXEL_TYPES = {"half": oiio.HALF, "float": oiio.FLOAT}
@@ -131,29 +131,6 @@ def read_mask(path: str | os.PathLike, channel: str | None = None) -> np.ndarray
     return np.ascontiguousarray(img.pixels[..., 0])
 
 
-def _atomic_target(path: str) -> tuple[str, str]:
-    directory = os.path.dirname(os.path.abspath(path)) or "."
-    os.makedirs(directory, exist_ok=True)
-    suffix = os.path.splitext(path)[1]
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
-    os.close(fd)
-    return directory, tmp
-
-
-def _finish_atomic(tmp: str, path: str, directory: str) -> None:
-    with open(tmp, "rb+") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    try:
-        dfd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:  # pragma: no cover - platforms without directory fsync
-        pass
-
-
 def write_exr(
     path: str | os.PathLike,
     channels: Mapping[str, np.ndarray],
@@ -193,19 +170,14 @@ def write_exr(
         if isinstance(value, bool):
             value = int(value)
         spec.attribute(key, value if isinstance(value, (int, float)) else str(value))
-    directory, tmp = _atomic_target(path)
-    try:
-        out = oiio.ImageOutput.create(tmp)
-        if out is None or not out.open(tmp, spec):
-            raise InvalidInput(f"cannot write {path}: {oiio.geterror().strip()}")
+    with atomic_output(path, os.path.splitext(path)[1]) as tmp:
+        out = oiio.ImageOutput.create(str(tmp))
+        if out is None or not out.open(str(tmp), spec):
+            raise InvalidInput(f"cannot write {path}: {oiio.geterror().strip() or 'the image library refused it'}")
         ok = out.write_image(np.ascontiguousarray(np.stack(planes, -1)))
         out.close()
         if not ok:
-            raise InvalidInput(f"cannot write {path}: {out.geterror().strip()}")
-        _finish_atomic(tmp, path, directory)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+            raise InvalidInput(f"cannot write {path}: {out.geterror().strip() or 'the image library refused it'}")
 
 
 def write_image(path: str | os.PathLike, pixels: np.ndarray) -> None:
@@ -214,17 +186,12 @@ def write_image(path: str | os.PathLike, pixels: np.ndarray) -> None:
     pixels = np.ascontiguousarray(np.asarray(pixels, dtype=np.float32))
     if pixels.ndim == 2:
         pixels = pixels[..., None]
-    directory, tmp = _atomic_target(path)
-    try:
+    with atomic_output(path, os.path.splitext(path)[1]) as tmp:
         buf = oiio.ImageBuf(pixels)
         ext = os.path.splitext(path)[1].lower()
         fmt = oiio.UINT8 if ext in (".png", ".jpg", ".jpeg") else oiio.HALF
-        if not buf.write(tmp, fmt):
-            raise InvalidInput(f"cannot write {path}: {buf.geterror().strip()}")
-        _finish_atomic(tmp, path, directory)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        if not buf.write(str(tmp), fmt):
+            raise InvalidInput(f"cannot write {path}: {buf.geterror().strip() or 'the image library refused it'}")
 
 
 _PRINTF = re.compile(r"%(0?)(\d*)d")
