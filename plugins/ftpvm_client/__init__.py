@@ -10,16 +10,17 @@ application::
         for r in shot.matte([(1001, plate)], passes=("alpha", "foreground")):
             r.alpha, r.foreground
 """
+from ftpvm_wire.passes import PASSES
+from ftpvm_wire.protocol import PROTOCOL
+
 from .connection import DEFAULT_ADDRESS, Client
 from .errors import (AlreadyExists, Cancelled, DeadlineExceeded, FailedPrecondition, FTPVMError, InvalidArgument, NotFound,
                      PermissionDenied, ResourceExhausted, ServerError, Unauthenticated, Unavailable)
-from .planes import PASSES
 from .retry import RetryPolicy
 from .shot import ShotHandle
 from .types import Keyframe, MatteResult, Progress, ServerInfo, ShotInfo
 
 __version__ = "0.1.0"
-PROTOCOL = "ftpvm.v1"
 
 __all__ = [
     "Client", "ShotHandle", "DEFAULT_ADDRESS", "PROTOCOL", "PASSES", "RetryPolicy",
