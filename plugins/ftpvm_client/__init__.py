@@ -10,8 +10,7 @@ application::
         for r in shot.matte([(1001, plate)], passes=("alpha", "foreground")):
             r.alpha, r.foreground
 """
-from ftpvm_wire.passes import PASSES
-from ftpvm_wire.protocol import PROTOCOL
+from ftpvm_wire.protocol import PASSES, PROTOCOL
 
 from .connection import DEFAULT_ADDRESS, Client
 from .errors import (AlreadyExists, Cancelled, DeadlineExceeded, FailedPrecondition, FTPVMError, InvalidArgument, NotFound,

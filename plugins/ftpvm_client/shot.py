@@ -10,9 +10,8 @@ from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Optiona
 import grpc
 import numpy as np
 
-from ftpvm_wire.passes import PASS_NAMES, PASSES
 from ftpvm_wire.planes import ENCODING_OF_DTYPE, Assembler, exr_header, from_planes, path_header, raw_header, split
-from ftpvm_wire.protocol import pb
+from ftpvm_wire.protocol import PASS_NAMES, PASSES, pb
 
 from .errors import Cancelled, FTPVMError, error_for, from_rpc_error
 from .retry import RetryPolicy, call_with_retry, is_transient

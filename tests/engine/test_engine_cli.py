@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ftpvm_core.cli import main
+from ftpvm_cli import main
 from ftpvm_core.imaging.io import read_image, write_exr, write_image
 from ftpvm_core.synthetic import make_shot
 

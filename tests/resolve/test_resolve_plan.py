@@ -200,7 +200,7 @@ def test_install_and_uninstall(tmp_path):
 
 
 def test_cli_install_command(tmp_path, capsys):
-    from ftpvm_core.cli import resolve as cli_resolve
+    from ftpvm_cli import resolve as cli_resolve
     import argparse
 
     parser = argparse.ArgumentParser()

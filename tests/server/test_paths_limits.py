@@ -6,9 +6,9 @@ import os
 import grpc
 import pytest
 
-from ftpvm_client._proto.ftpvm.v1 import matting_pb2 as pb
 from ftpvm_server.limits import Limits, WireError
 from ftpvm_server.paths import PathGuard, expand_template
+from ftpvm_wire.protocol import pb
 
 
 def test_paths_inside_roots_only(tmp_path):

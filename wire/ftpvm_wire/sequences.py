@@ -132,7 +132,7 @@ class Sequence:
             fs = None
         field = fs.padding() if fs is not None else ""
         if not field or not pattern.endswith(field + fs.extension()):
-            raise SequenceError(f"{pattern!r} has no frame field; write the frame number as a pattern such as "
+            raise SequenceError(f"{pattern!r} has no frame number field; write it as a pattern such as "
                                 f"{EXAMPLES}")
         head = fs.dirname() + fs.basename()
         named = pattern[len(head):len(pattern) - len(field) - len(fs.extension())]

@@ -23,13 +23,13 @@ def is_valid_shot_id(value: object) -> bool:
     return isinstance(value, str) and _VALID.fullmatch(value) is not None
 
 
-def check_shot_id(value: object) -> str:
-    """``value`` when it is a valid shot id, else :class:`ShotIdError`."""
+def check_shot_id(value: object, what: str = "shot id") -> str:
+    """``value`` when it is a valid shot id, else :class:`ShotIdError` (its message names the id ``what``)."""
     if not is_valid_shot_id(value):
         if value == "":
-            raise ShotIdError(f"shot id is empty; give the shot a name such as 'sh010' ({RULE})")
+            raise ShotIdError(f"{what} is empty; give the shot a name such as 'sh010' ({RULE})")
         shown = value[:64] if isinstance(value, str) else value
-        raise ShotIdError(f"shot id {shown!r} is not valid: {RULE}")
+        raise ShotIdError(f"{what} {shown!r} is not valid: {RULE}")
     return value  # type: ignore[return-value]
 
 

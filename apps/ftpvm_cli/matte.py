@@ -7,7 +7,7 @@ import os
 import re
 import sys
 
-from ftpvm_core.cli import CLIError
+from .errors import CLIError
 
 EXAMPLE = """examples:
   ftpvm matte plate.%04d.exr --keyframe 1001=trimap.1001.exr --colorspace ACEScg --out matte.####.exr
