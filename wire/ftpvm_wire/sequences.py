@@ -94,15 +94,15 @@ def _padding(field: str, pattern: str) -> int:
         return len(field)
     if set(field) == {"#"}:
         return 4 if len(field) == 1 else len(field)
-    raise SequenceError(f"{pattern!r}: {field!r} is not one frame field; write exactly one, such as "
-                        f"{'#' * 4} or %04d")
+    raise SequenceError(f"{pattern!r}: {field!r} is not one frame field; a pattern needs exactly one frame "
+                        f"field, such as {'#' * 4} or %04d")
 
 
 def _one_field(pattern: str, head: str, tail: str) -> None:
     found = len(_ANY_FIELD.findall(os.path.basename(head))) + len(_ANY_FIELD.findall(tail))
     if found:
-        raise SequenceError(f"{pattern!r} has {found + 1} frame fields; a pattern needs exactly one, such as "
-                            f"%04d or ####")
+        raise SequenceError(f"{pattern!r} has {found + 1} frame fields; a pattern needs exactly one frame field, "
+                            f"such as %04d or ####")
 
 
 @dataclass(frozen=True)
@@ -132,8 +132,8 @@ class Sequence:
             fs = None
         field = fs.padding() if fs is not None else ""
         if not field or not pattern.endswith(field + fs.extension()):
-            raise SequenceError(f"{pattern!r} has no frame number field; write it as a pattern such as "
-                                f"{EXAMPLES}")
+            raise SequenceError(f"{pattern!r} has no frame number: a pattern needs exactly one frame field, "
+                                f"such as {EXAMPLES}")
         head = fs.dirname() + fs.basename()
         named = pattern[len(head):len(pattern) - len(field) - len(fs.extension())]
         _one_field(pattern, head, fs.extension())
