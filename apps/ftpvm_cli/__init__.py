@@ -6,6 +6,6 @@ and the host plugins' installers. Nothing imports it.
 from __future__ import annotations
 
 from .errors import CLIError
-from .main import build_parser, main
+from .command import build_parser, main
 
 __all__ = ["main", "build_parser", "CLIError"]
