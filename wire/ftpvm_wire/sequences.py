@@ -62,7 +62,7 @@ def parse_frames(text: str) -> List[int]:
             raise SequenceError(f"frame range {text!r} is not valid: write it like 1001-1100, 1001-1100x2 "
                                 f"or 1001,1005") from None
         if not part or any(isinstance(f, float) or f != int(f) for f in part):
-            raise SequenceError(f"frame range {text!r} is not valid: frames are whole numbers")
+            raise SequenceError(f"frame range {text!r} is not valid: frames are whole numbers, e.g. 1001-1100")
         if part != sorted(part):
             raise SequenceError(f"frame range {item!r} ends before it starts: write FIRST-LAST with "
                                 f"FIRST <= LAST")
@@ -126,15 +126,15 @@ class Sequence:
             head, tail = os.path.join(directory, brackets.group("head")), brackets.group("tail")
             _one_field(pattern, head, tail)
             return cls(head, len(first), tail, tuple(frames))
-        try:
-            fs = fileseq.FileSequence(pattern, pad_style=fileseq.PAD_STYLE_HASH4)
+        try:  # only the file name holds the frame field; the folder may hold any character
+            fs = fileseq.FileSequence(name, pad_style=fileseq.PAD_STYLE_HASH4)
         except fileseq.ParseException:
             fs = None
         field = fs.padding() if fs is not None else ""
-        if not field or not pattern.endswith(field + fs.extension()):
+        if not field or not name.endswith(field + fs.extension()):
             raise SequenceError(f"{pattern!r} has no frame number: a pattern needs exactly one frame field, "
                                 f"such as {EXAMPLES}")
-        head = fs.dirname() + fs.basename()
+        head = pattern[:len(pattern) - len(name)] + fs.dirname() + fs.basename()
         named = pattern[len(head):len(pattern) - len(field) - len(fs.extension())]
         _one_field(pattern, head, fs.extension())
         frames = tuple(parse_frames(named)) if named else ()
