@@ -1,7 +1,7 @@
 """``ftpvm_client``: the one client every FTP-VM plugin uses to talk to ``ftpvm-server``.
 
-Pure Python on numpy, grpcio and protobuf (no torch), small enough to vendor into a host
-application::
+Pure Python on numpy, grpcio and protobuf (no torch) over ``ftpvm_wire`` (the stubs, planes and pass names), small
+enough to vendor into a host application with it (``ftpvm_client.vendoring`` says what a host must carry)::
 
     from ftpvm_client import Client, FTPVMError
     with Client("127.0.0.1:50051") as client:
