@@ -206,7 +206,8 @@ def scan_directory(directory: str, extension: str = "") -> List[Sequence]:
     if not os.path.isdir(directory):
         return []
     found = []
-    for fs in fileseq.findSequencesOnDisk(os.path.join(directory, ""), pad_style=fileseq.PAD_STYLE_HASH4):
+    names = [os.path.join(directory, n) for n in sorted(os.listdir(directory))]
+    for fs in fileseq.FileSequence.yield_sequences_in_list(names, pad_style=fileseq.PAD_STYLE_HASH4):
         if not fs.padding() or not fs.extension().lower().endswith(extension.lower()):
             continue
         found.append(Sequence(fs.dirname() + fs.basename(), fs.zfill(), fs.extension(),
