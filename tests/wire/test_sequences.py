@@ -30,6 +30,9 @@ def test_spellings_of_one_sequence_normalise_to_one_form():
     assert seq.canonical("a/b.%d.png") == seq.canonical("a/b.@.png") == "a/b.%d.png"
     assert seq.canonical("plate.###.exr") == "plate.%03d.exr" != seq.canonical("plate.####.exr")
     assert Sequence.parse("/x/p.%04d.exr").hashes == "/x/p.####.exr"
+    for pattern in ("/x/p.%d.exr", "/x/p.%03d.exr", "/x/p.%04d.exr"):  # each spelling reads back as itself
+        assert seq.canonical(Sequence.parse(pattern).hashes) == pattern
+    assert Sequence.parse("/x/shot[1].####.exr").template == "/x/shot[1].%04d.exr"  # brackets in a name
 
 
 @pytest.mark.parametrize("pattern, frames", [

@@ -120,7 +120,7 @@ class Sequence:
         pattern = os.fspath(pattern)
         directory, name = os.path.split(pattern)
         brackets = _BRACKETS.match(name)
-        if brackets:
+        if brackets and not _ANY_FIELD.search(brackets.group("tail")):
             frames = parse_frames(brackets.group("frames"))
             first = brackets.group("frames").split(",")[0].strip().lstrip("-").split("-")[0]
             head, tail = os.path.join(directory, brackets.group("head")), brackets.group("tail")
@@ -153,8 +153,9 @@ class Sequence:
 
     @property
     def hashes(self) -> str:
-        """The spelling with one ``#`` per digit (Nuke's): ``plate.####.exr``."""
-        return f"{self.head}{'#' * self.padding}{self.tail}"
+        """The spelling with one ``#`` per digit (Nuke's): ``plate.####.exr``; ``@`` when unpadded, since a lone
+        ``#`` is four digits."""
+        return f"{self.head}{'#' * self.padding if self.padding > 1 else '@'}{self.tail}"
 
     def path(self, frame: int) -> str:
         """The file of ``frame``."""
