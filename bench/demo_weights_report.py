@@ -74,7 +74,7 @@ def table(rows: list[tuple[str, dict]]) -> str:
 def contact_sheet_for(weights: str, clip, out: Path) -> None:
     import tempfile
 
-    from ftpvm_core.cli.demo import contact_sheet
+    from ftpvm_cli.demo import contact_sheet
     from ftpvm_core.engine import Engine
     from ftpvm_core.imaging.io import write_image
     from ftpvm_core.synthetic import srgb_decode

@@ -1,10 +1,10 @@
-"""Generate the Python gRPC stubs from proto/ into the client package.
+"""Generate the Python gRPC stubs from proto/ into the wire package.
 
-    python tools/gen_proto.py            # write plugins/ftpvm_client/_proto/...
+    python tools/gen_proto.py            # write wire/ftpvm_wire/_proto/...
     python tools/gen_proto.py --check    # exit 1 when the committed stubs are stale
 
-The stubs live inside ``ftpvm_client`` so the client stays self-contained and vendorable;
-the server imports them from there. protoc writes an absolute import (``from ftpvm.v1 import``)
+The stubs live inside ``ftpvm_wire`` (the torch-free leaf that the server, the client and the hosts share;
+it is vendored with the client), and everyone imports them through ``ftpvm_wire.protocol``. protoc writes an absolute import (``from ftpvm.v1 import``)
 into the service module; it is rewritten to a relative one so the package can be moved.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_ROOT = ROOT / "proto"
 PROTO_FILES = ("ftpvm/v1/matting.proto",)
-STUB_ROOT = ROOT / "plugins" / "ftpvm_client" / "_proto"
+STUB_ROOT = ROOT / "wire" / "ftpvm_wire" / "_proto"
 GENERATED = ("ftpvm/v1/matting_pb2.py", "ftpvm/v1/matting_pb2.pyi", "ftpvm/v1/matting_pb2_grpc.py")
 _ABS_IMPORT = re.compile(r"^from ftpvm\.v1 import (\w+) as (\w+)$", re.MULTILINE)
 

@@ -3,6 +3,7 @@
 See docs/engine-api.md for the public surface and docs/engine.md for the policies.
 """
 from ftpvm_core.engine.engine import Engine, validate_shot_id
+from ftpvm_core.engine.images import decode_image, write_pass
 from ftpvm_core.engine.settings import (PASSES, REQUEST_SCHEMA, SETTINGS_SCHEMA, SettingField, ShotSettings,
                                         settings_schema)
 from ftpvm_core.engine.shot import FrameResult, KeyframeInfo, Shot
@@ -10,7 +11,7 @@ from ftpvm_core.errors import (Cancelled, EngineError, InvalidInput, NoKeyframe,
                                StateError)
 
 __all__ = [
-    "Engine", "Shot", "FrameResult", "KeyframeInfo", "ShotSettings", "SettingField", "SETTINGS_SCHEMA",
+    "Engine", "Shot", "decode_image", "write_pass", "FrameResult", "KeyframeInfo", "ShotSettings", "SettingField", "SETTINGS_SCHEMA",
     "REQUEST_SCHEMA", "PASSES", "settings_schema", "validate_shot_id", "EngineError", "InvalidInput",
     "ShotNotFound", "NoKeyframe", "ShotConflict", "Cancelled", "StateError",
 ]

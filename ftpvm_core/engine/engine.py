@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -16,16 +15,17 @@ from ftpvm_core.engine.shot import SHOT_SCHEMA, Shot
 from ftpvm_core.engine.store import Store, atomic_write_json, read_json
 from ftpvm_core.errors import InvalidInput, ShotConflict, ShotNotFound, StateError
 from ftpvm_core.imaging.colour import resolve_colorspace
+from ftpvm_wire.shots import ShotIdError, check_shot_id
 
-SHOT_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
 MAX_SIDE = 16384
 
 
 def validate_shot_id(shot_id: Any) -> str:
-    if not isinstance(shot_id, str) or not SHOT_ID.fullmatch(shot_id):
-        raise InvalidInput(f"shot id {shot_id!r} is invalid: use 1-128 letters, digits, '.', '_' or '-', "
-                           f"not starting with '.'")
-    return shot_id
+    """``shot_id`` when it follows the wire's shot-id rule, else ``InvalidInput``."""
+    try:
+        return check_shot_id(shot_id)
+    except ShotIdError as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 BACKENDS = ("auto", "torch", "onnx")

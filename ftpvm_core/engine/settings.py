@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ftpvm_core.errors import InvalidInput
+from ftpvm_wire.passes import PASS_ORDER as PASSES
 
-PASSES = ("alpha", "foreground", "trimap", "boundary")
 MEMORY_POLICIES = ("first_last", "nearest")
 PRECISIONS = ("auto", "float32", "float16", "bfloat16")
 HIGHLIGHTS = ("clip", "rolloff")

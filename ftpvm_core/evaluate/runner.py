@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +11,7 @@ import numpy as np
 
 from ftpvm_core.evaluate.metrics import frame_metrics
 from ftpvm_core.evaluate.sources import EvalClip
+from ftpvm_wire.shots import shot_id_from
 
 MODEL_COLORSPACE = "sRGB Encoded Rec.709 (sRGB)"  # evaluation frames are sRGB-encoded, the model's own space
 
@@ -42,7 +42,7 @@ def summarise(results: list[ClipResult]) -> dict[str, dict[str, float]]:
 
 
 def _shot_id(i: int, name: str) -> str:
-    return f"eval{i:04d}-" + re.sub(r"[^A-Za-z0-9._-]", "_", name)[:100]
+    return f"eval{i:04d}-" + shot_id_from(name, fallback="clip", max_length=100)
 
 
 def engine_alphas(engine: Any, shot_id: str, clip: EvalClip, keyframes: Sequence[int], settings: dict | None,

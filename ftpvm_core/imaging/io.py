@@ -1,4 +1,6 @@
-"""Image and sequence I/O through OpenImageIO: read anything OIIO reads, write multi-channel EXRs.
+"""Image I/O through OpenImageIO: read anything OIIO reads, write multi-channel EXRs.
+
+Frame-sequence patterns are read by ``ftpvm_wire.sequences`` (the one parser).
 
 Reading places the data window into the display window (pixels outside the data window are 0), so every image
 comes back as (H, W, C) float32 over its display window with its channel names. Layers are EXR channel-name
@@ -7,7 +9,6 @@ prefixes (``plate.R`` is channel ``R`` of layer ``plate``).
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -192,57 +193,6 @@ def write_image(path: str | os.PathLike, pixels: np.ndarray) -> None:
         fmt = oiio.UINT8 if ext in (".png", ".jpg", ".jpeg") else oiio.HALF
         if not buf.write(str(tmp), fmt):
             raise InvalidInput(f"cannot write {path}: {buf.geterror().strip() or 'the image library refused it'}")
-
-
-_PRINTF = re.compile(r"%(0?)(\d*)d")
-_HASHES = re.compile(r"#+|@+")
-
-
-@dataclass(frozen=True)
-class SequencePattern:
-    """A frame sequence path: ``name.%04d.exr``, ``name.####.exr`` (or ``@``) — one frame field."""
-
-    pattern: str
-    prefix: str
-    suffix: str
-    padding: int
-
-    @classmethod
-    def parse(cls, pattern: str) -> "SequencePattern":
-        name = os.path.basename(pattern)
-        fields = list(_PRINTF.finditer(name)) + list(_HASHES.finditer(name))
-        if len(fields) != 1:
-            raise InvalidInput(
-                f"{pattern!r} needs exactly one frame field such as %04d or #### (found {len(fields)})"
-            )
-        m = fields[0]
-        padding = (int(m.group(2) or 1) if m.group(0).startswith("%") else len(m.group(0)))
-        head = pattern[: len(pattern) - len(name)] + name[: m.start()]
-        return cls(pattern, head, name[m.end():], padding)
-
-    def path(self, frame: int) -> str:
-        sign = "-" if frame < 0 else ""
-        return f"{self.prefix}{sign}{abs(frame):0{self.padding}d}{self.suffix}"
-
-    def frames(self) -> list[int]:
-        """Frame numbers of the files that exist, sorted."""
-        directory = os.path.dirname(self.prefix) or "."
-        base = os.path.basename(self.prefix)
-        if not os.path.isdir(directory):
-            return []
-        rx = re.compile(re.escape(base) + r"(-?\d+)" + re.escape(self.suffix) + r"$")
-        found = []
-        for entry in os.listdir(directory):
-            m = rx.match(entry)
-            if m and len(m.group(1).lstrip("-")) >= self.padding:
-                found.append(int(m.group(1)))
-        return sorted(set(found))
-
-
-def is_sequence_pattern(text: str) -> bool:
-    """Whether ``text`` contains a frame field (%d, %0Nd, #, @)."""
-    name = os.path.basename(text)
-    return bool(_PRINTF.search(name) or _HASHES.search(name))
 
 
 def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:

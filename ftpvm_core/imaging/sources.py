@@ -8,7 +8,8 @@ from typing import Callable
 import numpy as np
 
 from ftpvm_core.errors import InvalidInput
-from ftpvm_core.imaging.io import SequencePattern, is_sequence_pattern, read_rgb
+from ftpvm_core.imaging.io import read_rgb
+from ftpvm_wire.sequences import Sequence, SequenceError, format_frames, is_sequence, missing_frames, parse_frames
 
 MOVIE_EXTENSIONS = (".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm")
 MOVIE_COLORSPACE = "sRGB Encoded Rec.709 (sRGB)"  # movies are taken as sRGB display-referred unless told
@@ -25,20 +26,14 @@ class FrameSource:
     paths: dict[int, str] = field(default_factory=dict)  # sequence frames' files (to refuse overwriting them)
 
 
-def parse_range(text: str | None) -> tuple[int, int] | None:
-    """``A-B`` (inclusive; negative numbers allowed as ``-5--1``) or a single frame ``A``."""
+def parse_range(text: str | None) -> list[int] | None:
+    """The frames of a ``--range`` (``1001-1100``, ``1001-1100x2``, ``1001,1005``, ``-5--1``); None when empty."""
     if not text:
         return None
-    import re
-
-    m = re.fullmatch(r"\s*(-?\d+)\s*(?:-\s*(-?\d+)\s*)?", text)
-    if not m:
-        raise InvalidInput(f"--range {text!r} must look like A-B (e.g. 1001-1100) or a single frame")
-    a = int(m.group(1))
-    b = int(m.group(2)) if m.group(2) is not None else a
-    if b < a:
-        raise InvalidInput(f"--range {text!r} ends before it starts")
-    return a, b
+    try:
+        return parse_frames(text)
+    except SequenceError as exc:
+        raise InvalidInput(f"--range: {exc}") from None
 
 
 def _movie_source(path: str) -> FrameSource:
@@ -61,25 +56,36 @@ def _movie_source(path: str) -> FrameSource:
                        lambda i: frames[i].astype(np.float32) / 255.0, is_movie=True)
 
 
-def open_source(spec: str, frame_range: tuple[int, int] | None = None) -> FrameSource:
-    """A sequence pattern (``plate.%04d.exr``, ``plate.####.exr``) or a movie file (mp4/mov/...)."""
-    if spec.lower().endswith(MOVIE_EXTENSIONS) and not is_sequence_pattern(spec):
+def open_source(spec: str, frames: list[int] | None = None, layer: str | None = None) -> FrameSource:
+    """A sequence pattern (any spelling ``ftpvm_wire.sequences`` reads: ``plate.%04d.exr``, ``plate.####.exr``,
+    ``plate.1001-1100#.exr``) or a movie file (mp4/mov/...).
+
+    ``frames`` (and frames named in the pattern) select frames; any of them that does not exist is an error that
+    lists the gaps. ``layer`` picks the EXR layer of a sequence's colour.
+    """
+    wanted = frames
+    if spec.lower().endswith(MOVIE_EXTENSIONS) and not is_sequence(spec):
         if not os.path.isfile(spec):
             raise InvalidInput(f"movie not found: {spec}")
         src = _movie_source(spec)
-    elif is_sequence_pattern(spec):
-        pattern = SequencePattern.parse(spec)
-        numbers = pattern.frames()
+    elif is_sequence(spec):
+        pattern = Sequence.parse(spec)
+        numbers = pattern.on_disk()
         if not numbers:
             raise InvalidInput(f"no frames match {spec!r} (looked for {pattern.path(1001)}-style files)")
-        src = FrameSource(f"sequence {spec}", numbers, lambda f: read_rgb(pattern.path(f)),
+        src = FrameSource(f"sequence {spec}", numbers, lambda f: read_rgb(pattern.path(f), layer=layer),
                           paths={f: pattern.path(f) for f in numbers})
+        if pattern.frames:
+            wanted = sorted(set(pattern.frames) & set(frames)) if frames is not None else list(pattern.frames)
     else:
-        raise InvalidInput(f"{spec!r} is neither a sequence pattern (name.%04d.exr or name.####.exr) "
-                           f"nor a movie file ({', '.join(MOVIE_EXTENSIONS)})")
-    if frame_range is not None:
-        a, b = frame_range
-        src.frames = [f for f in src.frames if a <= f <= b]
-        if not src.frames:
-            raise InvalidInput(f"no frames of {spec!r} in range {a}-{b}")
+        raise InvalidInput(f"{spec!r} is neither a sequence pattern (name.%04d.exr, name.####.exr or "
+                           f"name.1001-1100#.exr) nor a movie file ({', '.join(MOVIE_EXTENSIONS)})")
+    if wanted is not None:
+        if not wanted:
+            raise InvalidInput(f"the frames asked for and the frames named in {spec!r} have none in common")
+        gaps = missing_frames(wanted, src.frames)
+        if gaps:
+            raise InvalidInput(f"{len(gaps)} of the {len(wanted)} frames asked for are missing from {spec!r}: "
+                               f"{format_frames(gaps)} (it has {format_frames(src.frames)})")
+        src.frames = list(wanted)
     return src

@@ -1,19 +1,22 @@
-"""Build the Blender extension zip: the add-on, the vendored ``ftpvm_client`` and the client's wheels.
+"""Build the Blender extension zip: the add-on, the vendored client with its whole dependency closure.
 
-    python plugins/blender/build_extension.py                      # pip-downloads grpcio + protobuf wheels
-    python plugins/blender/build_extension.py --wheels DIR          # wheels already downloaded into DIR
-    python plugins/blender/build_extension.py --no-wheels           # for a Blender that already has grpcio
+    .venv/bin/python plugins/blender/build_extension.py                # pip-downloads grpcio + protobuf wheels
+    .venv/bin/python plugins/blender/build_extension.py --wheels DIR    # wheels already downloaded into DIR
+    .venv/bin/python plugins/blender/build_extension.py --no-wheels     # for a Blender that already has grpcio
 
-Blender 4.2 .. 5.0 run Python 3.11; the wheels are cp311 (or abi3 / pure) per platform. Blender's own
-numpy is used, so no numpy wheel is bundled. The manifest in the zip gets ``wheels`` and ``platforms``.
-Downloads happen here, at build time, never when the add-on runs.
+Run it with the project's Python: the closure is read from its installed packages (``ftpvm_client.vendoring``).
+``vendor/`` in the zip gets ``ftpvm_client``, ``ftpvm_wire`` and the pure-Python rest of the closure (fileseq,
+typing_extensions, ...) at this Python's versions; the compiled ``grpcio`` and ``protobuf`` come as wheels per
+platform (cp311 or abi3 for Blender 4.2 .. 5.0's Python 3.11), downloaded pinned to this Python's versions, or
+the newest by version number in ``--wheels DIR``. Blender's own numpy is used, so no numpy is bundled. The
+manifest in the zip gets ``wheels`` and ``platforms``. Downloads happen here, at build time, never when the add-on
+runs.
 """
 from __future__ import annotations
 
 import argparse
 import fnmatch
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -21,10 +24,14 @@ import zipfile
 from pathlib import Path
 from typing import Dict, List, Sequence
 
+from ftpvm_client import vendoring
+
 HERE = Path(__file__).resolve().parent
 ADDON = HERE / "ftpvm_blender"
-CLIENT = HERE.parent / "ftpvm_client"
+#: Compiled distributions of the client's closure: bundled as wheels per platform.
 REQUIREMENTS = ("grpcio", "protobuf")
+#: Distributions Blender brings itself.
+BLENDER_HAS = ("numpy",)
 PYTHON_VERSION = "3.11"
 
 #: Blender platform -> pip --platform tags to try, and wheel file-name patterns that fit it.
@@ -40,7 +47,22 @@ PLATFORMS: Dict[str, Dict[str, Sequence[str]]] = {
 
 
 def _package(wheel: str) -> str:
-    return re.split(r"-\d", os.path.basename(wheel), maxsplit=1)[0].lower().replace("_", "-")
+    return vendoring.normalize(os.path.basename(wheel).split("-")[0])
+
+
+def _version(wheel: str) -> tuple:
+    return vendoring.version_key(os.path.basename(wheel).split("-")[1])
+
+
+def pure_dependencies() -> Dict[str, str]:
+    """The rest of the client's closure (not a wheel, not Blender's): name -> version, each pure Python."""
+    skip = {vendoring.normalize(n) for n in REQUIREMENTS + BLENDER_HAS}
+    pure = {n: v for n, v in vendoring.closure().items() if vendoring.normalize(n) not in skip}
+    compiled = [n for n in pure if not vendoring.is_pure(n)]
+    if compiled:
+        raise SystemExit(f"{', '.join(compiled)} in the client's dependencies is compiled; add it to REQUIREMENTS "
+                         f"so it is bundled as wheels per platform")
+    return pure
 
 
 def wheels_for(folder: Path, platforms: Sequence[str]) -> Dict[str, List[str]]:
@@ -55,19 +77,21 @@ def wheels_for(folder: Path, platforms: Sequence[str]) -> Dict[str, List[str]]:
             fits = fits or [f for f in cands if f.endswith("-none-any.whl")]
             if not fits:
                 raise SystemExit(f"no {req} wheel for {platform} in {folder}; download it or drop the platform")
-            chosen.append(fits[-1])
+            chosen.append(max(fits, key=_version))  # the newest by version number, not by file name
         out[platform] = chosen
     return out
 
 
 def download(folder: Path, platforms: Sequence[str]) -> None:
-    """pip-download binary wheels of the client's requirements for each platform (build time only)."""
+    """pip-download binary wheels of the client's requirements, pinned to this Python's versions (build time only)."""
+    pinned = [f"{name}=={version}" for name, version in vendoring.closure(REQUIREMENTS).items()
+              if vendoring.normalize(name) in REQUIREMENTS]
     for platform in platforms:
         cmd = [sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--no-deps", "--dest", str(folder),
                "--python-version", PYTHON_VERSION]
         for tag in PLATFORMS[platform]["pip"]:
             cmd += ["--platform", tag]
-        subprocess.run(cmd + list(REQUIREMENTS), check=True)
+        subprocess.run(cmd + pinned, check=True)
 
 
 def manifest_text(wheels: Sequence[str], platforms: Sequence[str]) -> str:
@@ -87,6 +111,14 @@ def _sources(root: Path):
             yield path
 
 
+def vendor(folder: Path) -> Path:
+    """Write what ``vendor/`` holds into ``folder``: our packages and the pure-Python dependencies."""
+    vendoring.copy_packages(folder)
+    for name in pure_dependencies():
+        vendoring.copy_distribution(name, folder)
+    return folder
+
+
 def build(out: Path, wheel_dir: Path | None, platforms: Sequence[str]) -> Path:
     """Write the extension zip to ``out`` and return its path."""
     chosen: List[str] = []
@@ -100,8 +132,10 @@ def build(out: Path, wheel_dir: Path | None, platforms: Sequence[str]) -> Path:
                 continue
             z.write(path, path.relative_to(ADDON).as_posix())
         z.writestr("blender_manifest.toml", manifest_text(chosen, platforms))
-        for path in _sources(CLIENT):
-            z.write(path, ("vendor/ftpvm_client/" / path.relative_to(CLIENT)).as_posix())
+        with tempfile.TemporaryDirectory() as tmp:
+            for path in sorted(vendor(Path(tmp)).rglob("*")):
+                if path.is_file() and "__pycache__" not in path.parts:
+                    z.write(path, ("vendor" / path.relative_to(tmp)).as_posix())
         for wheel in chosen:
             z.write(wheel_dir / wheel, f"wheels/{wheel}")  # type: ignore[operator]
     return out

@@ -8,10 +8,10 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, TypeVar, Union
 
 import grpc
 
-from ._proto.ftpvm.v1 import matting_pb2 as pb
-from ._proto.ftpvm.v1 import matting_pb2_grpc as pb_grpc
+from ftpvm_wire.planes import CHUNK_BYTES
+from ftpvm_wire.protocol import pb, pb_grpc
+
 from .errors import FTPVMError, Unavailable, from_rpc_error
-from .planes import CHUNK_BYTES
 from .retry import RetryPolicy, call_with_retry
 from .shot import ShotHandle
 from .types import ServerInfo, ShotInfo

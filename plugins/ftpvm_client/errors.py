@@ -9,6 +9,8 @@ from typing import Optional
 
 import grpc
 
+from ftpvm_wire.protocol import RETRY_AFTER_KEY
+
 
 class FTPVMError(Exception):
     """Base of every error the client raises."""
@@ -102,8 +104,6 @@ _BY_CODE = {cls.code: cls for cls in (
     InvalidArgument, NotFound, FailedPrecondition, AlreadyExists, Unauthenticated, PermissionDenied,
     ResourceExhausted, Unavailable, Cancelled, DeadlineExceeded,
 )}
-
-RETRY_AFTER_KEY = "ftpvm-retry-after-ms"
 
 
 def error_for(code: grpc.StatusCode, message: str, frame: Optional[int] = None,

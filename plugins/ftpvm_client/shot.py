@@ -5,19 +5,36 @@ import collections
 import os
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Optional, Protocol, Sequence, Tuple, Union
 
 import grpc
 import numpy as np
 
-from ._proto.ftpvm.v1 import matting_pb2 as pb
+from ftpvm_wire.planes import ENCODING_OF_DTYPE, Assembler, exr_header, from_planes, path_header, raw_header, split
+from ftpvm_wire.protocol import PASS_NAMES, PASSES, pb
+
 from .errors import Cancelled, FTPVMError, error_for, from_rpc_error
-from .planes import ENCODING_OF_DTYPE, PASS_NAMES, PASSES, Assembler, exr_header, from_planes, path_header, raw_header, split
-from .retry import call_with_retry, is_transient
+from .retry import RetryPolicy, call_with_retry, is_transient
 from .types import Keyframe, MatteResult, Progress, ShotInfo
 
-if TYPE_CHECKING:
-    from .connection import Client
+
+class Connection(Protocol):
+    """What a shot handle needs of its client (``Client`` provides it); keeps this module below ``connection``."""
+
+    stub: Any
+    timeout: float
+    retry: RetryPolicy
+    chunk_bytes: int
+
+    @property
+    def metadata(self) -> tuple: ...
+
+    def call(self, method: Callable[..., Any], request: Any, timeout: Optional[float] = None) -> Any: ...
+
+    def get_shot(self, shot_id: str) -> ShotInfo: ...
+
+    def delete_shot(self, shot_id: str) -> bool: ...
+
 
 #: What a frame source may be: a (H, W, 3) array, a path on the server's disk, or EXR bytes.
 FrameSource = Union[np.ndarray, str, "os.PathLike[str]", bytes]
@@ -37,7 +54,7 @@ def _header_and_payload(source: FrameSource, encoding: int) -> Tuple[pb.ImageHea
 class ShotHandle:
     """A shot on the server. Obtained from ``Client.open_shot`` or ``Client.shot``."""
 
-    def __init__(self, client: "Client", info: ShotInfo):
+    def __init__(self, client: Connection, info: ShotInfo):
         self.client = client
         self.info = info
 
@@ -151,7 +168,7 @@ class ShotHandle:
 class _MatteStream:
     """One Matte call, re-opened on transient failures with the frames still unanswered."""
 
-    def __init__(self, client: "Client", start: pb.MatteStart, frames: Iterator[Tuple[int, FrameSource]],
+    def __init__(self, client: Connection, start: pb.MatteStart, frames: Iterator[Tuple[int, FrameSource]],
                  encoding: int, cancel: Optional[threading.Event], timeout: Optional[float]):
         self.client, self.start, self.frames, self.encoding = client, start, frames, encoding
         self.cancel_event = cancel or threading.Event()

@@ -7,7 +7,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from ._proto.ftpvm.v1 import matting_pb2 as pb
+from ftpvm_wire.protocol import pb
+
 from .errors import FTPVMError
 
 

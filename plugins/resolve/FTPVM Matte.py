@@ -19,6 +19,9 @@ def _run():
         if os.path.isdir(os.path.join(folder, "ftpvm_resolve")):
             if folder not in sys.path:
                 sys.path.insert(0, folder)
+            vendor = os.path.join(folder, "vendor")  # pure-Python dependencies; Resolve's own packages win
+            if os.path.isdir(vendor) and vendor not in sys.path:
+                sys.path.append(vendor)
             break
     else:
         print("FTPVM Matte: cannot find the ftpvm_resolve package; run 'ftpvm resolve install' again "

@@ -5,7 +5,7 @@ import threading
 from dataclasses import dataclass
 from typing import Dict
 
-from ftpvm_client._proto.ftpvm.v1 import matting_pb2 as pb
+from ftpvm_wire.protocol import pb
 
 
 @dataclass

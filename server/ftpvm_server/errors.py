@@ -6,7 +6,7 @@ from typing import Optional, Tuple
 
 import grpc
 
-from ftpvm_client.errors import RETRY_AFTER_KEY
+from ftpvm_wire.protocol import RETRY_AFTER_KEY
 
 from .limits import WireError
 from .scheduler import DeadlineExpired, JobCancelled, OutOfMemory, QueueFull, SchedulerClosed

@@ -99,7 +99,7 @@ def child_env(env: Optional[dict] = None) -> dict:
 
     env = dict(os.environ if env is None else env)
     paths = []
-    for package in ("ftpvm_server", "ftpvm_client", "ftpvm_core"):
+    for package in ("ftpvm_server", "ftpvm_wire", "ftpvm_core"):
         spec = importlib.util.find_spec(package)
         if spec is not None and spec.origin:
             parent = os.path.dirname(os.path.dirname(spec.origin))

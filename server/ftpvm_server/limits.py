@@ -12,8 +12,9 @@ from typing import Any, Optional
 
 import grpc
 
-from ftpvm_client._proto.ftpvm.v1 import matting_pb2 as pb
-from ftpvm_client.planes import raw_byte_size
+from ftpvm_wire.planes import raw_byte_size
+from ftpvm_wire.protocol import pb
+from ftpvm_wire.shots import ShotIdError, check_shot_id
 
 
 class WireError(Exception):
@@ -29,7 +30,6 @@ def invalid(message: str) -> WireError:
     return WireError(grpc.StatusCode.INVALID_ARGUMENT, message)
 
 
-_SHOT_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
 _PRINTABLE = re.compile(r"[\x20-\x7e]*")
 
 
@@ -59,12 +59,10 @@ class Limits:
 
     # -- scalar fields -------------------------------------------------------------------
     def shot_id(self, value: str) -> str:
-        if not value:
-            raise invalid("shot_id is empty; give the shot a name such as 'sh010'")
-        if not _SHOT_ID.fullmatch(value):
-            raise invalid(f"shot_id {value[:64]!r} is not allowed: use 1-128 letters, digits, '.', '_' or '-', "
-                          f"not starting with '.'")
-        return value
+        try:
+            return check_shot_id(value, "shot_id")
+        except ShotIdError as exc:
+            raise invalid(str(exc)) from None
 
     def size(self, width: int, height: int, what: str = "shot") -> tuple[int, int]:
         if width < 1 or height < 1:

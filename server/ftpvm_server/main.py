@@ -153,8 +153,8 @@ def default_settings(args: argparse.Namespace) -> dict:
 
 
 def build_info(engine: Any, args: argparse.Namespace, limits: Any, guard: Any, token: Optional[str]) -> Any:
-    from ftpvm_client._proto.ftpvm.v1 import matting_pb2 as pb
-    from ftpvm_client.planes import PASSES
+    from ftpvm_wire.passes import PASS_ORDER
+    from ftpvm_wire.protocol import PROTOCOL, pb
 
     facts = engine.info()
     try:
@@ -164,12 +164,12 @@ def build_info(engine: Any, args: argparse.Namespace, limits: Any, guard: Any, t
     except Exception:  # noqa: BLE001 - an OCIO config problem must not stop the server
         colorspaces = []
     return pb.ServerInfo(
-        server_version=__version__, protocol="ftpvm.v1", engine_version=str(facts.get("engine_version", "")),
+        server_version=__version__, protocol=PROTOCOL, engine_version=str(facts.get("engine_version", "")),
         model_fingerprint=str(facts.get("model_fingerprint", "")),
         weights_source=str(facts.get("weights_source", "")), device=str(facts.get("device", "")),
         precision=PRECISIONS[args.precision] if args.precision != "auto" else str(facts.get("dtype", "")),
         limits=limits.to_proto(),
-        passes=list(PASSES), settings_schema_json=json.dumps(facts.get("settings_schema", [])),
+        passes=list(PASS_ORDER), settings_schema_json=json.dumps(facts.get("settings_schema", [])),
         auth_required=bool(token), path_mode=guard.enabled, allowed_roots=list(guard.roots),
         colorspaces=colorspaces)
 
@@ -178,8 +178,7 @@ def serve(args: argparse.Namespace) -> int:
     from grpc_health.v1 import health, health_pb2, health_pb2_grpc
     from grpc_reflection.v1alpha import reflection
 
-    from ftpvm_client._proto.ftpvm.v1 import matting_pb2 as pb
-    from ftpvm_client._proto.ftpvm.v1 import matting_pb2_grpc as pb_grpc
+    from ftpvm_wire.protocol import pb, pb_grpc
 
     from .auth import TokenInterceptor
     from .limits import Limits

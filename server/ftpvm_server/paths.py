@@ -6,15 +6,13 @@ symlink nor ``..`` escapes a root.
 from __future__ import annotations
 
 import os
-import re
 from typing import Iterable, Sequence
 
 import grpc
 
-from .limits import WireError
+from ftpvm_wire.sequences import SequenceError, expand
 
-_HASHES = re.compile(r"#+")
-_PRINTF = re.compile(r"%0?(\d*)d")
+from .limits import WireError
 
 
 class PathGuard:
@@ -61,10 +59,8 @@ class PathGuard:
 
 
 def expand_template(template: str, frame: int) -> str:
-    """Put ``frame`` into a ``####`` or ``%04d`` template (or append nothing when it has neither)."""
-    if _PRINTF.search(template):
-        return _PRINTF.sub(lambda m: f"{frame:0{m.group(1) or 1}d}", template, count=1)
-    if _HASHES.search(template):
-        return _HASHES.sub(lambda m: f"{frame:0{len(m.group(0))}d}", template, count=1)
-    raise WireError(grpc.StatusCode.INVALID_ARGUMENT,
-                    f"output template {template!r} has no frame number; add #### or %04d")
+    """Put ``frame`` into an output template in any spelling the wire reads (``####``, ``%04d``, ``@@@@``, ``#``)."""
+    try:
+        return expand(template, frame)
+    except SequenceError as exc:
+        raise WireError(grpc.StatusCode.INVALID_ARGUMENT, f"output template: {exc}") from None

@@ -6,14 +6,12 @@ counting the pixels that had any.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from typing import Iterator, Optional, Tuple
 
 import numpy as np
 
-from ftpvm_client._proto.ftpvm.v1 import matting_pb2 as pb
-from ftpvm_client.planes import Assembler, from_planes
+from ftpvm_wire.planes import Assembler, from_planes
+from ftpvm_wire.protocol import pb
 
 from .limits import Limits, invalid
 from .paths import PathGuard
@@ -90,27 +88,19 @@ def sanitize(image: np.ndarray) -> Tuple[np.ndarray, int]:
 
 
 def _read_exr_bytes(data: bytes, what: str, rgb: bool) -> np.ndarray:
-    from ftpvm_core.errors import InvalidInput
-    from ftpvm_core.imaging import io
+    from ftpvm_core.engine import InvalidInput, decode_image
 
-    fd, tmp = tempfile.mkstemp(prefix="ftpvm-wire-", suffix=".exr")
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        return io.read_rgb(tmp) if rgb else io.read_mask(tmp)
+        return decode_image(data, "frame" if rgb else "guide")
     except InvalidInput as exc:
-        raise invalid(f"{what}: not a readable EXR ({str(exc).replace(tmp, '<bytes>')}); send the file's "
-                      f"complete bytes") from None
-    finally:
-        os.unlink(tmp)
+        raise invalid(f"{what}: not a readable EXR ({exc}); send the file's complete bytes") from None
 
 
 def _read_path(path: str, what: str, rgb: bool) -> np.ndarray:
-    from ftpvm_core.errors import InvalidInput
-    from ftpvm_core.imaging import io
+    from ftpvm_core.engine import InvalidInput, decode_image
 
     try:
-        return io.read_rgb(path) if rgb else io.read_mask(path)
+        return decode_image(path, "frame" if rgb else "guide")
     except InvalidInput as exc:
         raise invalid(f"{what}: {exc}") from None
 

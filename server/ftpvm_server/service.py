@@ -14,8 +14,7 @@ from typing import Any, Callable, Dict, Iterator, Optional
 
 import grpc
 
-from ftpvm_client._proto.ftpvm.v1 import matting_pb2 as pb
-from ftpvm_client._proto.ftpvm.v1 import matting_pb2_grpc as pb_grpc
+from ftpvm_wire.protocol import pb, pb_grpc
 
 from .counters import Counters
 from .errors import abort

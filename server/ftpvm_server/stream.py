@@ -12,28 +12,25 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Deque, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Deque, Dict, Iterator, List, Optional, Protocol, Tuple
 
 import grpc
 import numpy as np
 
-from ftpvm_client._proto.ftpvm.v1 import matting_pb2 as pb
-from ftpvm_client.planes import PASS_NAMES, PASSES, split, to_planes
+from ftpvm_wire.planes import split, to_planes
+from ftpvm_wire.protocol import PASS_NAMES, PASSES, pb
 
+from .counters import Counters
 from .errors import abort, status_of
-from .limits import WireError, invalid
-from .paths import expand_template
+from .limits import Limits, WireError, invalid
+from .paths import PathGuard, expand_template
 from .payloads import ChunkReader, Peekable, decode_image
-from .scheduler import QueueFull
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .service import MattingService
+from .scheduler import QueueFull, Scheduler
 
 log = logging.getLogger("ftpvm_server.stream")
 
 #: Frames of one stream queued on the scheduler at once (the next one waits behind the current).
 STREAM_DEPTH = 2
-_EXR_CHANNELS = {"alpha": ("A",), "foreground": ("R", "G", "B"), "trimap": ("Y",), "boundary": ("Y",)}
 
 
 @dataclass
@@ -55,10 +52,21 @@ def deadline_of(context: grpc.ServicerContext) -> Optional[float]:
     return time.monotonic() + remaining if remaining is not None and remaining < 1e9 else None
 
 
+class StreamHost(Protocol):
+    """What a Matte stream needs of the service (``MattingService`` provides it); keeps this module below it."""
+
+    limits: Limits
+    guard: PathGuard
+    scheduler: Scheduler
+    counters: Counters
+
+    def get_shot(self, shot_id: str) -> Any: ...
+
+
 class MatteStream:
     """One Matte call: a reader thread decodes frames ahead; this thread runs and answers them."""
 
-    def __init__(self, service: MattingService, requests: Peekable, context: grpc.ServicerContext):
+    def __init__(self, service: StreamHost, requests: Peekable, context: grpc.ServicerContext):
         self.service, self.requests, self.context = service, requests, context
         limits = service.limits
         first = requests.next()
@@ -276,12 +284,10 @@ class MatteStream:
         return b"".join(parts)
 
     def _write(self, name: str, image: np.ndarray, frame: int) -> str:
-        from ftpvm_core.imaging import io
+        from ftpvm_core.engine import write_pass
 
         path = self.service.guard.writable(expand_template(self.templates[name], frame), f"{name} output")
-        planes = image[:, :, None] if image.ndim == 2 else image
-        io.write_exr(path, {c: planes[:, :, i] for i, c in enumerate(_EXR_CHANNELS[name])},
-                     metadata={"shot": self.shot.id, "frame": frame, "pass": name})
+        write_pass(path, name, image, metadata={"shot": self.shot.id, "frame": frame, "pass": name})
         return path
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from blender_harness import BLENDER_SRC, ROOT, free_port, read_exr, write_exr
+from blender_harness import BLENDER_SRC, free_port, read_exr, write_exr
 
 FRAMES = list(range(1001, 1007))
 KEYFRAMES = [1001, 1004]
@@ -46,8 +46,11 @@ def run(blender_python, server, shot, tmp_path_factory):
     plates.mkdir()
     for i, f in enumerate(FRAMES):
         write_exr(plates / f"plate.{f}.exr", shot.plates_linear[i])
+    import build_extension  # the add-on gets what the extension zip's vendor/ carries: client, wire, fileseq, ...
+
+    vendor = build_extension.vendor(work / "vendor")
     spec = {
-        "sys_path": [str(BLENDER_SRC), str(ROOT / "plugins")], "workdir": str(work), "out_dir": str(work / "out"),
+        "sys_path": [str(BLENDER_SRC), str(vendor)], "workdir": str(work), "out_dir": str(work / "out"),
         "width": W, "height": H, "frames": FRAMES, "keyframes": KEYFRAMES, "check_frames": CHECK, "band": BAND,
         "plate_first": str(plates / f"plate.{FRAMES[0]}.exr"), "address": server.address,
         "dead_address": f"127.0.0.1:{free_port()}", "mask_points": _polygon_around(shot.alpha[0]),

@@ -39,7 +39,9 @@ def test_zip_with_wheels_per_platform(tmp_path):
         names = set(z.namelist())
         manifest = tomllib.loads(z.read("blender_manifest.toml").decode())
     assert {"__init__.py", "operators.py", "panels.py", "compositor.py", "plan.py"} <= names
-    assert {"vendor/ftpvm_client/__init__.py", "vendor/ftpvm_client/_proto/ftpvm/v1/matting_pb2.py"} <= names
+    assert {"vendor/ftpvm_client/__init__.py", "vendor/ftpvm_wire/_proto/ftpvm/v1/matting_pb2.py",
+            "vendor/ftpvm_wire/sequences.py", "vendor/fileseq/__init__.py", "vendor/typing_extensions.py"} <= names
+    assert not any(n.startswith(("vendor/grpc/", "vendor/numpy/", "vendor/google/")) for n in names)  # wheels
     assert not any("__pycache__" in n for n in names)
     assert manifest["id"] == "ftpvm_matte" and manifest["type"] == "add-on"
     assert manifest["blender_version_min"] == "4.2.0" and "network" in manifest["permissions"]
@@ -47,6 +49,20 @@ def test_zip_with_wheels_per_platform(tmp_path):
     assert sorted(manifest["wheels"]) == sorted(f"./wheels/{w}" for w in FAKE_WHEELS)
     assert {w[2:] for w in manifest["wheels"]} <= names
     assert not any("numpy" in w for w in manifest["wheels"])  # Blender's own numpy is used
+
+
+def test_the_newest_wheel_is_chosen_by_version_number(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_extension", SCRIPT)
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    for name in ("grpcio-1.9.0-cp311-cp311-win_amd64.whl", "grpcio-1.10.0-cp311-cp311-win_amd64.whl",
+                 "grpcio-1.10.0rc1-cp311-cp311-win_amd64.whl", "protobuf-7.9.1-py3-none-any.whl",
+                 "protobuf-7.35.1-py3-none-any.whl"):
+        (tmp_path / name).write_bytes(b"")
+    chosen = build.wheels_for(tmp_path, ["windows-x64"])["windows-x64"]
+    assert chosen == ["grpcio-1.10.0-cp311-cp311-win_amd64.whl", "protobuf-7.35.1-py3-none-any.whl"]
 
 
 def test_missing_wheel_is_a_clear_error(tmp_path):

@@ -5,8 +5,9 @@ import grpc
 import pytest
 
 import ftpvm_client
-from ftpvm_client.errors import RETRY_AFTER_KEY, error_for, from_rpc_error
+from ftpvm_client.errors import error_for, from_rpc_error
 from ftpvm_client.retry import RetryPolicy, call_with_retry
+from ftpvm_wire.protocol import RETRY_AFTER_KEY
 
 
 class FakeRpcError(grpc.RpcError):

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ftpvm_client._proto.ftpvm.v1 import matting_pb2 as pb
-from ftpvm_client.planes import Assembler, from_planes, raw_header, split, to_planes
+from ftpvm_wire.planes import Assembler, from_planes, raw_header, split, to_planes
+from ftpvm_wire.protocol import pb
 
 
 def test_planes_are_channel_by_channel_little_endian():

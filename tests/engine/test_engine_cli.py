@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ftpvm_core.cli import main
+from ftpvm_cli import main
 from ftpvm_core.imaging.io import read_image, write_exr, write_image
 from ftpvm_core.synthetic import make_shot
 
@@ -127,3 +127,38 @@ def test_matte_from_roto_with_band(plates, capsys):
     tri = read_image(d / "r" / "m.1001.exr").channel("trimap")
     assert set(np.unique(tri)) == {0.0, 0.5, 1.0}
     assert not (d / "r" / "m.1003.exr").exists()  # --range respected
+
+
+@pytest.mark.parametrize("sequence, frame_range, written", [
+    ("plate.@@@@.exr", "1001,1003", [1001, 1003]),
+    ("plate.1001-1003x2#.exr", None, [1001, 1003]),
+    ("plate.#.exr", "1001-1003x2", [1001, 1003]),
+    ("plate.1001-1002#.exr", "1002-1003", [1002]),
+])
+def test_matte_reads_every_sequence_and_range_spelling(plates, capsys, sequence, frame_range, written):
+    d, s, common = plates
+    args = ["matte", str(d / sequence), "--keyframe", f"1001={d / 'tri.exr'}", "--colorspace",
+            "Linear Rec.709 (sRGB)", "--out", str(d / "o" / "m.@@@@.exr"), *common]
+    assert main(args + (["--range", frame_range] if frame_range else [])) == 0, capsys.readouterr().err
+    assert sorted(int(p.name.split(".")[1]) for p in (d / "o").iterdir()) == written
+
+
+def test_matte_reports_the_gaps_of_a_requested_range(plates, capsys):
+    d, s, common = plates
+    args = ["matte", str(d / "plate.%04d.exr"), "--keyframe", f"1001={d / 'tri.exr'}", "--colorspace",
+            "Linear Rec.709 (sRGB)", "--out", str(d / "o" / "m.%04d.exr"), "--range", "1001-1005,1007", *common]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "3 of the 6 frames asked for are missing" in err and "1004-1005,1007" in err and "1001-1003" in err
+    assert not (d / "o").exists()
+
+
+def test_default_shot_id_is_one_per_sequence_whatever_its_spelling(tmp_path):
+    from ftpvm_cli.matte import default_shot_id
+    from ftpvm_wire.shots import check_shot_id
+
+    ids = {default_shot_id(str(tmp_path / name)) for name in
+           ("plate.####.exr", "plate.%04d.exr", "plate.@@@@.exr", "plate.1001-1100#.exr")}
+    assert len(ids) == 1 and check_shot_id(ids.pop()).startswith("plate-")
+    assert default_shot_id(str(tmp_path / "plate.###.exr")) != default_shot_id(str(tmp_path / "plate.####.exr"))
+    assert default_shot_id(str(tmp_path / "my clip.mov")).startswith("my_clip-")

@@ -3,7 +3,8 @@ import OpenImageIO as oiio
 import pytest
 
 from ftpvm_core.errors import InvalidInput
-from ftpvm_core.imaging.io import SequencePattern, read_image, read_mask, read_rgb, write_exr
+from ftpvm_core.imaging.io import read_image, read_mask, read_rgb, write_exr
+from ftpvm_wire.sequences import Sequence, SequenceError
 
 
 def test_exr_channels_types_metadata_round_trip(tmp_path):
@@ -51,17 +52,18 @@ def test_layers_and_data_window(tmp_path):
         read_rgb(path)
 
 
-def test_sequence_patterns(tmp_path):
+def test_sequence_patterns_find_their_files(tmp_path):
     for f in (1001, 1002, 1004):
         write_exr(tmp_path / f"p.{f:04d}.exr", {"R": np.zeros((2, 2)), "G": np.zeros((2, 2)), "B": np.zeros((2, 2))})
-    for pat in ("p.%04d.exr", "p.####.exr"):
-        sp = SequencePattern.parse(str(tmp_path / pat))
-        assert sp.frames() == [1001, 1002, 1004]
+    for pat in ("p.%04d.exr", "p.####.exr", "p.@@@@.exr", "p.#.exr"):
+        sp = Sequence.parse(str(tmp_path / pat))
+        assert sp.on_disk() == [1001, 1002, 1004]
         assert sp.path(7).endswith("p.0007.exr")
-    with pytest.raises(InvalidInput, match="exactly one frame field"):
-        SequencePattern.parse("plate.exr")
-    with pytest.raises(InvalidInput, match="exactly one frame field"):
-        SequencePattern.parse("p.%04d.####.exr")
+        assert read_rgb(sp.path(1004)).shape == (2, 2, 3)
+    with pytest.raises(SequenceError, match="exactly one frame field"):
+        Sequence.parse("plate.exr")
+    with pytest.raises(SequenceError, match="exactly one frame field"):
+        Sequence.parse("p.%04d.####.exr")
 
 
 def test_unreadable_and_missing_files(tmp_path):

@@ -101,13 +101,13 @@ def test_corrupt_and_absent_files_are_refused_clearly(tmp_path, synthetic_checkp
 
 
 def test_checkpoint_info_cli(synthetic_checkpoint, tmp_path):
-    ok = subprocess.run([sys.executable, "-m", "ftpvm_core", "checkpoint", "info", str(synthetic_checkpoint)],
+    ok = subprocess.run([sys.executable, "-m", "ftpvm_cli", "checkpoint", "info", str(synthetic_checkpoint)],
                         capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     assert "strict_load" in ok.stdout and "fingerprint" in ok.stdout
     bad = tmp_path / "bad.pth"
     bad.write_bytes(b"\x00" * 64)
-    fail = subprocess.run([sys.executable, "-m", "ftpvm_core", "checkpoint", "info", str(bad)],
+    fail = subprocess.run([sys.executable, "-m", "ftpvm_cli", "checkpoint", "info", str(bad)],
                           capture_output=True, text=True)
     assert fail.returncode == 2
     lines = fail.stderr.strip().splitlines()

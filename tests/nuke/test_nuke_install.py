@@ -24,7 +24,12 @@ def test_plan_fetches_wheels_for_another_python(tmp_path):
     cmd = plan.pip_command()
     assert cmd[cmd.index("--python-version") + 1] == "3.9"
     assert cmd[cmd.index("--target") + 1] == str(tmp_path / "vendor")
-    assert "--only-binary=:all:" in cmd and cmd[-3:] == ["grpcio", "protobuf", "numpy"]
+    assert "--only-binary=:all:" in cmd
+    requirements = cmd[cmd.index("cp") + 1:][2:]  # after "--implementation cp --platform TAG"
+    from importlib.metadata import version
+
+    assert {f"grpcio=={version('grpcio')}", f"protobuf=={version('protobuf')}", f"fileseq=={version('fileseq')}",
+            f"typing-extensions=={version('typing_extensions')}", "numpy"} <= set(requirements)  # pinned closure
     with pytest.raises(install.InstallError, match="Drop --offline"):
         install.plan_install(tmp_path, nuke_py, offline=True)
     with pytest.raises(install.InstallError, match="no wheel platform"):
@@ -59,18 +64,20 @@ def test_pip_failure_is_reported(tmp_path):
 
 def test_real_offline_install_imports_from_vendor_only(tmp_path, monkeypatch):
     """Install via the CLI, then import everything in a Python that has no site-packages (like Nuke's)."""
-    from ftpvm_core import cli
+    from ftpvm_cli import command as cli
 
     assert "nuke" in cli.SUBCOMMANDS
     main = cli.main
 
     target = tmp_path / "ftpvm_nuke_plugin"
     assert main(["nuke", "install", "--target", str(target), "--offline"]) == 0
-    for rel in ("init.py", "menu.py", "ftpvm_nuke/node.py", "vendor/ftpvm_client/__init__.py"):
+    for rel in ("init.py", "menu.py", "ftpvm_nuke/node.py", "vendor/ftpvm_client/__init__.py",
+                "vendor/ftpvm_wire/sequences.py", "vendor/fileseq/__init__.py"):
         assert (target / rel).is_file(), rel
     code = ("import runpy, sys; runpy.run_path(sys.argv[1] + '/init.py');"
-            "import grpc, google.protobuf, numpy, ftpvm_client, ftpvm_nuke.plan;"
-            "print(grpc.__file__); print(numpy.__file__); print(ftpvm_client.__file__); print(ftpvm_nuke.plan.__file__)")
+            "import grpc, google.protobuf, numpy, fileseq, typing_extensions, ftpvm_client, ftpvm_wire, ftpvm_nuke.plan;"
+            "print(grpc.__file__); print(numpy.__file__); print(ftpvm_client.__file__); print(ftpvm_nuke.plan.__file__);"
+            "print(ftpvm_wire.__file__); print(fileseq.__file__); print(typing_extensions.__file__)")
     out = subprocess.run([sys.executable, "-S", "-c", code, str(target)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     for line in out.stdout.split():

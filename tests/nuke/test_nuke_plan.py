@@ -23,13 +23,7 @@ def test_default_shot_id_drops_version_and_cleans():
             plan.check_shot_id(bad)
 
 
-def test_frame_ranges_and_runs():
-    assert plan.parse_frame_range("1001-1100") == (1001, 1100)
-    assert plan.parse_frame_range(" 5 ") == (5, 5)
-    with pytest.raises(PlanError, match="ends before"):
-        plan.parse_frame_range("10-1")
-    with pytest.raises(PlanError, match="FIRST-LAST"):
-        plan.parse_frame_range("ten")
+def test_runs():
     assert plan.runs([3, 1, 2, 7, 9, 8]) == [(1, 3), (7, 9)]
 
 
@@ -38,6 +32,7 @@ def test_cache_paths(tmp_path):
     assert paths.pattern("alpha").endswith("/sh010/alpha/alpha.####.exr")
     assert paths.path("alpha", 1001).endswith("/sh010/alpha/alpha.1001.exr")
     assert plan.frame_path("/x/a.%04d.exr", 7) == "/x/a.0007.exr"
+    assert plan.frame_path("/x/a.@@@@.exr", 7) == plan.frame_path("/x/a.####.exr", 7) == "/x/a.0007.exr"
     assert plan.default_cache_root("/shows/sh010/comp.nk", "/tmp/c") == "/shows/sh010/ftpvm_cache"
     assert plan.default_cache_root("", "/tmp/c") == "/tmp/c"
 

@@ -186,6 +186,10 @@ def test_install_and_uninstall(tmp_path):
     assert f"FTPVM_HOME = {str(tmp_path / 'support')!r}" in text
     assert (tmp_path / "support" / "ftpvm_client" / "__init__.py").is_file()
     assert (tmp_path / "support" / "ftpvm_resolve" / "host.py").is_file()
+    assert (tmp_path / "support" / "ftpvm_wire" / "sequences.py").is_file()
+    assert (tmp_path / "support" / "vendor" / "fileseq" / "__init__.py").is_file()
+    assert (tmp_path / "support" / "vendor" / "typing_extensions.py").is_file()  # grpcio's own dependency
+    assert not (tmp_path / "support" / "vendor" / "numpy").exists()  # compiled: Resolve's pip installs it
     assert not list((tmp_path / "support").rglob("__pycache__"))
     install.install(p)                                   # re-install replaces our own files
     assert set(install.uninstall(p)) == set(written) and not os.path.exists(p.script)
@@ -200,7 +204,7 @@ def test_install_and_uninstall(tmp_path):
 
 
 def test_cli_install_command(tmp_path, capsys):
-    from ftpvm_core.cli import resolve as cli_resolve
+    from ftpvm_cli import resolve as cli_resolve
     import argparse
 
     parser = argparse.ArgumentParser()

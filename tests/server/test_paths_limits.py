@@ -6,9 +6,9 @@ import os
 import grpc
 import pytest
 
-from ftpvm_client._proto.ftpvm.v1 import matting_pb2 as pb
 from ftpvm_server.limits import Limits, WireError
 from ftpvm_server.paths import PathGuard, expand_template
+from ftpvm_wire.protocol import pb
 
 
 def test_paths_inside_roots_only(tmp_path):
@@ -58,3 +58,23 @@ def test_limits_refuse_with_fix_it_messages():
         limits.image_header(header, "plate", channels=3)
     with pytest.raises(WireError, match="is not one of"):
         limits.image_header(pb.ImageHeader(encoding=9), "plate")
+
+
+def test_templates_accept_what_the_command_line_accepts():
+    for spelling in ("####", "%04d", "@@@@", "#"):
+        assert expand_template(f"/r/a.{spelling}.exr", 12) == "/r/a.0012.exr", spelling
+    with pytest.raises(WireError, match="exactly one frame field") as info:
+        expand_template("/r/a.%04d.####.exr", 1)
+    assert info.value.code == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_shot_ids_follow_the_wire_rule():
+    from ftpvm_wire.shots import is_valid_shot_id
+
+    limits = Limits()
+    for value in ("sh010", ".x", "a b", "x" * 128, "x" * 129, "-ok", ""):
+        if is_valid_shot_id(value):
+            assert limits.shot_id(value) == value
+        else:
+            with pytest.raises(WireError, match="shot_id"):
+                limits.shot_id(value)

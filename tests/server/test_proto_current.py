@@ -27,10 +27,12 @@ def test_stale_stubs_are_detected(tmp_path):
     assert gen.stale_files(tmp_path) == ["ftpvm/v1/matting_pb2.py"]
 
 
-def test_stubs_import_relatively_from_the_client_package():
-    text = (ROOT / "plugins/ftpvm_client/_proto/ftpvm/v1/matting_pb2_grpc.py").read_text()
+def test_stubs_import_relatively_from_the_wire_package():
+    gen = _gen_proto()
+    assert gen.STUB_ROOT == ROOT / "wire" / "ftpvm_wire" / "_proto"
+    text = (gen.STUB_ROOT / "ftpvm/v1/matting_pb2_grpc.py").read_text()
     assert "from . import matting_pb2" in text and "from ftpvm.v1" not in text
-    from ftpvm_client._proto.ftpvm.v1 import matting_pb2
+    from ftpvm_wire.protocol import pb as matting_pb2
 
     assert matting_pb2.DESCRIPTOR.package == "ftpvm.v1"
     assert "Matting" in matting_pb2.DESCRIPTOR.services_by_name

@@ -13,9 +13,8 @@ import numpy as np
 import pytest
 
 from ftpvm_client import Client
-from ftpvm_client._proto.ftpvm.v1 import matting_pb2 as pb
-from ftpvm_client._proto.ftpvm.v1 import matting_pb2_grpc as pb_grpc
-from ftpvm_client.planes import raw_header
+from ftpvm_wire.planes import raw_header
+from ftpvm_wire.protocol import pb, pb_grpc
 from server_harness import COLORSPACE
 
 _ids = itertools.count()

@@ -12,7 +12,8 @@ _VENDOR = os.path.join(os.path.dirname(__file__), "vendor")
 
 
 def _client_path() -> None:
-    """Make the bundled ``ftpvm_client`` importable (an installed one wins)."""
+    """Make the bundled ``ftpvm_client``, ``ftpvm_wire`` and their pure-Python dependencies importable
+    (installed ones win)."""
     if os.path.isdir(_VENDOR) and _VENDOR not in sys.path:
         sys.path.append(_VENDOR)
 

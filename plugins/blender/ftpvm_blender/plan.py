@@ -5,15 +5,13 @@ No ``bpy`` here; the bpy-facing modules read the UI, call these functions and ac
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-#: Shot ids the engine accepts: letters, digits and ``._-``, 1..128 characters, no leading dot.
-_SHOT_ID_BAD = re.compile(r"[^A-Za-z0-9._-]+")
-SHOT_ID_MAX = 128
+from ftpvm_wire.sequences import sequence_stem
+from ftpvm_wire.shots import ShotIdError, check_shot_id as _check_shot_id, shot_id_from
 
 #: Quality presets -> shot settings sent to the server (names from the server's settings schema).
 QUALITY_SETTINGS: Dict[str, Dict[str, object]] = {
@@ -40,22 +38,17 @@ class PlanError(ValueError):
 
 def shot_id_from_name(name: str) -> str:
     """A valid server shot id from a clip name: 'plate.0001.exr' -> 'plate', 'my shot' -> 'my_shot'."""
-    stem = os.path.basename(name or "")
-    stem = re.sub(r"(\.[A-Za-z0-9]{2,5})$", "", stem)       # extension
-    stem = re.sub(r"[._-]*[#%]*\d*[dD]?$", "", stem) or stem   # trailing frame number / pattern
-    cleaned = _SHOT_ID_BAD.sub("_", stem).strip("_").lstrip(".")
-    return (cleaned or "shot")[:SHOT_ID_MAX]
+    return shot_id_from(sequence_stem(name))
 
 
 def check_shot_id(shot_id: str) -> str:
     """The id unchanged when the server would accept it; PlanError saying why not otherwise."""
     if not shot_id:
         raise PlanError("the shot id is empty; type one or pick a clip")
-    if len(shot_id) > SHOT_ID_MAX:
-        raise PlanError(f"the shot id is longer than {SHOT_ID_MAX} characters")
-    if shot_id.startswith(".") or _SHOT_ID_BAD.search(shot_id):
-        raise PlanError(f"shot id {shot_id!r} may hold only letters, digits and . _ - (not starting with .)")
-    return shot_id
+    try:
+        return _check_shot_id(shot_id)
+    except ShotIdError as exc:
+        raise PlanError(str(exc)) from None
 
 
 def frame_range(clip_start: int, clip_duration: int, limit: Optional[Tuple[int, int]] = None) -> List[int]:

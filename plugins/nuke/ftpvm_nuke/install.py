@@ -1,14 +1,15 @@
 """Install the FTPVM Nuke plug-in with its client and the client's dependencies for Nuke's own Python.
 
 Runs in the project's Python (``ftpvm nuke install``), not inside Nuke. The plug-in folder gets
-``init.py``, ``menu.py``, ``ftpvm_nuke/`` and ``vendor/`` (``ftpvm_client`` plus grpcio, protobuf,
-numpy and what they need). Dependencies come from this Python's own site-packages when Nuke's Python
-has the same version and platform (no network), else as wheels from the package index built for
-Nuke's Python (``pip install --target --python-version --platform --only-binary=:all:``).
+``init.py``, ``menu.py``, ``ftpvm_nuke/`` and ``vendor/`` (``ftpvm_client`` and ``ftpvm_wire`` plus the whole
+closure of what they need: grpcio, protobuf, numpy, fileseq, typing_extensions, ...; see
+``ftpvm_client.vendoring``). Dependencies come from this Python's own site-packages when Nuke's Python has the
+same version and platform (no network), else as wheels from the package index built for Nuke's Python
+(``pip install --target --python-version --platform --only-binary=:all:``), pinned to this Python's versions
+except numpy (its wheels are built per Python version, so pip picks the one for Nuke's).
 """
 from __future__ import annotations
 
-import importlib.metadata as metadata
 import json
 import re
 import shutil
@@ -17,13 +18,14 @@ import sys
 import sysconfig
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
-#: What the client needs inside Nuke (the client's own dependencies).
-CLIENT_REQUIREMENTS = ("grpcio", "protobuf", "numpy")
+from ftpvm_client import vendoring
+
 PLUGIN_FILES = ("init.py", "menu.py")
 PLUGIN_PACKAGE = "ftpvm_nuke"
-CLIENT_PACKAGE = "ftpvm_client"
+#: Distributions pip may choose for Nuke's Python instead of taking this Python's version.
+UNPINNED = ("numpy",)
 INIT_LINE = "nuke.pluginAddPath({path!r})  # FTPVM"
 
 #: sysconfig platform -> pip platform tags a wheel for that Nuke may carry (newest first).
@@ -79,31 +81,13 @@ def probe_python(executable: str) -> PythonTarget:
     return PythonTarget(f"{major}.{minor}", _platform_key(platform))
 
 
-def _requirement_name(spec: str) -> Optional[str]:
-    """The distribution a ``Requires-Dist`` line names; None for extras-only requirements."""
-    if ";" in spec and "extra" in spec.split(";", 1)[1]:
-        return None
-    m = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", spec)
-    return m.group(1) if m else None
-
-
-def local_closure(names: Sequence[str]) -> List[str]:
+def local_closure(names: Sequence[str] = vendoring.REQUIREMENTS) -> List[str]:
     """The installed distributions ``names`` need, dependencies included (InstallError if one is missing)."""
-    seen: Dict[str, str] = {}
-    todo = list(names)
-    while todo:
-        name = todo.pop(0)
-        key = re.sub(r"[-_.]+", "-", name).lower()
-        if key in seen:
-            continue
-        try:
-            dist = metadata.distribution(name)
-        except metadata.PackageNotFoundError:
-            raise InstallError(f"{name} is not installed in {sys.executable}; install without --offline "
-                               f"(wheels from the package index) or pip install {name} first") from None
-        seen[key] = dist.metadata["Name"]
-        todo.extend(n for n in (_requirement_name(r) for r in (dist.requires or [])) if n)
-    return list(seen.values())
+    try:
+        return list(vendoring.closure(names))
+    except vendoring.VendoringError as exc:
+        raise InstallError(f"{exc} in {sys.executable}, or install without --offline (wheels from the "
+                           f"package index)") from None
 
 
 @dataclass
@@ -125,7 +109,7 @@ class InstallPlan:
                "--only-binary=:all:", "--python-version", self.python.version, "--implementation", "cp"]
         for tag in self.platforms:
             cmd += ["--platform", tag]
-        return cmd + list(CLIENT_REQUIREMENTS)
+        return cmd + self.distributions
 
     def describe(self) -> str:
         how = ("copy from this Python: " + ", ".join(self.distributions) if self.mode == "local"
@@ -140,7 +124,7 @@ def plan_install(target: Path, python: Optional[PythonTarget] = None, offline: b
     python = python or current
     if python == current and platform_tag is None:
         try:
-            return InstallPlan(Path(target), python, "local", local_closure(CLIENT_REQUIREMENTS))
+            return InstallPlan(Path(target), python, "local", local_closure())
         except InstallError:
             if offline:
                 raise
@@ -149,40 +133,16 @@ def plan_install(target: Path, python: Optional[PythonTarget] = None, offline: b
                            f"{current.version} on {current.platform}: its packages cannot be copied. "
                            f"Drop --offline to fetch wheels built for Nuke's Python.")
     platforms = (platform_tag,) if platform_tag else python.pip_platforms()
-    return InstallPlan(Path(target), python, "pip", list(CLIENT_REQUIREMENTS), platforms)
-
-
-def _copy_distribution(name: str, vendor: Path) -> int:
-    dist = metadata.distribution(name)
-    count = 0
-    for entry in dist.files or []:
-        parts = Path(str(entry)).parts
-        if not parts or parts[0] == ".." or parts[0].endswith(".data") or "__pycache__" in parts:
-            continue   # scripts and caches outside site-packages are not needed inside Nuke
-        src = Path(dist.locate_file(entry))
-        if src.is_file():
-            dst = vendor / Path(*parts)
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst)
-            count += 1
-    return count
+    try:
+        pinned = vendoring.pins(unpinned=UNPINNED)
+    except vendoring.VendoringError as exc:
+        raise InstallError(str(exc)) from None
+    return InstallPlan(Path(target), python, "pip", pinned, platforms)
 
 
 def plugin_source() -> Path:
     """The folder holding init.py, menu.py and ftpvm_nuke/ (this package's parent)."""
     return Path(__file__).resolve().parent.parent
-
-
-def client_source() -> Path:
-    """The ftpvm_client package folder (importable here, or next to the plug-in in a checkout)."""
-    try:
-        import ftpvm_client
-        return Path(ftpvm_client.__file__).resolve().parent
-    except ImportError:
-        candidate = plugin_source().parent / CLIENT_PACKAGE
-        if (candidate / "__init__.py").is_file():
-            return candidate
-        raise InstallError("ftpvm_client is not importable; run from the project's environment") from None
 
 
 def _copy_tree(src: Path, dst: Path) -> None:
@@ -192,7 +152,7 @@ def _copy_tree(src: Path, dst: Path) -> None:
 
 
 def run_install(plan: InstallPlan, runner=subprocess.run) -> None:
-    """Carry out ``plan``: plug-in files, the client, then the dependencies."""
+    """Carry out ``plan``: plug-in files, the client and the wire, then the dependencies."""
     plan.target.mkdir(parents=True, exist_ok=True)
     source = plugin_source()
     if source.resolve() != plan.target.resolve():
@@ -200,10 +160,13 @@ def run_install(plan: InstallPlan, runner=subprocess.run) -> None:
             shutil.copy2(source / name, plan.target / name)
         _copy_tree(source / PLUGIN_PACKAGE, plan.target / PLUGIN_PACKAGE)
     plan.vendor.mkdir(exist_ok=True)
-    _copy_tree(client_source(), plan.vendor / CLIENT_PACKAGE)
+    try:
+        vendoring.copy_packages(plan.vendor)
+    except vendoring.VendoringError as exc:
+        raise InstallError(str(exc)) from None
     if plan.mode == "local":
         for name in plan.distributions:
-            _copy_distribution(name, plan.vendor)
+            vendoring.copy_distribution(name, plan.vendor)
     else:
         result = runner(plan.pip_command())
         if getattr(result, "returncode", 0) != 0:

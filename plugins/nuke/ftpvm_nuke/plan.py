@@ -1,6 +1,7 @@
 """Pure decisions of the FTPVMMatte node: shot ids, cache paths, keyframe records and the process plan.
 
-Nothing here imports Nuke or the client, so every rule can be tested on its own. The Nuke adapter
+Nothing here imports Nuke or the client (only the shared rules of ``ftpvm_wire``), so every rule can be tested
+on its own. The Nuke adapter
 (``node.py``) reads knobs into a :class:`NodeState`, asks this module what to do, and does it.
 """
 from __future__ import annotations
@@ -12,18 +13,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-#: Shot ids the server accepts: letters, digits, '.', '_', '-'; 1..128 characters, not starting with '.'.
-SHOT_ID_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
+from ftpvm_wire.passes import EXR_CHANNELS, PASS_ORDER
+from ftpvm_wire.sequences import expand
+from ftpvm_wire.shots import ShotIdError, check_shot_id as _check_shot_id, shot_id_from
 
 TRIMAP_MODES = ("roto", "inner_outer", "trimap")
 TRIMAP_MODE_LABELS = {"roto": "roto", "inner_outer": "inner / outer mattes", "trimap": "ready trimap"}
 FG_TARGETS = ("ftpvm_fg", "rgb")
 TRANSFERS = ("auto", "path", "inline")
-PASS_ORDER = ("alpha", "foreground", "trimap", "boundary")
 CHANNELS = ("red", "green", "blue", "alpha")
-
-#: Channel names inside the result EXRs (the server writes the same in path mode).
-EXR_CHANNELS = {"alpha": ("A",), "foreground": ("R", "G", "B"), "trimap": ("Y",), "boundary": ("Y",)}
 
 
 class PlanError(ValueError):
@@ -31,13 +29,6 @@ class PlanError(ValueError):
 
 
 # ----------------------------------------------------------------------------- shot ids
-def sanitize_shot_id(text: str) -> str:
-    """Turn any text into a valid shot id (invalid characters become '_'); '' if nothing is left."""
-    cleaned = re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9._-]+", "_", text.strip())).strip("_")
-    cleaned = cleaned.lstrip(".")
-    return cleaned[:128]
-
-
 def default_shot_id(script_path: str, node_name: str) -> str:
     """``<script name without extension and version>_<node name>``, e.g. ``sh010_comp_FTPVMMatte1``.
 
@@ -46,30 +37,18 @@ def default_shot_id(script_path: str, node_name: str) -> str:
     """
     base = os.path.splitext(os.path.basename(script_path or ""))[0]
     base = re.sub(r"[._-]?v\d+$", "", base, flags=re.IGNORECASE) or "untitled"
-    return sanitize_shot_id(f"{base}_{node_name}") or "untitled"
+    return shot_id_from(f"{base}_{node_name}", fallback="untitled")
 
 
 def check_shot_id(shot_id: str) -> str:
-    """The shot id, or PlanError saying what a valid one looks like."""
-    if not SHOT_ID_RE.fullmatch(shot_id or ""):
-        raise PlanError(f"Shot id {shot_id!r} is not valid: use 1-128 letters, digits, '.', '_' or '-' "
-                        f"(not starting with '.'). Fix the 'shot id' knob.")
-    return shot_id
+    """The shot id, or PlanError saying what a valid one looks like (the wire's rule)."""
+    try:
+        return _check_shot_id(shot_id or "")
+    except ShotIdError as exc:
+        raise PlanError(f"{str(exc)[:1].upper()}{str(exc)[1:]}. Fix the 'shot id' knob.") from None
 
 
 # ----------------------------------------------------------------------------- frames
-def parse_frame_range(text: str) -> Tuple[int, int]:
-    """``"1001-1100"`` or ``"1001 1100"`` or ``"1001"`` -> (first, last)."""
-    m = re.fullmatch(r"\s*(-?\d+)\s*(?:(?:-|\s+|,)\s*(-?\d+))?\s*", text or "")
-    if not m:
-        raise PlanError(f"Frame range {text!r} is not valid: write it as FIRST-LAST, e.g. 1001-1100.")
-    first = int(m.group(1))
-    last = int(m.group(2)) if m.group(2) is not None else first
-    if last < first:
-        raise PlanError(f"Frame range {text!r} ends before it starts: write FIRST-LAST with FIRST <= LAST.")
-    return first, last
-
-
 def runs(frames: Iterable[int]) -> List[Tuple[int, int]]:
     """Sorted frames -> contiguous (first, last) runs, e.g. [1,2,3,7] -> [(1,3),(7,7)]."""
     out: List[Tuple[int, int]] = []
@@ -83,10 +62,8 @@ def runs(frames: Iterable[int]) -> List[Tuple[int, int]]:
 
 # ----------------------------------------------------------------------------- paths
 def frame_path(pattern: str, frame: int) -> str:
-    """Expand a ``####`` (or ``%04d``) pattern for one frame."""
-    if "%" in pattern:
-        return pattern % frame
-    return re.sub(r"#+", lambda m: f"{frame:0{len(m.group(0))}d}", pattern)
+    """Expand a ``####`` (or ``%04d``, ``@@@@``) pattern for one frame."""
+    return expand(pattern, frame)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from ftpvm_wire.passes import EXR_CHANNELS
+
 from . import exr
-from .plan import (EXR_CHANNELS, Manifest, NodeState, PlanError, ProcessPlan, choose_transfer, plan_process,
+from .plan import (Manifest, NodeState, PlanError, ProcessPlan, choose_transfer, plan_process,
                    require_keyframes)
 
 RENDER_SHARE = 0.4  # share of the progress bar for rendering plates; the rest is matting

@@ -1,9 +1,11 @@
 """Install FTPVM Matte into Resolve: the script into a Scripts category, our packages into a support folder.
 
 The Scripts folder only gets ``FTPVM Matte.py`` (Resolve lists every script and sub-folder there as
-a menu entry); the ``ftpvm_resolve`` package and a vendored copy of ``ftpvm_client`` go into our
-own support folder, whose path is written into the installed script. Nothing but our own files is
-ever replaced.
+a menu entry); the ``ftpvm_resolve`` package and vendored copies of ``ftpvm_client`` and ``ftpvm_wire`` go into
+our own support folder, whose path is written into the installed script, and the pure-Python part of their
+dependency closure (fileseq, typing_extensions, ...; pinned to this Python's versions) into its ``vendor``
+folder. The compiled part (numpy, grpcio, protobuf) is built per Python version, so it is installed into
+Resolve's own Python with its pip (docs/resolve.md). Nothing but our own files is ever replaced.
 """
 from __future__ import annotations
 
@@ -11,12 +13,15 @@ import os
 import re
 import shutil
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List, Optional, Tuple
+
+from ftpvm_client import vendoring
 
 from . import locations
 
 SCRIPT_NAME = "FTPVM Matte.py"
-PACKAGES = ("ftpvm_resolve", "ftpvm_client")
+PACKAGES = ("ftpvm_resolve",) + vendoring.PACKAGES
+VENDOR = "vendor"  # the support folder's sub-folder of pure-Python distributions (the launcher appends it)
 MARKER = "ftpvm_resolve"  # every script we install mentions it; a file without it is not ours
 
 
@@ -32,6 +37,7 @@ class InstallPlan:
     support: str          # folder holding the packages
     sources: dict         # package name -> source folder
     launcher: str         # the launcher template (plugins/resolve/FTPVM Matte.py)
+    distributions: Tuple[str, ...] = ()   # pure-Python distributions copied into support/vendor
 
 
 def source_dirs() -> dict:
@@ -39,15 +45,19 @@ def source_dirs() -> dict:
     here = os.path.dirname(os.path.abspath(__file__))
     found = {"ftpvm_resolve": here}
     try:
-        import ftpvm_client
-        found["ftpvm_client"] = os.path.dirname(os.path.abspath(ftpvm_client.__file__))
-    except ImportError:
-        candidate = os.path.join(os.path.dirname(os.path.dirname(here)), "ftpvm_client")
-        if os.path.isdir(candidate):
-            found["ftpvm_client"] = candidate
-    if "ftpvm_client" not in found:
-        raise InstallError("Cannot find the ftpvm_client package to vendor; install ftpvm or run from a checkout.")
+        for name in vendoring.PACKAGES:
+            found[name] = str(vendoring.package_dir(name))
+    except vendoring.VendoringError as exc:
+        raise InstallError(f"Cannot vendor the client: {exc}") from None
     return found
+
+
+def pure_distributions() -> Tuple[str, ...]:
+    """The pure-Python distributions of the client's dependency closure (installed here)."""
+    try:
+        return tuple(name for name in vendoring.closure() if vendoring.is_pure(name))
+    except vendoring.VendoringError as exc:
+        raise InstallError(f"Cannot vendor the client's dependencies: {exc}") from None
 
 
 def launcher_path() -> str:
@@ -67,7 +77,7 @@ def plan_install(category: str = "Utility", all_users: bool = False, scripts_dir
                            f"(Utility: every page; Comp: the Fusion page).")
     scripts = scripts_dir or locations.scripts_dir(all_users)
     return InstallPlan(os.path.join(scripts, category, SCRIPT_NAME), support_dir or locations.support_dir(),
-                       source_dirs(), launcher_path())
+                       source_dirs(), launcher_path(), pure_distributions())
 
 
 def render_launcher(template: str, support: str) -> str:
@@ -99,6 +109,13 @@ def install(plan: InstallPlan) -> List[str]:
             shutil.rmtree(target)
         shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         written.append(target)
+    vendor = os.path.join(plan.support, VENDOR)
+    if os.path.exists(vendor):
+        shutil.rmtree(vendor)
+    for name in plan.distributions:
+        vendoring.copy_distribution(name, vendor)
+    if plan.distributions:
+        written.append(vendor)
     with open(plan.launcher, encoding="utf-8") as f:
         text = render_launcher(f.read(), plan.support)
     os.makedirs(os.path.dirname(plan.script), exist_ok=True)
@@ -116,7 +133,7 @@ def uninstall(plan: InstallPlan) -> List[str]:
     if os.path.isfile(plan.script) and _is_ours(plan.script):
         os.remove(plan.script)
         removed.append(plan.script)
-    for name in PACKAGES:
+    for name in PACKAGES + (VENDOR,):
         target = os.path.join(plan.support, name)
         if os.path.isdir(target):
             shutil.rmtree(target)

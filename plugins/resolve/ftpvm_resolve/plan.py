@@ -12,6 +12,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from ftpvm_wire.sequences import expand
+from ftpvm_wire.shots import ShotIdError, check_shot_id as _check_shot_id, shot_id_from
+
 from . import colour, sequences
 from .settings import KeyframeSpec, Settings, SettingsError, default_output_root
 
@@ -90,7 +93,7 @@ class JobPlan:
 
     def output_path(self, name: str, frame: int) -> str:
         """The file the ``name`` pass of timeline ``frame`` is written to."""
-        return self.outputs[name] % frame
+        return expand(self.outputs[name], frame)
 
     # set by make_plan; kept out of the constructor's positional API
     _clip_start: int = 0
@@ -99,7 +102,7 @@ class JobPlan:
 
 def shot_id_for(clip: ClipFacts) -> str:
     """A stable, server-safe id: the clip name (cleaned) + 8 hex of project/timeline/clip identity."""
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", os.path.splitext(clip.name)[0]).strip("_")[:40] or "clip"
+    stem = shot_id_from(os.path.splitext(clip.name)[0], fallback="clip", max_length=40)
     digest = hashlib.sha1("\0".join((clip.project, clip.timeline, clip.unique_id, str(clip.start)))
                           .encode("utf-8")).hexdigest()[:8]
     return f"{stem}-{digest}"
@@ -107,9 +110,10 @@ def shot_id_for(clip: ClipFacts) -> str:
 
 def check_shot_id(shot_id: str) -> str:
     """``shot_id`` when the server accepts it, else PlanError."""
-    if not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}", shot_id):
-        raise PlanError(f"Shot id {shot_id!r} may use letters, digits, '.', '_' and '-' only (at most 128).")
-    return shot_id
+    try:
+        return _check_shot_id(shot_id)
+    except ShotIdError as exc:
+        raise PlanError(f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from None
 
 
 def frame_range(clip: ClipFacts, first: Optional[int], last: Optional[int]) -> Tuple[int, ...]:

@@ -1,42 +1,57 @@
-"""Numbered image sequences: Resolve's ``name.[1001-1100].exr`` paths, folders of rendered frames."""
+"""Resolve's numbered image sequences: its ``name.[1001-1100].exr`` media paths and folders of rendered frames.
+
+Patterns and ranges are read by ``ftpvm_wire.sequences`` (the one parser); this module adds Resolve's rules: media
+must be an image format, and a rendered folder must hold one sequence without holes.
+"""
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
-from typing import Dict, Iterator, List, Optional
+from typing import Iterator, List, Optional
+
+from ftpvm_wire import sequences as wire
 
 IMAGE_EXTENSIONS = (".exr", ".dpx", ".tif", ".tiff", ".png", ".jpg", ".jpeg")
-_BRACKETS = re.compile(r"^(?P<prefix>.*?)\[(?P<first>\d+)-(?P<last>\d+)\](?P<suffix>\.[A-Za-z0-9]+)$")
-_PRINTF = re.compile(r"^(?P<prefix>.*?)%0?(?P<pad>\d*)d(?P<suffix>\.[A-Za-z0-9]+)$")
-_HASHES = re.compile(r"^(?P<prefix>.*?)(?P<hashes>#+)(?P<suffix>\.[A-Za-z0-9]+)$")
-_NUMBERED = re.compile(r"^(?P<prefix>.*?)(?P<number>\d+)(?P<suffix>\.[A-Za-z0-9]+)$")
 
 
 @dataclass(frozen=True)
 class Sequence:
-    """Frames ``first..last`` named ``directory/prefix + number padded to padding + suffix``."""
+    """Frames ``first..last`` of one numbered pattern."""
 
-    directory: str
-    prefix: str
-    padding: int
-    suffix: str
+    pattern: wire.Sequence
     first: int
     last: int
 
+    @property
+    def directory(self) -> str:
+        return self.pattern.directory
+
+    @property
+    def prefix(self) -> str:
+        """The file name before the frame number."""
+        return os.path.basename(self.pattern.head)
+
+    @property
+    def padding(self) -> int:
+        return self.pattern.padding
+
+    @property
+    def suffix(self) -> str:
+        return self.pattern.tail
+
     def path(self, frame: int) -> str:
         """The file of ``frame``."""
-        return os.path.join(self.directory, f"{self.prefix}{frame:0{self.padding}d}{self.suffix}")
+        return self.pattern.path(frame)
 
     @property
     def printf(self) -> str:
         """``dir/prefix%04d.exr`` (Resolve's ImportMedia and the server understand it)."""
-        return os.path.join(self.directory, f"{self.prefix}%0{self.padding}d{self.suffix}")
+        return self.pattern.template
 
     @property
     def hashes(self) -> str:
         """``dir/prefix####.exr``."""
-        return os.path.join(self.directory, f"{self.prefix}{'#' * self.padding}{self.suffix}")
+        return self.pattern.hashes
 
     @property
     def count(self) -> int:
@@ -47,29 +62,20 @@ class Sequence:
 
     def missing(self) -> List[int]:
         """Frames in the range whose file is not on disk."""
-        return [f for f in self.frames() if not os.path.isfile(self.path(f))]
+        return self.pattern.missing(self.frames())
 
 
 def parse(path: str) -> Optional[Sequence]:
-    """A sequence from Resolve's ``name.[1001-1100].exr`` form; None for anything else."""
-    directory, name = os.path.split(path)
-    m = _BRACKETS.match(name)
-    if not m or m.group("suffix").lower() not in IMAGE_EXTENSIONS:
+    """A sequence from Resolve's ``name.[1001-1100].exr`` form of an image format; None for anything else."""
+    if "[" not in os.path.basename(path):
         return None
-    first, last = m.group("first"), m.group("last")
-    return Sequence(directory, m.group("prefix"), len(first), m.group("suffix"), int(first), int(last))
-
-
-def template(path: str) -> Optional[tuple]:
-    """(prefix, padding, suffix) of a ``%04d`` or ``####`` template, else None."""
-    directory, name = os.path.split(path)
-    m = _PRINTF.match(name)
-    if m:
-        return os.path.join(directory, m.group("prefix")), int(m.group("pad") or 1), m.group("suffix")
-    m = _HASHES.match(name)
-    if m:
-        return os.path.join(directory, m.group("prefix")), len(m.group("hashes")), m.group("suffix")
-    return None
+    try:
+        pattern = wire.Sequence.parse(path)
+    except wire.SequenceError:
+        return None
+    if not pattern.frames or pattern.tail.lower() not in IMAGE_EXTENSIONS:
+        return None
+    return Sequence(pattern, pattern.frames[0], pattern.frames[-1])
 
 
 def scan(directory: str, extension: str = ".exr") -> Optional[Sequence]:
@@ -77,20 +83,15 @@ def scan(directory: str, extension: str = ".exr") -> Optional[Sequence]:
 
     Raises ValueError when several sequences are there or frames are missing inside the range.
     """
-    groups: Dict[tuple, Dict[int, str]] = {}
-    for name in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
-        m = _NUMBERED.match(name)
-        if m and m.group("suffix").lower() == extension.lower():
-            key = (m.group("prefix"), len(m.group("number")), m.group("suffix"))
-            groups.setdefault(key, {})[int(m.group("number"))] = name
-    if not groups:
+    found = wire.scan_directory(directory, extension)
+    if not found:
         return None
-    if len(groups) > 1:
-        raise ValueError(f"{directory} holds several image sequences ({', '.join(k[0] for k in groups)}); "
-                         f"expected one")
-    (prefix, padding, suffix), frames = next(iter(groups.items()))
-    seq = Sequence(directory, prefix, padding, suffix, min(frames), max(frames))
-    holes = seq.missing()
+    if len(found) > 1:
+        raise ValueError(f"{directory} holds several image sequences "
+                         f"({', '.join(os.path.basename(s.head) for s in found)}); expected one")
+    pattern = found[0]
+    seq = Sequence(pattern, pattern.frames[0], pattern.frames[-1])
+    holes = wire.missing_frames(seq.frames(), pattern.frames)
     if holes:
         raise ValueError(f"{seq.hashes} has {len(holes)} missing frame(s), first {holes[0]}")
     return seq

@@ -25,6 +25,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import OpenImageIO as oiio
 
+from ftpvm_wire.sequences import expand, is_sequence
+
 env: Dict[str, Any] = {"NukeVersionMajor": 15, "NukeVersionMinor": 1, "ExecutablePath": sys.executable,
                        "gui": True}
 NUKE_VERSION_MAJOR = 15
@@ -402,9 +404,8 @@ def _channel_to_exr_name(channel: str) -> str:
 
 
 def _expand(pattern: str, frame_: int) -> str:
-    if "%" in pattern:
-        return re.sub(r"%0?(\d*)d", lambda m: f"{frame_:0{m.group(1) or 1}d}", pattern)
-    return re.sub(r"#+", lambda m: f"{frame_:0{len(m.group(0))}d}", pattern)
+    """A file knob's path at ``frame_``; a path without a frame field is the same file on every frame."""
+    return expand(pattern, frame_) if is_sequence(pattern) else pattern
 
 
 # ----------------------------------------------------------------------------- nodes

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import itertools
 import os
-import re
 import threading
 import time
 from typing import Any, Dict, List, Optional
 
 import numpy as np
 import OpenImageIO as oiio
+
+from ftpvm_wire.sequences import Sequence, is_sequence
 
 _ids = itertools.count(1)
 
@@ -288,9 +289,6 @@ class Folder:
         return list(self.subfolders)
 
 
-_PRINTF = re.compile(r"%0?(\d*)d")
-
-
 class MediaPool:
     def __init__(self, project: "Project"):
         self.project = project
@@ -324,16 +322,14 @@ class MediaPool:
         for entry in items:
             if isinstance(entry, dict):
                 pattern, first, last = entry.get("FilePath", ""), entry.get("StartIndex"), entry.get("EndIndex")
-                m = _PRINTF.search(os.path.basename(pattern or ""))
-                if not m or first is None or last is None or first > last:
+                if "%" not in os.path.basename(pattern or "") or not is_sequence(pattern) or first is None \
+                        or last is None or first > last:
+                    return []  # Resolve's clip-info import reads printf patterns only
+                seq = Sequence.parse(pattern)
+                if seq.missing(range(first, last + 1)):
                     return []
-                pad = int(m.group(1) or 1)
-                files = {f: pattern % f for f in range(first, last + 1)}
-                if not all(os.path.isfile(p) for p in files.values()):
-                    return []
-                directory, base = os.path.split(pattern)
-                prefix, suffix = base[:m.start()], base[m.end():]
-                made.append(sequence_item(directory, prefix, first, last, pad, suffix))
+                made.append(sequence_item(seq.directory, os.path.basename(seq.head), first, last, seq.padding,
+                                          seq.tail))
             else:
                 if not os.path.isfile(entry):
                     return []

@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ftpvm_core.cli import CLIError
+    from .errors import CLIError
 
     install = _import_install()
     try:

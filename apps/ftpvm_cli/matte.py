@@ -7,13 +7,19 @@ import os
 import re
 import sys
 
-from ftpvm_core.cli import CLIError
+from ftpvm_wire.sequences import Sequence, SequenceError, canonical, is_sequence, sequence_stem
+from ftpvm_wire.shots import shot_id_from
+
+from .errors import CLIError
 
 EXAMPLE = """examples:
   ftpvm matte plate.%04d.exr --keyframe 1001=trimap.1001.exr --colorspace ACEScg --out matte.####.exr
   ftpvm matte plate.####.exr --roto 1001=roto.1001.exr --band 12 --colorspace "Linear Rec.709 (sRGB)" \\
       --out out/matte.%04d.exr --foreground --range 1001-1100
   ftpvm matte clip.mp4 --keyframe 0=trimap0.png --out look/matte.%04d.exr
+  ftpvm matte plate.1001-1100x2#.exr --keyframe 1001=tri.exr --colorspace ACEScg --out half/matte.@@@@.exr
+
+Patterns: %04d and #### are four digits, as are @@@@ and a lone # (fileseq, oiiotool); see docs/engine.md.
 
 Re-running the same command resumes: frames already matted come from the engine's cache."""
 
@@ -59,7 +65,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "roto) through the shot. Writes one multi-channel EXR per frame (A, trimap, fg.R/G/B).",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("sequence", metavar="SEQUENCE",
-                   help="plate pattern (name.%%04d.exr or name.####.exr) or a movie file (mp4/mov)")
+                   help="plate pattern (name.%%04d.exr, name.####.exr, name.@@@@.exr, name.1001-1100#.exr) or a movie "
+                        "file (mp4/mov)")
     p.add_argument("--keyframe", action="append", default=[], metavar="FRAME=TRIMAP",
                    help="trimap image for a frame (0 bg, 0.5 unknown, 1 fg); repeatable")
     p.add_argument("--roto", action="append", default=[], metavar="FRAME=MASK",
@@ -73,7 +80,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="PATTERN", help="output pattern, e.g. out/matte.%%04d.exr")
     p.add_argument("--foreground", action="store_true", help="also write the foreground colour (fg.R/G/B)")
     p.add_argument("--premultiply", action="store_true", help="write the foreground premultiplied by alpha")
-    p.add_argument("--range", default=None, metavar="A-B", help="only frames A..B (inclusive)")
+    p.add_argument("--range", default=None, metavar="FRAMES",
+                   help="only these frames: A-B (inclusive), A-BxN (every Nth), or a comma list such as 1001,1005; "
+                        "a frame asked for that is missing is an error")
     p.add_argument("--layer", default=None, help="EXR layer of the plates to read (e.g. 'plate' for plate.R/G/B)")
     p.add_argument("--shot", default=None, help="shot id in the state dir (default: from the sequence path)")
     p.add_argument("--reset", action="store_true", help="drop the shot's keyframes and cache first")
@@ -92,9 +101,19 @@ def _frame_spec(text: str, flag: str) -> tuple[int, str]:
 
 
 def default_shot_id(sequence: str) -> str:
-    base = re.sub(r"[^A-Za-z0-9._-]+", "_", os.path.basename(sequence)).strip("._-")[:80] or "shot"
-    digest = hashlib.sha1(os.path.abspath(sequence).encode()).hexdigest()[:8]
-    return f"{base}-{digest}"
+    """``<name>-<8 hex of the path>``; a pattern's path in its canonical spelling, so ``plate.####.exr``,
+    ``plate.%04d.exr`` and ``plate.1001-1100#.exr`` are one shot."""
+    key = canonical(sequence) if is_sequence(sequence) else sequence
+    digest = hashlib.sha1(os.path.abspath(key).encode()).hexdigest()[:8]
+    return f"{shot_id_from(sequence_stem(sequence), max_length=80)}-{digest}"
+
+
+def output_pattern(text: str) -> Sequence:
+    """The ``--out`` pattern, or CLIError saying how to write one."""
+    try:
+        return Sequence.parse(text)
+    except SequenceError as exc:
+        raise CLIError(f"--out: {exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -110,7 +129,7 @@ def _run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ftpvm_core.engine import Engine
-    from ftpvm_core.imaging.io import SequencePattern, read_mask, read_rgb, same_file, write_exr
+    from ftpvm_core.imaging.io import read_mask, same_file, write_exr
     from ftpvm_core.imaging.sources import MOVIE_COLORSPACE, open_source, parse_range
     from ftpvm_core.model.checkpoint import CheckpointError
 
@@ -121,11 +140,8 @@ def _run(args: argparse.Namespace) -> int:
     for _, path, _ in keys:
         if not os.path.isfile(path):
             raise CLIError(f"keyframe file not found: {path}")
-    out_pattern = SequencePattern.parse(args.out)
-    source = open_source(args.sequence, parse_range(args.range))
-    if args.layer and not source.is_movie:
-        pattern = SequencePattern.parse(args.sequence)
-        source.read = lambda f: read_rgb(pattern.path(f), layer=args.layer)
+    out_pattern = output_pattern(args.out)
+    source = open_source(args.sequence, parse_range(args.range), layer=args.layer)
     colorspace = args.colorspace or (MOVIE_COLORSPACE if source.is_movie else None)
     if colorspace is None:
         raise CLIError("--colorspace is required for image sequences (e.g. ACEScg or 'Linear Rec.709 (sRGB)')")

@@ -1,4 +1,4 @@
-"""The ``ftpvm`` command: one entry point, one sub-command per module in this package.
+"""The ``ftpvm`` command: one entry point, one sub-command per module of this package.
 
 Each sub-command module exposes ``register(subparsers)`` which adds its parser and sets
 ``func`` to a callable taking the parsed namespace and returning an exit code.
@@ -10,12 +10,10 @@ import importlib
 import sys
 from typing import Sequence
 
+from .errors import CLIError
+
 # Sub-command modules, in the order they appear in ``ftpvm --help``.
 SUBCOMMANDS: tuple[str, ...] = ("demo", "matte", "checkpoint", "nuke", "resolve")
-
-
-class CLIError(Exception):
-    """A user-facing error: printed as one line, exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in SUBCOMMANDS:
-        importlib.import_module(f"{__name__}.{name}").register(sub)
+        importlib.import_module(f"{__package__}.{name}").register(sub)
     return parser
 
 

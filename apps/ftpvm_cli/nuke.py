@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import CLIError
+from .errors import CLIError
 
 CHECKOUT_PLUGIN = Path(__file__).resolve().parents[2] / "plugins" / "nuke"
 

@@ -2,7 +2,7 @@
 
 An image travels as an ``ImageHeader`` (size, channels, encoding, total ``byte_size`` and the
 first part of the bytes) followed by ``Chunk`` messages with the rest. Raw pixels are planar
-(channel by channel), little-endian. This module is shared by the client and the server so
+(channel by channel), little-endian. Both the client and the server use this module, so
 both ends agree byte for byte.
 """
 from __future__ import annotations
@@ -11,19 +11,10 @@ from typing import Iterator, Optional, Tuple
 
 import numpy as np
 
-from ._proto.ftpvm.v1 import matting_pb2 as pb
+from .protocol import pb
 
 #: Bytes per message the client and server aim for (well under gRPC's default 4 MiB limit).
 CHUNK_BYTES = 1 << 20
-
-#: Pass name -> (wire enum, channel count), in the order results carry them.
-PASSES = {
-    "alpha": (pb.PASS_ALPHA, 1),
-    "foreground": (pb.PASS_FOREGROUND, 3),
-    "trimap": (pb.PASS_TRIMAP, 1),
-    "boundary": (pb.PASS_BOUNDARY, 1),
-}
-PASS_NAMES = {enum: name for name, (enum, _) in PASSES.items()}
 
 _RAW_DTYPES = {pb.ENCODING_RAW_F16: np.dtype("<f2"), pb.ENCODING_RAW_F32: np.dtype("<f4")}
 ENCODING_OF_DTYPE = {"float16": pb.ENCODING_RAW_F16, "float32": pb.ENCODING_RAW_F32}

@@ -6,11 +6,11 @@ import os
 import sys
 import tempfile
 
-from ftpvm_core.cli import CLIError
+from .errors import CLIError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from ftpvm_core.cli.matte import add_engine_arguments
+    from .matte import add_engine_arguments
 
     p = subparsers.add_parser(
         "demo", help="matte a synthetic shot and compare with its known alpha",

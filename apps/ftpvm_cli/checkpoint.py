@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from . import CLIError
+from .errors import CLIError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,8 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _info(args: argparse.Namespace) -> int:
-    from ..model.checkpoint import CheckpointError, check_state_dict, fingerprint, load_state_dict_file
-    from ..model.ftpvm import FastTrimapPropagationVideoMatting
+    from ftpvm_core.model.checkpoint import CheckpointError, check_state_dict, fingerprint, load_state_dict_file
+    from ftpvm_core.model.ftpvm import FastTrimapPropagationVideoMatting
 
     try:
         state = load_state_dict_file(args.path)
