@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ftpvm_core.errors import InvalidInput
+from ftpvm_core.imaging.trimap import COMBINES
 
 PASSES = ("alpha", "foreground", "trimap", "boundary")
 MEMORY_POLICIES = ("first_last", "nearest")
@@ -59,9 +60,19 @@ SETTINGS_SCHEMA: tuple[SettingField, ...] = (
     SettingField("highlights", "str", "clip",
                  "Plate values above display white after encoding to the model's sRGB space: 'clip' to 1 or "
                  "'rolloff' smoothly from 0.8 (alpha is never affected).", choices=HIGHLIGHTS),
+    # how a keyframe's guide becomes a trimap (rules in ftpvm_core/imaging/trimap.py); applied when a keyframe is
+    # set, and the keyframe's content hash covers the trimap, so they never invalidate results by themselves
     SettingField("roto_band", "float", 10.0,
-                 "Unknown band around a roto shape's edge when a keyframe comes as a roto mask: pixels (>= 1) or "
-                 "a fraction of the frame diagonal (< 1).", minimum=0.0, maximum=10000.0, affects_model=False),
+                 "Unknown band around the edge of an outer roto matte sent alone: pixels (>= 1) or a fraction of "
+                 "the frame diagonal (< 1).", minimum=0.0, maximum=10000.0, affects_model=False),
+    SettingField("roto_combine", "str", "union",
+                 "Where an inner roto matte goes outside the outer one: 'union' = the inner core is foreground "
+                 "wherever it is drawn (the outer matte grows to hold it); 'clip' = the outer matte bounds the "
+                 "core (inner outside it is background).", choices=COMBINES, affects_model=False),
+    SettingField("trimap_tolerance", "float", 0.1,
+                 "A ready trimap's values snap to 0, 0.5 or 1 when within this distance; others are refused "
+                 "(0.25 snaps every value in [0, 1] to the nearest).", minimum=0.0, maximum=0.25,
+                 affects_model=False),
 )
 
 REQUEST_SCHEMA: tuple[SettingField, ...] = (
@@ -128,6 +139,8 @@ class ShotSettings:
     precision: str = "auto"
     highlights: str = "clip"
     roto_band: float = 10.0
+    roto_combine: str = "union"
+    trimap_tolerance: float = 0.1
 
     def __post_init__(self) -> None:
         for f in SETTINGS_SCHEMA:
