@@ -92,3 +92,19 @@ def test_bad_guide_combinations_are_refused(server, client, shot_data):
     with pytest.raises(ValueError, match="inner= goes with outer="):
         client.shot("roto-bad").set_keyframe(0, image=shot_data.plates_linear[0], trimap=np.ones((64, 96)),
                                              inner=np.ones((64, 96)))
+
+
+def test_the_advertised_defaults_are_the_servers(tmp_path, synthetic_checkpoint):
+    """A server started with --precision advertises it as the default: what a shot gets when it is left out."""
+    from ftpvm_client import Client
+    from server_harness import launch
+
+    srv = launch(tmp_path / "state", synthetic_checkpoint, tmp_path / "server.log", extra=["--precision", "fp16"])
+    try:
+        with Client(srv.address, timeout=60) as c:
+            advertised = {f["name"]: f["default"] for f in c.info().settings_schema}
+            shot = c.open_shot("defaults", 96, 64, COLORSPACE)
+            assert advertised["precision"] == shot.info.settings["precision"] != ShotSettings().precision
+            assert advertised["roto_band"] == shot.info.settings["roto_band"] == ShotSettings().roto_band
+    finally:
+        assert srv.stop() == 0, srv.log_tail()
