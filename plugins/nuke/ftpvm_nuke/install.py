@@ -8,6 +8,7 @@ Nuke's Python (``pip install --target --python-version --platform --only-binary=
 """
 from __future__ import annotations
 
+import importlib
 import importlib.metadata as metadata
 import json
 import re
@@ -23,7 +24,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 CLIENT_REQUIREMENTS = ("grpcio", "protobuf", "numpy")
 PLUGIN_FILES = ("init.py", "menu.py")
 PLUGIN_PACKAGE = "ftpvm_nuke"
-CLIENT_PACKAGE = "ftpvm_client"
+#: Packages of this project copied into vendor/: the client and the wire leaf it reads the settings schema with.
+VENDORED_PACKAGES = ("ftpvm_client", "ftpvm_wire")
 INIT_LINE = "nuke.pluginAddPath({path!r})  # FTPVM"
 
 #: sysconfig platform -> pip platform tags a wheel for that Nuke may carry (newest first).
@@ -173,16 +175,15 @@ def plugin_source() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
-def client_source() -> Path:
-    """The ftpvm_client package folder (importable here, or next to the plug-in in a checkout)."""
+def package_source(name: str) -> Path:
+    """A package folder to vendor (importable here, or beside the plug-in or under wire/ in a checkout)."""
     try:
-        import ftpvm_client
-        return Path(ftpvm_client.__file__).resolve().parent
+        return Path(importlib.import_module(name).__file__).resolve().parent
     except ImportError:
-        candidate = plugin_source().parent / CLIENT_PACKAGE
-        if (candidate / "__init__.py").is_file():
-            return candidate
-        raise InstallError("ftpvm_client is not importable; run from the project's environment") from None
+        for candidate in (plugin_source().parent / name, plugin_source().parent.parent / "wire" / name):
+            if (candidate / "__init__.py").is_file():
+                return candidate
+        raise InstallError(f"{name} is not importable; run from the project's environment") from None
 
 
 def _copy_tree(src: Path, dst: Path) -> None:
@@ -200,7 +201,8 @@ def run_install(plan: InstallPlan, runner=subprocess.run) -> None:
             shutil.copy2(source / name, plan.target / name)
         _copy_tree(source / PLUGIN_PACKAGE, plan.target / PLUGIN_PACKAGE)
     plan.vendor.mkdir(exist_ok=True)
-    _copy_tree(client_source(), plan.vendor / CLIENT_PACKAGE)
+    for name in VENDORED_PACKAGES:
+        _copy_tree(package_source(name), plan.vendor / name)
     if plan.mode == "local":
         for name in plan.distributions:
             _copy_distribution(name, plan.vendor)
