@@ -24,6 +24,7 @@ from typing import Dict, List, Sequence
 HERE = Path(__file__).resolve().parent
 ADDON = HERE / "ftpvm_blender"
 CLIENT = HERE.parent / "ftpvm_client"
+WIRE = HERE.parent.parent / "wire" / "ftpvm_wire"   # the settings-schema reader and its snapshot
 REQUIREMENTS = ("grpcio", "protobuf")
 PYTHON_VERSION = "3.11"
 
@@ -83,7 +84,7 @@ def manifest_text(wheels: Sequence[str], platforms: Sequence[str]) -> str:
 
 def _sources(root: Path):
     for path in sorted(root.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".pyi", ".toml"):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".pyi", ".toml", ".json"):
             yield path
 
 
@@ -100,8 +101,9 @@ def build(out: Path, wheel_dir: Path | None, platforms: Sequence[str]) -> Path:
                 continue
             z.write(path, path.relative_to(ADDON).as_posix())
         z.writestr("blender_manifest.toml", manifest_text(chosen, platforms))
-        for path in _sources(CLIENT):
-            z.write(path, ("vendor/ftpvm_client/" / path.relative_to(CLIENT)).as_posix())
+        for package in (CLIENT, WIRE):
+            for path in _sources(package):
+                z.write(path, (f"vendor/{package.name}/" / path.relative_to(package)).as_posix())
         for wheel in chosen:
             z.write(wheel_dir / wheel, f"wheels/{wheel}")  # type: ignore[operator]
     return out

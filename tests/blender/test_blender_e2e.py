@@ -47,7 +47,7 @@ def run(blender_python, server, shot, tmp_path_factory):
     for i, f in enumerate(FRAMES):
         write_exr(plates / f"plate.{f}.exr", shot.plates_linear[i])
     spec = {
-        "sys_path": [str(BLENDER_SRC), str(ROOT / "plugins")], "workdir": str(work), "out_dir": str(work / "out"),
+        "sys_path": [str(BLENDER_SRC), str(ROOT / "plugins"), str(ROOT / "wire")], "workdir": str(work), "out_dir": str(work / "out"),
         "width": W, "height": H, "frames": FRAMES, "keyframes": KEYFRAMES, "check_frames": CHECK, "band": BAND,
         "plate_first": str(plates / f"plate.{FRAMES[0]}.exr"), "address": server.address,
         "dead_address": f"127.0.0.1:{free_port()}", "mask_points": _polygon_around(shot.alpha[0]),
@@ -81,7 +81,13 @@ def _direct(server, shot_id, shot, passes=("alpha", "foreground")):
 
 def test_defaults_come_from_the_clip(run):
     report, _ = run
+    from ftpvm_wire.schema import snapshot
+
+    untouched = report["defaults"].pop("untouched")
     assert report["defaults"] == {"shot_id": "plate", "colorspace": "Linear Rec.709", "keyframes": [1001]}
+    # the panel's setting defaults are the shipped schema's; untouched ones are not sent (the server's apply)
+    assert untouched == {"band": round(snapshot().default_of("roto_band")), "band_set": False,
+                         "memory_policy": snapshot().default_of("memory_policy")}
 
 
 def test_connection_check_names_the_server(run):
@@ -123,7 +129,7 @@ def test_blender_mask_gives_the_same_matte_as_the_client_with_that_mask(run, ser
     assert 0.05 < inside.mean() < 0.9 and inside[shot.alpha[0] > 0.99].mean() > 0.9
     with Client(server.address, timeout=60) as client:
         s = client.open_shot("direct", W, H, "Linear Rec.709 (sRGB)", settings={"downsample_ratio": "auto"})
-        s.set_keyframe(FRAMES[0], image=shot.plates_linear[0], mask=roto, band=BAND)
+        s.set_keyframe(FRAMES[0], image=shot.plates_linear[0], outer=roto, band=BAND)
         mine = {r.frame: r.alpha for r in s.matte([(f, shot.plates_linear[i]) for i, f in enumerate(FRAMES[:3])],
                                                   result_dtype="float32")}
     written = read_exr(Path(run[1]) / "first" / "plate_alpha.1003.exr")[:, :, 0]

@@ -40,6 +40,7 @@ def test_zip_with_wheels_per_platform(tmp_path):
         manifest = tomllib.loads(z.read("blender_manifest.toml").decode())
     assert {"__init__.py", "operators.py", "panels.py", "compositor.py", "plan.py"} <= names
     assert {"vendor/ftpvm_client/__init__.py", "vendor/ftpvm_client/_proto/ftpvm/v1/matting_pb2.py"} <= names
+    assert {"vendor/ftpvm_wire/schema.py", "vendor/ftpvm_wire/settings_schema.json"} <= names   # offline defaults
     assert not any("__pycache__" in n for n in names)
     assert manifest["id"] == "ftpvm_matte" and manifest["type"] == "add-on"
     assert manifest["blender_version_min"] == "4.2.0" and "network" in manifest["permissions"]
