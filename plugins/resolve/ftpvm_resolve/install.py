@@ -1,12 +1,13 @@
 """Install FTPVM Matte into Resolve: the script into a Scripts category, our packages into a support folder.
 
 The Scripts folder only gets ``FTPVM Matte.py`` (Resolve lists every script and sub-folder there as
-a menu entry); the ``ftpvm_resolve`` package and a vendored copy of ``ftpvm_client`` go into our
+a menu entry); the ``ftpvm_resolve`` package and vendored copies of ``ftpvm_client`` and ``ftpvm_wire`` go into our
 own support folder, whose path is written into the installed script. Nothing but our own files is
 ever replaced.
 """
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import shutil
@@ -16,7 +17,7 @@ from typing import List, Optional
 from . import locations
 
 SCRIPT_NAME = "FTPVM Matte.py"
-PACKAGES = ("ftpvm_resolve", "ftpvm_client")
+PACKAGES = ("ftpvm_resolve", "ftpvm_client", "ftpvm_wire")
 MARKER = "ftpvm_resolve"  # every script we install mentions it; a file without it is not ours
 
 
@@ -37,16 +38,17 @@ class InstallPlan:
 def source_dirs() -> dict:
     """Package name -> folder to copy, from this checkout / installation."""
     here = os.path.dirname(os.path.abspath(__file__))
+    checkout = os.path.dirname(os.path.dirname(os.path.dirname(here)))
     found = {"ftpvm_resolve": here}
-    try:
-        import ftpvm_client
-        found["ftpvm_client"] = os.path.dirname(os.path.abspath(ftpvm_client.__file__))
-    except ImportError:
-        candidate = os.path.join(os.path.dirname(os.path.dirname(here)), "ftpvm_client")
-        if os.path.isdir(candidate):
-            found["ftpvm_client"] = candidate
-    if "ftpvm_client" not in found:
-        raise InstallError("Cannot find the ftpvm_client package to vendor; install ftpvm or run from a checkout.")
+    for name, candidate in (("ftpvm_client", os.path.join(os.path.dirname(os.path.dirname(here)), "ftpvm_client")),
+                            ("ftpvm_wire", os.path.join(checkout, "wire", "ftpvm_wire"))):
+        try:
+            found[name] = os.path.dirname(os.path.abspath(importlib.import_module(name).__file__))
+        except ImportError:
+            if not os.path.isdir(candidate):
+                raise InstallError(f"Cannot find the {name} package to vendor; install ftpvm or run from a "
+                                   f"checkout.") from None
+            found[name] = candidate
     return found
 
 
