@@ -190,7 +190,7 @@ def keyframe_digest(mode: str, band: float, *file_contents: bytes) -> str:
 
 
 def format_keyframe_list(records: Dict[int, KeyframeRecord]) -> str:
-    """What the keyframe list knob shows, e.g. ``1001 (roto, 12 px), 1040 (trimap)``."""
+    """What the keyframe list knob shows, e.g. ``1001 (roto, 10 px), 1040 (ready trimap)``."""
     if not records:
         return "no keyframes: go to a frame with a good roto and press 'set keyframe'"
     parts = []
