@@ -13,6 +13,7 @@ import traceback
 from typing import Any, Callable, Dict, Optional
 
 import nuke
+from ftpvm_wire.schema import advertised
 
 from . import exr, guides, messages, plan
 from . import process as processing
@@ -36,8 +37,6 @@ def _unique_name(base: str) -> str:
 
 def advertised_schema(address: str = DEFAULT_SERVER) -> Any:
     """The settings schema the server at ``address`` advertises, or the shipped snapshot when it cannot be asked."""
-    from ftpvm_wire.schema import advertised
-
     try:
         with _probe(address) as client:
             return advertised(client.info().settings_schema)
@@ -204,9 +203,8 @@ def read_state(g: Any, server_colorspaces: tuple = (), schema: Any = None) -> pl
     if last < first:
         raise plan.PlanError(f"The frame range {first}-{last} ends before it starts: fix 'frame range'.")
     fmt = source.format()
-    from ftpvm_wire.schema import advertised
-
-    values = {name: g[name].value() for name in plan.SETTING_KNOBS}
+    # a node saved before a setting had a knob leaves it to the server's default
+    values = {name: g[name].value() for name in plan.SETTING_KNOBS if g.knob(name) is not None}
     values["downsample_ratio"] = plan.downsample_setting(g["downsample"].value(), float(g["ratio"].value()))
     settings = plan.shot_settings(schema or advertised(None), values)
     return plan.NodeState(
@@ -333,8 +331,6 @@ def process(g: Any) -> processing.ProcessReport:
     """Process the frame range: the Process button."""
     address = g["server"].value().strip() or DEFAULT_SERVER
     g["status"].setValue(f"connecting to {address} ...")
-    from ftpvm_wire.schema import advertised
-
     with _client(address, quick=True) as probe:
         info = probe.info()
     state = read_state(g, info.colorspaces, advertised(info.settings_schema))
