@@ -1,7 +1,7 @@
 """Real ``ftpvm-server`` processes on 127.0.0.1 for the server and client tests.
 
 The project need not be installed: subprocesses get PYTHONPATH pointing at the checkout's
-``ftpvm_core``, ``server`` and ``plugins`` folders.
+``ftpvm_core``, ``wire``, ``server`` and ``plugins`` folders.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE_DIRS = [str(ROOT), str(ROOT / "server"), str(ROOT / "plugins")]
+SOURCE_DIRS = [str(ROOT), str(ROOT / "wire"), str(ROOT / "server"), str(ROOT / "plugins")]
 for _d in reversed(SOURCE_DIRS):
     if _d not in sys.path:
         sys.path.insert(0, _d)

@@ -173,7 +173,7 @@ def _run(args: argparse.Namespace) -> int:
             if kind == "trimap":
                 shot.set_keyframe(f, image, trimap=plane)
             else:
-                shot.set_keyframe(f, image, mask=plane, band=args.band)
+                shot.set_keyframe(f, image, outer=plane, band=args.band)
         passes = ("alpha", "trimap") + (("foreground",) if args.foreground else ())
         meta = {"shot": shot.id, "model_fingerprint": engine.fingerprint, "colorspace": colorspace,
                 "weights": engine.weights_source}

@@ -4,14 +4,14 @@ See docs/engine-api.md for the public surface and docs/engine.md for the policie
 """
 from ftpvm_core.engine.engine import Engine, validate_shot_id
 from ftpvm_core.engine.images import decode_image, write_pass
-from ftpvm_core.engine.settings import (PASSES, REQUEST_SCHEMA, SETTINGS_SCHEMA, SettingField, ShotSettings,
+from ftpvm_core.engine.settings import (PASSES, REQUEST_SCHEMA, SETTINGS_SCHEMA, ShotSettings,
                                         settings_schema)
 from ftpvm_core.engine.shot import FrameResult, KeyframeInfo, Shot
 from ftpvm_core.errors import (Cancelled, EngineError, InvalidInput, NoKeyframe, ShotConflict, ShotNotFound,
                                StateError)
 
 __all__ = [
-    "Engine", "Shot", "decode_image", "write_pass", "FrameResult", "KeyframeInfo", "ShotSettings", "SettingField", "SETTINGS_SCHEMA",
+    "Engine", "Shot", "decode_image", "write_pass", "FrameResult", "KeyframeInfo", "ShotSettings", "SETTINGS_SCHEMA",
     "REQUEST_SCHEMA", "PASSES", "settings_schema", "validate_shot_id", "EngineError", "InvalidInput",
     "ShotNotFound", "NoKeyframe", "ShotConflict", "Cancelled", "StateError",
 ]

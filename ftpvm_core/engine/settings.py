@@ -1,18 +1,21 @@
 """The one settings schema: per-shot settings and per-request options, introspectable.
 
 The CLI builds its flags from it, the server advertises :func:`settings_schema` in its info call and plugin UIs
-build their knobs from that list. ``affects_model`` marks the fields whose change invalidates cached results.
+build their knobs from that list (read back with :mod:`ftpvm_wire.schema`, whose :class:`~ftpvm_wire.schema.Field`
+also validates values, so the engine and the hosts check settings by one rule). ``affects_model`` marks the
+fields whose change invalidates cached results. ``ftpvm_wire/settings_schema.json`` is a snapshot of
+:func:`settings_schema` for hosts that cannot reach a server; ``tools/gen_settings_schema.py`` rewrites it.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from ftpvm_core.errors import InvalidInput
+from ftpvm_core.imaging.trimap import COMBINES
 from ftpvm_wire.passes import PASS_ORDER as PASSES
+from ftpvm_wire.schema import Field, SchemaError
 
 MEMORY_POLICIES = ("first_last", "nearest")
 PRECISIONS = ("auto", "float32", "float16", "bfloat16")
@@ -20,55 +23,44 @@ HIGHLIGHTS = ("clip", "rolloff")
 AUTO_TARGET_SIZE = 1024  # "auto" downsample: the network works at most this many pixels on the long side
 
 
-@dataclass(frozen=True)
-class SettingField:
-    """One setting as advertised to UIs: name, type, default, allowed values, range and help."""
-
-    name: str
-    type: str  # "int" | "float" | "str" | "bool" | "float_or_auto" | "list[str]"
-    default: Any
-    help: str
-    choices: tuple | None = None
-    minimum: float | None = None
-    maximum: float | None = None
-    affects_model: bool = True
-    scope: str = "shot"  # "shot" (stored with the shot) | "request" (per matte call)
-
-    def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d["choices"] = list(self.choices) if self.choices is not None else None
-        d["default"] = list(self.default) if isinstance(self.default, tuple) else self.default
-        return d
-
-
-SETTINGS_SCHEMA: tuple[SettingField, ...] = (
-    SettingField("downsample_ratio", "float_or_auto", "auto",
-                 "Scale at which the network works, in (0, 1]; 'auto' = min(1, 1024 / long side). The full-"
-                 "resolution matte is recovered by the guided upsampler.", minimum=0.05, maximum=1.0),
-    SettingField("memory_size", "int", 5,
-                 "How many keyframes the memory bank uses at once for a frame.", minimum=1, maximum=16),
-    SettingField("memory_policy", "str", "first_last",
-                 "Which keyframes fill the bank when there are more than memory_size: 'first_last' = the first "
-                 "keyframe plus the latest ones at or before the frame (the original's online policy); 'nearest' = "
-                 "the keyframes nearest in time, before or after.", choices=MEMORY_POLICIES),
-    SettingField("self_memory_every", "int", 0,
-                 "Add the engine's own predicted trimap to memory every N frames (0 = off), as the original "
-                 "inference can.", minimum=0, maximum=10000),
-    SettingField("precision", "str", "auto",
-                 "Arithmetic of the network: 'auto' = float16 on CUDA, float32 elsewhere.", choices=PRECISIONS),
-    SettingField("highlights", "str", "clip",
-                 "Plate values above display white after encoding to the model's sRGB space: 'clip' to 1 or "
-                 "'rolloff' smoothly from 0.8 (alpha is never affected).", choices=HIGHLIGHTS),
-    SettingField("roto_band", "float", 10.0,
-                 "Unknown band around a roto shape's edge when a keyframe comes as a roto mask: pixels (>= 1) or "
-                 "a fraction of the frame diagonal (< 1).", minimum=0.0, maximum=10000.0, affects_model=False),
+SETTINGS_SCHEMA: tuple[Field, ...] = (
+    Field("downsample_ratio", "float_or_auto", "auto",
+          "Scale at which the network works, in (0, 1]; 'auto' = min(1, 1024 / long side). The full-"
+          "resolution matte is recovered by the guided upsampler.", minimum=0.05, maximum=1.0),
+    Field("memory_size", "int", 5,
+          "How many keyframes the memory bank uses at once for a frame.", minimum=1, maximum=16),
+    Field("memory_policy", "str", "first_last",
+          "Which keyframes fill the bank when there are more than memory_size: 'first_last' = the first "
+          "keyframe plus the latest ones at or before the frame (the original's online policy); 'nearest' = "
+          "the keyframes nearest in time, before or after.", choices=MEMORY_POLICIES),
+    Field("self_memory_every", "int", 0,
+          "Add the engine's own predicted trimap to memory every N frames (0 = off), as the original "
+          "inference can.", minimum=0, maximum=10000),
+    Field("precision", "str", "auto",
+          "Arithmetic of the network: 'auto' = float16 on CUDA, float32 elsewhere.", choices=PRECISIONS),
+    Field("highlights", "str", "clip",
+          "Plate values above display white after encoding to the model's sRGB space: 'clip' to 1 or "
+          "'rolloff' smoothly from 0.8 (alpha is never affected).", choices=HIGHLIGHTS),
+    # how a keyframe's guide becomes a trimap (rules in ftpvm_core/imaging/trimap.py); applied when a keyframe is
+    # set, and the keyframe's content hash covers the trimap, so they never invalidate results by themselves
+    Field("roto_band", "float", 10.0,
+          "Unknown band around the edge of an outer roto matte sent alone: pixels (>= 1) or a fraction of "
+          "the frame diagonal (< 1).", minimum=0.0, maximum=10000.0, affects_model=False),
+    Field("roto_combine", "str", "union",
+          "Where an inner roto matte goes outside the outer one: 'union' = the inner core is foreground "
+          "wherever it is drawn (the outer matte grows to hold it); 'clip' = the outer matte bounds the "
+          "core (inner outside it is background).", choices=COMBINES, affects_model=False),
+    Field("trimap_tolerance", "float", 0.1,
+          "A ready trimap's values snap to 0, 0.5 or 1 when within this distance; others are refused "
+          "(0.25 snaps every value in [0, 1] to the nearest).", minimum=0.0, maximum=0.25,
+          affects_model=False),
 )
 
-REQUEST_SCHEMA: tuple[SettingField, ...] = (
-    SettingField("passes", "list[str]", PASSES, "Outputs to return.", choices=PASSES, affects_model=False,
-                 scope="request"),
-    SettingField("premultiply", "bool", False, "Return the foreground premultiplied by alpha.",
-                 affects_model=False, scope="request"),
+REQUEST_SCHEMA: tuple[Field, ...] = (
+    Field("passes", "list[str]", PASSES, "Outputs to return.", choices=PASSES, affects_model=False,
+          scope="request"),
+    Field("premultiply", "bool", False, "Return the foreground premultiplied by alpha.",
+          affects_model=False, scope="request"),
 )
 
 _FIELDS = {f.name: f for f in SETTINGS_SCHEMA}
@@ -79,55 +71,26 @@ def settings_schema() -> list[dict]:
     return [f.to_dict() for f in SETTINGS_SCHEMA + REQUEST_SCHEMA]
 
 
-def _coerce(field: SettingField, value: Any) -> Any:
-    name = field.name
-    if field.type == "float_or_auto":
-        if isinstance(value, str) and value.strip().lower() == "auto":
-            return "auto"
-        value = _number(name, value, float)
-    elif field.type == "int":
-        value = _number(name, value, int)
-    elif field.type == "float":
-        value = _number(name, value, float)
-    elif field.type == "str":
-        if not isinstance(value, str):
-            raise InvalidInput(f"setting {name} must be a string, got {value!r}")
-    if field.choices is not None and value not in field.choices:
-        raise InvalidInput(f"setting {name}={value!r} is not allowed; choose one of {', '.join(field.choices)}")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        lo = field.minimum if field.minimum is not None else -math.inf
-        hi = field.maximum if field.maximum is not None else math.inf
-        if not lo <= value <= hi:
-            raise InvalidInput(f"setting {name}={value!r} is out of range; use a value in [{lo:g}, {hi:g}]")
-    return value
-
-
-def _number(name: str, value: Any, kind: type) -> Any:
-    if isinstance(value, bool):
-        raise InvalidInput(f"setting {name} must be a number, got {value!r}")
+def _coerce(field: Field, value: Any) -> Any:
     try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"setting {name} must be {'an integer' if kind is int else 'a number'}, got {value!r}") \
-            from None
-    if kind is int and isinstance(value, float) and value != number:
-        raise InvalidInput(f"setting {name} must be an integer, got {value!r}")
-    if kind is float and not math.isfinite(number):
-        raise InvalidInput(f"setting {name} must be finite, got {value!r}")
-    return number
+        return field.validate(value)
+    except SchemaError as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 @dataclass(frozen=True)
 class ShotSettings:
-    """Per-shot settings (see :data:`SETTINGS_SCHEMA` for meaning, defaults and ranges)."""
+    """Per-shot settings (defaults, meaning and ranges: :data:`SETTINGS_SCHEMA`)."""
 
-    downsample_ratio: float | str = "auto"
-    memory_size: int = 5
-    memory_policy: str = "first_last"
-    self_memory_every: int = 0
-    precision: str = "auto"
-    highlights: str = "clip"
-    roto_band: float = 10.0
+    downsample_ratio: float | str = _FIELDS["downsample_ratio"].default
+    memory_size: int = _FIELDS["memory_size"].default
+    memory_policy: str = _FIELDS["memory_policy"].default
+    self_memory_every: int = _FIELDS["self_memory_every"].default
+    precision: str = _FIELDS["precision"].default
+    highlights: str = _FIELDS["highlights"].default
+    roto_band: float = _FIELDS["roto_band"].default
+    roto_combine: str = _FIELDS["roto_combine"].default
+    trimap_tolerance: float = _FIELDS["trimap_tolerance"].default
 
     def __post_init__(self) -> None:
         for f in SETTINGS_SCHEMA:

@@ -31,7 +31,7 @@ from ftpvm_core.engine.store import atomic_write_bytes, atomic_write_json, read_
 from ftpvm_core.errors import Cancelled, InvalidInput, NoKeyframe, ShotNotFound
 from ftpvm_core.imaging.colour import ColourConverter
 from ftpvm_core.imaging.foreground import estimate_foreground_torch
-from ftpvm_core.imaging.trimap import snap_trimap, trimap_from_inner_outer, trimap_from_mask
+from ftpvm_core.imaging.trimap import keyframe_trimap
 
 if TYPE_CHECKING:  # pragma: no cover
     from ftpvm_core.engine.engine import Engine
@@ -168,23 +168,17 @@ class Shot:
                                f"{self.width}x{self.height}; send frames of the shot's size")
         return np.ascontiguousarray(arr)
 
-    def set_keyframe(self, frame: int, image, trimap=None, *, mask=None, inner=None, outer=None,
+    def set_keyframe(self, frame: int, image, trimap=None, *, outer=None, inner=None,
                      band: float | None = None) -> KeyframeInfo:
-        """Add or replace the keyframe at ``frame`` (see docs/engine-api.md)."""
+        """Add or replace the keyframe at ``frame`` from a trimap or roto mattes (see docs/engine-api.md)."""
         frame = self._check_frame(frame)
         image = self._check_image(image, "keyframe image")
-        given = [trimap is not None, mask is not None, inner is not None or outer is not None]
-        if sum(given) != 1:
-            raise InvalidInput("give exactly one of: trimap, mask (roto), or inner + outer mattes")
-        size = (self.height, self.width)
-        if trimap is not None:
-            tri, source = snap_trimap(trimap, size), "trimap"
-        elif mask is not None:
-            tri, source = trimap_from_mask(mask, self.settings.roto_band if band is None else band, size), "mask"
-        else:
-            if inner is None or outer is None:
-                raise InvalidInput("inner and outer mattes come together: send both")
-            tri, source = trimap_from_inner_outer(inner, outer, size), "inner_outer"
+        # --- the guide -> trimap: the rules and their parameters are the shot's settings (imaging/trimap.py)
+        s = self.settings
+        tri, source = keyframe_trimap(trimap=trimap, outer=outer, inner=inner,
+                                      band=s.roto_band if band is None else band, tolerance=s.trimap_tolerance,
+                                      combine=s.roto_combine, size=(self.height, self.width))
+        # --- end of the guide
         image = ColourConverter.sanitize(image)
         content = _sha1(memoryview(image).cast("B"), memoryview(np.ascontiguousarray(tri)).cast("B"))[:24]
         buf = io.BytesIO()

@@ -1,6 +1,19 @@
-"""Trimaps from what artists draw: a roto matte, an inner + outer pair, or a ready trimap.
+"""Trimaps from what artists draw: the only trimap rules of the project.
 
-A trimap is (H, W) float32 with values 0 (background), 0.5 (unknown) and 1 (foreground). Every function validates
+A keyframe's guide is either a ready trimap or roto mattes: an *outer* matte (the subject with its soft
+edges) and, optionally, an *inner* matte (the solid core). :func:`keyframe_trimap` turns either into a
+trimap, an (H, W) float32 with 0 (background), 0.5 (unknown) and 1 (foreground):
+
+- trimap alone: every value snaps to 0, 0.5 or 1 when it lies within ``tolerance`` of it; other values are
+  an error (they are a soft matte sent as a trimap, or a grey read through the wrong colour transform).
+- outer alone: outer >= 0.5 is foreground, with an unknown band of ``band`` pixels on both sides of its edge;
+  soft outer values (strictly between :data:`SOFT_EPS` and 1 - SOFT_EPS) are unknown too.
+- outer + inner: the inner matte's solid core (>= 1 - SOFT_EPS) is foreground, anything the outer matte
+  touches (> SOFT_EPS) is unknown, the rest background; ``band`` is not used. Where the inner matte lies
+  outside the outer one, ``combine`` decides: "union" (outer := max(outer, inner): the core is foreground
+  wherever it is drawn) or "clip" (inner := min(inner, outer): the outer matte bounds the core).
+
+The parameters (band, tolerance, combine) are shot settings of the engine's schema. Every function validates
 its input and raises :class:`~ftpvm_core.errors.InvalidInput` with a message that says what to fix.
 """
 from __future__ import annotations
@@ -11,7 +24,8 @@ import torch.nn.functional as F
 
 from ftpvm_core.errors import InvalidInput
 
-SOFT_EPS = 0.02  # roto values strictly between SOFT_EPS and 1 - SOFT_EPS are treated as unknown
+SOFT_EPS = 0.02  # roto values strictly between SOFT_EPS and 1 - SOFT_EPS are soft (unknown)
+COMBINES = ("union", "clip")  # how an inner matte outside the outer one is read
 
 
 def _as_plane(name: str, plane, size: tuple[int, int] | None) -> np.ndarray:
@@ -28,6 +42,13 @@ def _as_plane(name: str, plane, size: tuple[int, int] | None) -> np.ndarray:
         bad = int((~np.isfinite(arr)).sum())
         raise InvalidInput(f"{name} has {bad} NaN/infinite pixels; fix the roto or matte before sending it")
     return arr
+
+
+def _as_matte(name: str, plane, size: tuple[int, int] | None) -> np.ndarray:
+    m = _as_plane(name, plane, size)
+    if m.min() < -1e-3 or m.max() > 1 + 1e-3:
+        raise InvalidInput(f"{name} values must be in [0, 1], found {m.min():.3g}..{m.max():.3g}")
+    return np.clip(m, 0.0, 1.0)
 
 
 def band_pixels(band: float, height: int, width: int) -> int:
@@ -61,43 +82,46 @@ def _check(trimap: np.ndarray, what: str) -> np.ndarray:
     return trimap
 
 
-def trimap_from_mask(mask, band: float = 10, size: tuple[int, int] | None = None) -> np.ndarray:
-    """One roto shape (binary or soft, [0, 1]) -> trimap with an unknown band of ``band`` pixels around its edge.
+def trimap_from_outer(outer, band: float, size: tuple[int, int] | None = None) -> np.ndarray:
+    """One roto matte (binary or soft) -> trimap with an unknown band of ``band`` pixels around its edge.
 
     ``band`` < 1 is a fraction of the frame diagonal. Soft roto values (not near 0 or 1) are unknown too.
     """
-    m = _as_plane("roto mask", mask, size)
-    if m.min() < -1e-3 or m.max() > 1 + 1e-3:
-        raise InvalidInput(f"roto mask values must be in [0, 1], found {m.min():.3g}..{m.max():.3g}")
+    m = _as_matte("outer matte", outer, size)
     if m.max() <= SOFT_EPS:
-        raise InvalidInput("roto mask has no foreground: it is empty (all zero); draw the shape around the subject")
-    h, w = m.shape
-    r = band_pixels(band, h, w)
+        raise InvalidInput("outer matte has no foreground: it is empty (all zero); draw the shape around the subject")
+    r = band_pixels(band, *m.shape)
     fg = torch.from_numpy(m >= 0.5)
-    grown_fg = _dilate(fg, r)
-    grown_bg = _dilate(~fg, r)
-    edge = grown_fg & grown_bg
+    edge = _dilate(fg, r) & _dilate(~fg, r)
     soft = torch.from_numpy((m > SOFT_EPS) & (m < 1 - SOFT_EPS))
     tri = torch.where(fg, 1.0, 0.0)
     tri[edge | soft] = 0.5
-    return _check(tri.numpy().astype(np.float32), "trimap from the roto mask")
+    return _check(tri.numpy().astype(np.float32), "trimap from the outer matte")
 
 
-def trimap_from_inner_outer(inner, outer, size: tuple[int, int] | None = None) -> np.ndarray:
-    """Two mattes -> trimap: inside ``inner`` is foreground, outside ``outer`` background, between unknown."""
-    a = _as_plane("inner matte", inner, size)
-    b = _as_plane("outer matte", outer, a.shape if size is None else size)
-    inside = a >= 0.5
-    within = b >= 0.5
-    if not within.any():
+def trimap_from_inner_outer(inner, outer, combine: str, size: tuple[int, int] | None = None) -> np.ndarray:
+    """Inner + outer mattes -> trimap: the inner core is foreground, the rest of the outer matte unknown.
+
+    ``combine`` ("union" | "clip") reads an inner matte that goes outside the outer one (see the module doc).
+    """
+    if combine not in COMBINES:
+        raise InvalidInput(f"roto_combine={combine!r} is not known; choose one of {', '.join(COMBINES)}")
+    b = _as_matte("outer matte", outer, size)
+    a = _as_matte("inner matte", inner, b.shape)
+    if combine == "union":
+        b = np.maximum(b, a)
+    else:
+        a = np.minimum(a, b)
+    if b.max() <= SOFT_EPS:
         raise InvalidInput("outer matte is empty: it must enclose the subject and its soft edges")
-    if (inside & ~within).mean() > 0.001:
-        raise InvalidInput("inner matte extends outside the outer matte: the core must lie inside the outer bound")
-    tri = np.where(inside, 1.0, np.where(within, 0.5, 0.0)).astype(np.float32)
+    if a.max() < 1 - SOFT_EPS:
+        where = " inside the outer matte" if combine == "clip" else ""
+        raise InvalidInput(f"inner matte has no solid core{where}: draw the inner roto on the subject's core")
+    tri = np.where(a >= 1 - SOFT_EPS, 1.0, np.where(b > SOFT_EPS, 0.5, 0.0)).astype(np.float32)
     return _check(tri, "trimap from inner/outer mattes")
 
 
-def snap_trimap(trimap, size: tuple[int, int] | None = None, tolerance: float = 0.1) -> np.ndarray:
+def snap_trimap(trimap, tolerance: float, size: tuple[int, int] | None = None) -> np.ndarray:
     """A ready trimap -> values snapped to 0 / 0.5 / 1 (each within ``tolerance``); anything else is an error."""
     t = _as_plane("trimap", trimap, size)
     out = np.full(t.shape, -1.0, np.float32)
@@ -107,7 +131,25 @@ def snap_trimap(trimap, size: tuple[int, int] | None = None, tolerance: float = 
     if bad.any():
         vals = np.unique(np.round(t[bad], 3))[:5]
         raise InvalidInput(
-            f"trimap has {int(bad.sum())} pixels not near 0, 0.5 or 1 (e.g. {', '.join(f'{v:g}' for v in vals)}); "
-            f"use 0 = background, 0.5 = unknown, 1 = foreground, or send it as a roto mask"
+            f"trimap has {int(bad.sum())} pixels not within {tolerance:g} of 0, 0.5 or 1 (e.g. "
+            f"{', '.join(f'{v:g}' for v in vals)}); use 0 = background, 0.5 = unknown, 1 = foreground, send it as "
+            f"an outer roto matte, or raise the shot's trimap_tolerance"
         )
     return _check(out, "trimap")
+
+
+def keyframe_trimap(*, trimap=None, outer=None, inner=None, band: float, tolerance: float, combine: str,
+                    size: tuple[int, int] | None = None) -> tuple[np.ndarray, str]:
+    """A keyframe's guide -> (trimap, source); source is "trimap", "mask" (outer alone) or "inner_outer".
+
+    Give exactly one of ``trimap`` or ``outer`` (``inner`` only with ``outer``).
+    """
+    if (trimap is None) == (outer is None):
+        raise InvalidInput("give exactly one of: a trimap, or an outer roto matte (with an optional inner one)")
+    if trimap is not None:
+        if inner is not None:
+            raise InvalidInput("an inner matte goes with an outer matte, not with a ready trimap")
+        return snap_trimap(trimap, tolerance, size), "trimap"
+    if inner is None:
+        return trimap_from_outer(outer, band, size), "mask"
+    return trimap_from_inner_outer(inner, outer, combine, size), "inner_outer"

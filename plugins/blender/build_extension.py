@@ -107,7 +107,7 @@ def manifest_text(wheels: Sequence[str], platforms: Sequence[str]) -> str:
 
 def _sources(root: Path):
     for path in sorted(root.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".pyi", ".toml"):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".pyi", ".toml", ".json"):
             yield path
 
 

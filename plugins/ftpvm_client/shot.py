@@ -72,20 +72,30 @@ class ShotHandle:
         return self.info
 
     # -- keyframes ---------------------------------------------------------------------
-    def set_keyframe(self, frame: int, image: FrameSource, trimap: Optional[np.ndarray] = None,
-                     mask: Optional[np.ndarray] = None, band: int = 0, dtype: str = "float16") -> Keyframe:
-        """Set the keyframe ``frame`` from the plate and a trimap, or from roto mask(s) + ``band``.
+    def set_keyframe(self, frame: int, image: FrameSource, trimap: Optional[np.ndarray] = None, *,
+                     outer: Optional[np.ndarray] = None, inner: Optional[np.ndarray] = None, band: int = 0,
+                     dtype: str = "float16") -> Keyframe:
+        """Set the keyframe ``frame`` from the plate and a trimap, or from roto mattes; the server builds the trimap.
 
-        ``image``: (H, W, 3) linear plate (or a server path / EXR bytes); ``trimap``: (H, W) with
-        0 / 0.5 / 1; ``mask``: (H, W) or (H, W, N) mattes in [0, 1] (united), ``band`` in pixels.
+        ``image``: (H, W, 3) linear plate (or a server path / EXR bytes). Then exactly one of
+        ``trimap``: (H, W) with 0 / 0.5 / 1, or ``outer``: (H, W) or (H, W, N) roto mattes in [0, 1]
+        (united), alone with an unknown band of ``band`` pixels (0: the shot's ``roto_band``), or with
+        ``inner`` (the solid core; the rest of ``outer`` is unknown). The rules and their defaults are
+        the shot's settings (``roto_band``, ``roto_combine``, ``trimap_tolerance``); see docs/client.md.
         """
-        if (trimap is None) == (mask is None):
-            raise ValueError("set_keyframe needs exactly one of trimap= or mask=")
+        if (trimap is None) == (outer is None):
+            raise ValueError("set_keyframe needs exactly one of trimap= or outer= (with an optional inner=)")
+        if inner is not None and outer is None:
+            raise ValueError("inner= goes with outer=, not with trimap=")
         encoding = ENCODING_OF_DTYPE[dtype]
         image_header, image_bytes = _header_and_payload(image, encoding)
-        guide_header, guide_bytes = raw_header(trimap if trimap is not None else mask, encoding)
         start = pb.KeyframeStart(shot_id=self.shot_id, frame=int(frame), image=image_header, band=int(band))
-        (start.trimap if trimap is not None else start.mask).CopyFrom(guide_header)
+        guide_bytes = b""
+        for name, plane in (("trimap", trimap), ("outer", outer), ("inner", inner)):
+            if plane is not None:
+                header, data = raw_header(plane, encoding)
+                getattr(start, name).CopyFrom(header)
+                guide_bytes += data
         payload = image_bytes + guide_bytes
         chunk = self.client.chunk_bytes
 

@@ -70,7 +70,7 @@ class ShotInfo:
 
 @dataclass(frozen=True)
 class Keyframe:
-    """A keyframe of a shot and what it was made from ("trimap" or "mask")."""
+    """A keyframe of a shot and what it was made from: "trimap", "mask" (an outer roto alone) or "inner_outer"."""
 
     frame: int
     source: str

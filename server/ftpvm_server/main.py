@@ -152,6 +152,12 @@ def default_settings(args: argparse.Namespace) -> dict:
     return {"precision": PRECISIONS[args.precision]} if args.precision != "auto" else {}
 
 
+def advertised_schema(schema: list, args: argparse.Namespace) -> list:
+    """The engine's settings schema with this server's defaults (what a shot gets when a client leaves a setting out)."""
+    defaults = default_settings(args)
+    return [{**f, "default": defaults[f["name"]]} if f["name"] in defaults else f for f in schema]
+
+
 def build_info(engine: Any, args: argparse.Namespace, limits: Any, guard: Any, token: Optional[str]) -> Any:
     from ftpvm_wire.passes import PASS_ORDER
     from ftpvm_wire.protocol import PROTOCOL, pb
@@ -169,7 +175,8 @@ def build_info(engine: Any, args: argparse.Namespace, limits: Any, guard: Any, t
         weights_source=str(facts.get("weights_source", "")), device=str(facts.get("device", "")),
         precision=PRECISIONS[args.precision] if args.precision != "auto" else str(facts.get("dtype", "")),
         limits=limits.to_proto(),
-        passes=list(PASS_ORDER), settings_schema_json=json.dumps(facts.get("settings_schema", [])),
+        passes=list(PASS_ORDER),
+        settings_schema_json=json.dumps(advertised_schema(facts.get("settings_schema", []), args)),
         auth_required=bool(token), path_mode=guard.enabled, allowed_roots=list(guard.roots),
         colorspaces=colorspaces)
 

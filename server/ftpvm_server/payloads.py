@@ -6,7 +6,7 @@ counting the pixels that had any.
 """
 from __future__ import annotations
 
-from typing import Iterator, Optional, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -75,6 +75,19 @@ class ChunkReader:
             extra += len(self._chunk_of(message).data)
         if extra:
             raise invalid(f"{what}: {extra} bytes more than the headers announced; check byte_size")
+
+
+def keyframe_guides(start: pb.KeyframeStart) -> List[Tuple[str, pb.ImageHeader]]:
+    """The guide images a SetKeyframe start announces, in payload order: trimap, or outer (+ inner).
+
+    Only the combination is checked here; what the pixels mean is the engine's rule.
+    """
+    has = {name: start.HasField(name) for name in ("trimap", "outer", "inner")}
+    if has["trimap"] == has["outer"]:
+        raise invalid("a keyframe needs exactly one of trimap or outer (the roto matte), and inner only with outer")
+    if has["inner"] and not has["outer"]:
+        raise invalid("an inner matte goes with an outer matte, not with a trimap: send outer + inner, or a trimap")
+    return [(name, getattr(start, name)) for name in ("trimap", "outer", "inner") if has[name]]
 
 
 def sanitize(image: np.ndarray) -> Tuple[np.ndarray, int]:

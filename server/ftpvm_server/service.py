@@ -20,7 +20,7 @@ from .counters import Counters
 from .errors import abort
 from .limits import Limits, WireError, invalid
 from .paths import PathGuard
-from .payloads import ChunkReader, Peekable, decode_image
+from .payloads import ChunkReader, Peekable, decode_image, keyframe_guides
 from .scheduler import Scheduler
 from .stream import MatteStream, deadline_of
 
@@ -131,36 +131,38 @@ class MattingService(pb_grpc.MattingServicer):
         requests = Peekable(request_iterator)
         first = requests.next()
         if first is None or first.WhichOneof("kind") != "start":
-            raise invalid("SetKeyframe must begin with a `start` message (shot, frame, image and trimap or mask)")
+            raise invalid("SetKeyframe must begin with a `start` message (shot, frame, image and trimap or "
+                          "outer roto matte)")
         start = first.start
         shot = self.get_shot(start.shot_id)
         frame = self.limits.frame(start.frame)
-        has_trimap, has_mask = start.HasField("trimap"), start.HasField("mask")
-        if has_trimap == has_mask:
-            raise invalid("a keyframe needs exactly one of trimap or mask")
-        guide_name = "trimap" if has_trimap else "mask"
-        guide_header = start.trimap if has_trimap else start.mask
+        guides = keyframe_guides(start)
         band = self.limits.band(start.band)
-        self.limits.image_header(start.image, "keyframe image", channels=None if start.image.encoding in (
-            pb.ENCODING_EXR, pb.ENCODING_PATH) else 3)
-        self.limits.image_header(guide_header, f"keyframe {guide_name}",
-                                 channels=1 if has_trimap and guide_header.encoding not in (
-                                     pb.ENCODING_EXR, pb.ENCODING_PATH) else None)
+        raw = start.image.encoding not in (pb.ENCODING_EXR, pb.ENCODING_PATH)
+        self.limits.image_header(start.image, "keyframe image", channels=3 if raw else None)
+        for name, header in guides:
+            raw = header.encoding not in (pb.ENCODING_EXR, pb.ENCODING_PATH)
+            self.limits.image_header(header, f"keyframe {name}", channels=1 if name == "trimap" and raw else None)
         reader = ChunkReader(requests)
         size = (shot.width, shot.height)
-        image_bytes = reader.read_payload(start.image, "keyframe image", self.limits.max_message_bytes * 64)
-        guide_bytes = reader.read_payload(guide_header, f"keyframe {guide_name}", self.limits.max_message_bytes * 64)
+        most = self.limits.max_message_bytes * 64
+        image_bytes = reader.read_payload(start.image, "keyframe image", most)
+        guide_bytes = [reader.read_payload(header, f"keyframe {name}", most) for name, header in guides]
         reader.finish("keyframe")
         image, bad = decode_image(start.image, image_bytes, "keyframe image", size=size, channels=3,
                                   guard=self.guard, limits=self.limits)
-        guide, bad_guide = decode_image(guide_header, guide_bytes, f"keyframe {guide_name}", size=size,
-                                        channels=1 if has_trimap else None, guard=self.guard, limits=self.limits)
-        guide = guide.max(axis=2)  # a trimap has one channel; several roto mattes are united
-        kwargs: Dict[str, Any] = {"trimap": guide} if has_trimap else {"mask": guide, "band": band or None}
-        self.scheduler.run(f"keyframe:{shot.id}", lambda cancel: shot.set_keyframe(frame, image, **kwargs),
-                           deadline=deadline_of(context), is_active=context.is_active)
-        log.info("keyframe set shot=%s frame=%d source=%s nonfinite=%d", shot.id, frame, guide_name, bad + bad_guide)
-        return pb.Keyframe(frame=frame, source=guide_name, band=band if has_mask else 0)
+        planes: Dict[str, Any] = {}
+        for (name, header), payload in zip(guides, guide_bytes):
+            plane, bad_plane = decode_image(header, payload, f"keyframe {name}", size=size,
+                                            channels=1 if name == "trimap" else None, guard=self.guard,
+                                            limits=self.limits)
+            planes[name] = plane.max(axis=2)  # a trimap has one channel; several roto mattes are united
+            bad += bad_plane
+        info = self.scheduler.run(f"keyframe:{shot.id}",
+                                  lambda cancel: shot.set_keyframe(frame, image, band=band or None, **planes),
+                                  deadline=deadline_of(context), is_active=context.is_active)
+        log.info("keyframe set shot=%s frame=%d source=%s nonfinite=%d", shot.id, frame, info.source, bad)
+        return pb.Keyframe(frame=frame, source=info.source, band=band if info.source == "mask" else 0)
 
     @_unary
     def RemoveKeyframe(self, request: pb.RemoveKeyframeRequest, context: grpc.ServicerContext) -> pb.Shot:

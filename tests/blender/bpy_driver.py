@@ -112,12 +112,13 @@ props = scene.ftpvm
 props.server = SPEC["address"]
 props.clip = clip
 props.mask = mask
+untouched = {"band": props.band, "memory_policy": props.memory_policy, "band_set": props.is_property_set("band")}
 props.band = SPEC["band"]
 props.output_dir = SPEC["out_dir"]
 scene.frame_set(SPEC["keyframes"][0])
 bpy.ops.ftpvm.keyframe_add()
 REPORT["defaults"] = {"shot_id": props.shot_id, "colorspace": ftpvm_blender.properties.input_colorspace(scene),
-                      "keyframes": [k.frame for k in props.keyframes]}
+                      "keyframes": [k.frame for k in props.keyframes], "untouched": untouched}
 
 
 @record("check_connection")

@@ -84,7 +84,13 @@ def _direct(server, shot_id, shot, passes=("alpha", "foreground")):
 
 def test_defaults_come_from_the_clip(run):
     report, _ = run
+    from ftpvm_wire.schema import snapshot
+
+    untouched = report["defaults"].pop("untouched")
     assert report["defaults"] == {"shot_id": "plate", "colorspace": "Linear Rec.709", "keyframes": [1001]}
+    # the panel's setting defaults are the shipped schema's; untouched ones are not sent (the server's apply)
+    assert untouched == {"band": round(snapshot().default_of("roto_band")), "band_set": False,
+                         "memory_policy": snapshot().default_of("memory_policy")}
 
 
 def test_connection_check_names_the_server(run):
@@ -126,7 +132,7 @@ def test_blender_mask_gives_the_same_matte_as_the_client_with_that_mask(run, ser
     assert 0.05 < inside.mean() < 0.9 and inside[shot.alpha[0] > 0.99].mean() > 0.9
     with Client(server.address, timeout=60) as client:
         s = client.open_shot("direct", W, H, "Linear Rec.709 (sRGB)", settings={"downsample_ratio": "auto"})
-        s.set_keyframe(FRAMES[0], image=shot.plates_linear[0], mask=roto, band=BAND)
+        s.set_keyframe(FRAMES[0], image=shot.plates_linear[0], outer=roto, band=BAND)
         mine = {r.frame: r.alpha for r in s.matte([(f, shot.plates_linear[i]) for i, f in enumerate(FRAMES[:3])],
                                                   result_dtype="float32")}
     written = read_exr(Path(run[1]) / "first" / "plate_alpha.1003.exr")[:, :, 0]

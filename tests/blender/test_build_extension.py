@@ -41,6 +41,7 @@ def test_zip_with_wheels_per_platform(tmp_path):
     assert {"__init__.py", "operators.py", "panels.py", "compositor.py", "plan.py"} <= names
     assert {"vendor/ftpvm_client/__init__.py", "vendor/ftpvm_wire/_proto/ftpvm/v1/matting_pb2.py",
             "vendor/ftpvm_wire/sequences.py", "vendor/fileseq/__init__.py", "vendor/typing_extensions.py"} <= names
+    assert {"vendor/ftpvm_wire/schema.py", "vendor/ftpvm_wire/settings_schema.json"} <= names   # offline defaults
     assert not any(n.startswith(("vendor/grpc/", "vendor/numpy/", "vendor/google/")) for n in names)  # wheels
     assert not any("__pycache__" in n for n in names)
     assert manifest["id"] == "ftpvm_matte" and manifest["type"] == "add-on"

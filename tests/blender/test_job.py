@@ -28,7 +28,7 @@ def _job(shot_id, keyframes=(11,), quality="STANDARD", colorspace="Linear Rec.70
 
 def _keys(shot, frames):
     return [KeyframeInput(f, shot.plates_linear[FRAMES.index(f)],
-                          mask=(shot.alpha[FRAMES.index(f)] > 0.5).astype(np.float32)) for f in frames]
+                          outer=(shot.alpha[FRAMES.index(f)] > 0.5).astype(np.float32)) for f in frames]
 
 
 def _plates(shot, frames=FRAMES):
@@ -67,6 +67,25 @@ def test_runs_a_shot_and_updates_keyframes(server, shot):
         info = client.get_shot("jobshot")
     assert info.keyframes == (13,) and info.settings["downsample_ratio"] == 0.25
     assert not np.array_equal(again[0].alpha, results[0].alpha)
+
+
+def test_untouched_settings_take_the_servers_defaults(tmp_path, synthetic_checkpoint, shot):
+    """A server advertising another default (here --precision) is what a job that leaves it untouched gets."""
+    from ftpvm_client import Client
+    from server_harness import launch
+
+    srv = launch(tmp_path / "state", synthetic_checkpoint, tmp_path / "server.log", extra=["--precision", "fp16"])
+    try:
+        worker = ProcessJob(srv.address, _job("jobdefaults"), _keys(shot, [11]), _plates(shot, FRAMES[:2]))
+        _drive(worker)
+        assert worker.stage == "done", worker.error
+        with Client(srv.address) as client:
+            advertised = {f["name"]: f["default"] for f in client.info().settings_schema}
+            settings = client.get_shot("jobdefaults").settings
+        assert settings["precision"] == advertised["precision"] != "auto"
+        assert settings["roto_band"] == advertised["roto_band"]
+    finally:
+        assert srv.stop() == 0, srv.log_tail()
 
 
 def test_batches_continue_the_recurrent_chain(server, shot):

@@ -65,26 +65,34 @@ def test_plan_job_checks_everything(tmp_path):
     assert job.first_path("alpha").endswith("sh_alpha.1001.exr")
     assert plan.plan_job(**{**kw, "want_foreground": False}).passes == ("alpha",)
     for change, words in (({"quality": "ULTRA"}, "unknown quality"), ({"width": 0}, "no image"),
-                          ({"colorspace": ""}, "colour space"), ({"band": 0}, "band"),
+                          ({"colorspace": ""}, "colour space"), ({"band": -1}, "band"),
                           ({"keyframes": [5]}, "outside"), ({"shot_id": "a b"}, "shot id")):
         with pytest.raises(PlanError, match=words):
             plan.plan_job(**{**kw, **change})
 
 
-def test_mask_and_trimap_checks():
+def test_untouched_settings_are_left_to_the_server(tmp_path):
+    """Settings and band the artist did not set are not sent: the server's advertised defaults apply."""
+    from ftpvm_wire.schema import snapshot
+
+    kw = dict(shot_id="sh", width=96, height=64, colorspace="Linear Rec.709", clip_start=1001, clip_duration=6,
+              keyframes=[1001], quality="STANDARD", want_foreground=True, blend_path=str(tmp_path / "a.blend"))
+    job = plan.plan_job(**kw)
+    assert job.band == 0 and job.settings == {"downsample_ratio": "auto"}
+    job = plan.plan_job(**kw, band=6, chosen={"memory_policy": "nearest", "memory_size": 3})
+    assert job.band == 6 and job.settings == {"downsample_ratio": "auto", "memory_policy": "nearest", "memory_size": 3}
+    with pytest.raises(PlanError, match="choose one of first_last, nearest"):
+        plan.plan_job(**kw, chosen={"memory_policy": "latest"})
+    assert set(plan.SETTING_PROPS) <= set(snapshot().names("shot"))
+    assert not hasattr(plan, "check_trimap") and not hasattr(plan, "trimap_from_matte")   # no trimap rules here
+
+
+def test_an_empty_mask_raster_is_explained_before_anything_is_sent():
     m = np.zeros((8, 8), np.float32)
-    with pytest.raises(PlanError, match="covers nothing"):
-        plan.check_mask_matte(m, "M", 3)
-    with pytest.raises(PlanError, match="whole frame"):
-        plan.check_mask_matte(m + 1, "M", 3)
-    with pytest.raises(PlanError, match="non-finite"):
-        plan.check_mask_matte(np.full((8, 8), np.nan, np.float32), "M", 3)
-    m[2:5, 2:5] = 1.3
-    assert plan.check_mask_matte(m, "M", 3).max() == 1.0
-    t = plan.check_trimap(np.array([[0.1, 0.5, 0.9]], np.float32), "T", 1)
-    np.testing.assert_array_equal(t, [[0.0, 0.5, 1.0]])
-    with pytest.raises(PlanError, match="needs white"):
-        plan.check_trimap(np.full((2, 2), 0.5, np.float32), "T", 1)
+    with pytest.raises(PlanError, match="covers nothing at frame 3"):
+        plan.check_mask_raster(m, "M", 3)
+    m[2, 2] = 0.3                                   # soft or tiny: the engine judges it, not the add-on
+    assert plan.check_mask_raster(m, "M", 3) is m
 
 
 def test_pixel_layout_round_trip():

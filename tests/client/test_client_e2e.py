@@ -76,7 +76,7 @@ def test_keyframe_from_roto_mask_and_keyframe_list(client, shot_data):
     shot = client.open_shot("roto", 96, 64, COLORSPACE)
     roto = (d.alpha[2] > 0.5).astype(np.float32)
     two_shapes = np.stack([roto * 0, roto], axis=-1)  # several roto mattes are united
-    kf = shot.set_keyframe(2, image=d.plates_linear[2], mask=two_shapes, band=4)
+    kf = shot.set_keyframe(2, image=d.plates_linear[2], outer=two_shapes, band=4)
     assert (kf.frame, kf.source, kf.band) == (2, "mask", 4)
     shot.set_keyframe(5, image=d.plates_linear[5], trimap=d.trimaps[5])
     assert [k.frame for k in shot.keyframes()] == [2, 5]
@@ -125,7 +125,8 @@ def test_exr_bytes_frames(client, shot_data, tmp_path):
     shot = client.open_shot("exr", 96, 64, COLORSPACE)
     shot.set_keyframe(0, image=d.plates_linear[0], trimap=d.trimaps[0])
     path = tmp_path / "plate.exr"
-    io.write_exr(path, {c: d.plates_linear[1][..., i] for i, c in enumerate("RGB")})
+    # float, so the EXR holds exactly the float32 planes sent below (half EXRs are half since write_exr honours it)
+    io.write_exr(path, {c: d.plates_linear[1][..., i] for i, c in enumerate("RGB")}, pixel_type="float")
     from_exr = next(iter(shot.matte([(1, path.read_bytes())])))
     shot.reset_cache()
     from_planes = list(shot.matte([(1, d.plates_linear[1])], send_dtype="float32"))[0]

@@ -188,7 +188,7 @@ def test_bad_inputs_have_clear_errors(make_engine, small_shot):
         shot.set_keyframe(0, np.zeros((H + 1, W, 3), np.float32), trimap=small_shot.trimaps[0])
     with pytest.raises(InvalidInput, match="exactly one"):
         shot.set_keyframe(0, small_shot.plates_linear[0])
-    shot.set_keyframe(0, small_shot.plates_linear[0], mask=small_shot.alpha[0], band=3)
+    shot.set_keyframe(0, small_shot.plates_linear[0], outer=small_shot.alpha[0], band=3)
     assert shot.keyframes()[0].source == "mask"
     with pytest.raises(InvalidInput, match="unknown pass"):
         shot.matte(frames_of(small_shot, [0]), passes=("alpha", "depth"))

@@ -41,7 +41,7 @@ def test_process_range_path_mode(plates, work_root, server, tmp_path_factory):
     assert g.name() == "FTPVMMatte1" and g.input(0) is not None
     nuke.frame(FIRST)
     rec = node.on_button(g, "set_keyframe")
-    assert rec.kind == "mask" and nuke.messages == []
+    assert rec.mode == "roto" and nuke.messages == []
     assert g["keyframe_marks"].keyTimes() == [float(FIRST)]
     report = node.on_button(g, "process")
     assert nuke.messages == [], nuke.messages
@@ -118,26 +118,57 @@ def test_cancel_mid_range_keeps_done_frames(plates, work_root, server):
     assert not rest.cancelled and rest.matted == [f for f in range(FIRST, FIRST + 6) if f not in report.matted]
 
 
-def test_keyframe_change_invalidates_only_later_frames(plates, work_root, server):
+def _pixels(path):
+    import OpenImageIO as oiio
+
+    return oiio.ImageBuf(path).get_pixels(oiio.FLOAT)
+
+
+def test_keyframe_change_is_recomputed_only_where_the_engine_says(plates, work_root, server):
+    """The node sends the range again after a re-key; the engine's cache answers the frames the edit cannot reach.
+
+    (The node used to decide this with its own copy of the memory policy; now the engine alone does.)
+    """
     g = build(plates, work_root / "rekey", server)
     nuke.frame(FIRST)
     node.on_button(g, "set_keyframe")
-    node.on_button(g, "process")
+    first = node.on_button(g, "process")
+    assert first.from_cache == []
     state = node.read_state(g)
-    before = {f: os.stat(state.paths.path("alpha", f)).st_mtime_ns for f in range(FIRST, FIRST + 6)}
+    before = {f: _pixels(state.paths.path("alpha", f)) for f in range(FIRST, FIRST + 6)}
     nuke.frame(FIRST + 3)
     g["band"].setValue(6.0)
     node.on_button(g, "set_keyframe")         # a second keyframe, later in the shot
     report = node.on_button(g, "process")
     assert report.sent_keyframes == [FIRST + 3]
-    assert report.matted == [FIRST + 3, FIRST + 4, FIRST + 5]
-    after = {f: os.stat(state.paths.path("alpha", f)).st_mtime_ns for f in range(FIRST, FIRST + 6)}
-    assert all(after[f] == before[f] for f in range(FIRST, FIRST + 3))
-    assert all(after[f] != before[f] for f in range(FIRST + 3, FIRST + 6))
-    # removing it brings those frames back to what the first keyframe alone gives
+    assert report.matted == list(range(FIRST, FIRST + 6))
+    assert report.from_cache == [FIRST, FIRST + 1, FIRST + 2]   # first_last: earlier frames never read it
+    after = {f: _pixels(state.paths.path("alpha", f)) for f in range(FIRST, FIRST + 6)}
+    assert all(np.array_equal(after[f], before[f]) for f in range(FIRST, FIRST + 3))
+    assert not np.array_equal(after[FIRST + 3], before[FIRST + 3])
+    # removing it brings those frames back to what the first keyframe alone gives, from the cache
     node.on_button(g, "remove_keyframe")
     report = node.on_button(g, "process")
-    assert report.removed_keyframes == [FIRST + 3] and report.matted == [FIRST + 3, FIRST + 4, FIRST + 5]
+    assert report.removed_keyframes == [FIRST + 3] and report.from_cache == list(range(FIRST, FIRST + 6))
+    again = {f: _pixels(state.paths.path("alpha", f)) for f in range(FIRST, FIRST + 6)}
+    assert all(np.array_equal(again[f], before[f]) for f in range(FIRST, FIRST + 6))
+
+
+def test_inner_outer_roto_keyframe_is_built_by_the_engine(plates, work_root, server):
+    """Inner (red) + outer (alpha) channels go over the wire as roto mattes; the server makes the trimap."""
+    g = build(plates, work_root / "inner_outer", server)
+    g["trimap_mode"].setValue("inner_outer")
+    nuke.frame(FIRST)
+    rec = node.on_button(g, "set_keyframe")
+    assert rec.mode == "inner_outer" and rec.band == 0.0
+    g["last"].setValue(FIRST + 1)
+    report = node.on_button(g, "process")
+    assert nuke.messages == [] and report.matted == [FIRST, FIRST + 1]
+    from ftpvm_client import Client
+
+    with Client(server.address) as client:
+        assert [(k.frame, k.source) for k in client.shot(g["shot_id"].value()).keyframes()] == \
+            [(FIRST, "inner_outer")]
 
 
 def test_server_not_running_is_a_message(plates, work_root):

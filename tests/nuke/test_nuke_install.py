@@ -72,12 +72,15 @@ def test_real_offline_install_imports_from_vendor_only(tmp_path, monkeypatch):
     target = tmp_path / "ftpvm_nuke_plugin"
     assert main(["nuke", "install", "--target", str(target), "--offline"]) == 0
     for rel in ("init.py", "menu.py", "ftpvm_nuke/node.py", "vendor/ftpvm_client/__init__.py",
-                "vendor/ftpvm_wire/sequences.py", "vendor/fileseq/__init__.py"):
+                "vendor/ftpvm_wire/sequences.py", "vendor/fileseq/__init__.py",
+                "vendor/ftpvm_wire/schema.py", "vendor/ftpvm_wire/settings_schema.json"):
         assert (target / rel).is_file(), rel
     code = ("import runpy, sys; runpy.run_path(sys.argv[1] + '/init.py');"
             "import grpc, google.protobuf, numpy, fileseq, typing_extensions, ftpvm_client, ftpvm_wire, ftpvm_nuke.plan;"
+            "import ftpvm_wire.schema;"
             "print(grpc.__file__); print(numpy.__file__); print(ftpvm_client.__file__); print(ftpvm_nuke.plan.__file__);"
-            "print(ftpvm_wire.__file__); print(fileseq.__file__); print(typing_extensions.__file__)")
+            "print(ftpvm_wire.__file__); print(fileseq.__file__); print(typing_extensions.__file__);"
+            "print(ftpvm_wire.schema.snapshot().source and ftpvm_wire.schema.__file__)")
     out = subprocess.run([sys.executable, "-S", "-c", code, str(target)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     for line in out.stdout.split():

@@ -12,6 +12,9 @@ import nuke
 from nuke_support import FIRST, ROOT, make_script, write_exr
 
 from ftpvm_nuke import node, plan
+from ftpvm_wire.schema import advertised, snapshot
+
+from ftpvm_core.engine.settings import settings_schema
 
 PLUGIN = ROOT / "plugins" / "nuke"
 
@@ -51,6 +54,49 @@ def test_knob_panel_and_defaults(plates, tmp_path):
     assert nuke.messages == ["FTPVMMatte: Connect a roto (or a matte, or a trimap) to the Roto input first."]
 
 
+class _FakeServer:
+    """A client whose server advertises ``schema``."""
+
+    def __init__(self, schema):
+        self.schema = schema
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def info(self):
+        return type("Info", (), {"settings_schema": self.schema})()
+
+
+def _schema_with(**defaults):
+    return [{**f, "default": defaults[f["name"]]} if f["name"] in defaults else f for f in settings_schema()]
+
+
+def test_settings_knobs_come_from_the_advertised_schema(plates, tmp_path, monkeypatch):
+    plate, _ = make_script(plates, tmp_path)
+    g = node.create()                           # nothing listens at localhost:50051: the shipped snapshot
+    for name in plan.SETTING_KNOBS + ("band",):
+        assert g.knob(name) is not None, name
+    assert g["band"].value() == snapshot().default_of("roto_band")
+    assert g["memory_policy"].values() == list(snapshot().choices_of("memory_policy"))
+    assert g["downsample"].value() == "auto"
+    # a server advertising other defaults changes the new node's knobs, and what Process sends
+    served = _schema_with(roto_band=24.0, memory_policy="nearest", memory_size=3, downsample_ratio=0.25)
+    monkeypatch.setattr(node, "_probe", lambda address: _FakeServer(served))
+    g2 = node.create()
+    assert g2["band"].value() == 24.0 and g2["memory_policy"].value() == "nearest"
+    assert (g2["downsample"].value(), g2["ratio"].value()) == ("ratio", 0.25)
+    g2.setInput(0, plate)
+    state = node.read_state(g2, schema=advertised(served))
+    assert state.settings["memory_policy"] == "nearest" and state.settings["memory_size"] == 3
+    assert state.settings["downsample_ratio"] == 0.25
+    g2["memory_size"].setValue(40)
+    with pytest.raises(plan.PlanError, match="'memory_size'.*out of range"):
+        node.read_state(g2, schema=advertised(served))
+
+
 def test_set_keyframe_errors_are_messages(plates, tmp_path):
     plate, roto = make_script(plates, tmp_path)
     g = node.create()
@@ -66,7 +112,7 @@ def test_set_keyframe_errors_are_messages(plates, tmp_path):
     nuke.frame(FIRST)
     g["trimap_mode"].setValue("trimap")
     g["roto_channel"].setValue("red")           # the inner matte holds only 0/1: no unknown, still has fg
-    assert node.on_button(g, "set_keyframe").kind == "trimap"
+    assert node.on_button(g, "set_keyframe").mode == "trimap"
     node.on_button(g, "remove_keyframe")
     node.on_button(g, "remove_keyframe")
     assert "no keyframe at frame 1001" in nuke.messages[-1]
@@ -81,7 +127,8 @@ def test_keyframes_show_in_list_and_timeline(plates, tmp_path):
         nuke.frame(f)
         node.set_keyframe(g)
     assert g["keyframe_marks"].keyTimes() == [FIRST, FIRST + 4]
-    assert g["keyframe_list"].value() == f"{FIRST} (roto, 12 px), {FIRST + 4} (roto, 12 px)"
+    band = snapshot().default_of("roto_band")   # no server at DEFAULT_SERVER: the shipped schema's default
+    assert g["keyframe_list"].value() == f"{FIRST} (roto, {band:g} px), {FIRST + 4} (roto, {band:g} px)"
     nuke.frame(FIRST + 4)
     node.remove_keyframe(g)
     assert g["keyframe_marks"].keyTimes() == [FIRST]

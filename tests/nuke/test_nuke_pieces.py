@@ -42,25 +42,24 @@ def test_exr_reads_openimageio_files_and_refuses_compressed(tmp_path):
         exr.read(str(tmp_path / "junk.exr"))
 
 
-def test_guides_by_mode():
+def test_guides_by_mode_are_the_channels_as_they_are():
+    """The node sends its roto channels; it builds no trimap (the engine's rules do, on the server)."""
     inner = np.zeros((8, 8), np.float32)
     inner[3:5, 3:5] = 1
     outer = np.zeros((8, 8), np.float32)
-    outer[2:6, 2:6] = 1
+    outer[2:6, 2:6] = 0.7
     planes = {"R": inner, "A": outer}
-    kind, mask = guides.guide("roto", planes, 1)
-    assert kind == "mask" and np.array_equal(mask, outer)
-    kind, tri = guides.guide("inner_outer", planes, 1, inner_channel="red", outer_channel="alpha")
-    assert kind == "trimap"
-    assert tri[3, 3] == 1.0 and tri[2, 2] == 0.5 and tri[0, 0] == 0.0
-    kind, tri = guides.guide("trimap", {"A": outer * 0.5 + inner * 0.5}, 1)
-    assert kind == "trimap" and tri.max() == 1.0
-    with pytest.raises(PlanError, match="roto is empty at frame 7"):
-        guides.guide("roto", {"A": np.zeros((4, 4), np.float32)}, 7)
+    got = guides.guide("roto", planes, 1)
+    assert list(got) == ["outer"] and np.array_equal(got["outer"], outer)
+    got = guides.guide("inner_outer", planes, 1, inner_channel="red", outer_channel="alpha")
+    assert sorted(got) == ["inner", "outer"]
+    assert np.array_equal(got["inner"], inner) and np.array_equal(got["outer"], outer)   # no merge, no snap
+    got = guides.guide("trimap", {"A": outer * 0.5 + inner * 0.5}, 1)
+    assert list(got) == ["trimap"] and np.array_equal(got["trimap"], outer * 0.5 + inner * 0.5)
     with pytest.raises(PlanError, match="no green channel"):
         guides.guide("roto", planes, 1, roto_channel="green")
-    with pytest.raises(PlanError, match="no foreground"):
-        guides.guide("trimap", {"A": outer * 0.5}, 1)
+    with pytest.raises(PlanError, match="Unknown trimap mode"):
+        guides.guide("matte", planes, 1)
 
 
 def test_messages_say_what_to_do():

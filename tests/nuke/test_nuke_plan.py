@@ -7,10 +7,10 @@ from ftpvm_nuke import plan
 from ftpvm_nuke.plan import KeyframeRecord, Manifest, NodeState, PlanError
 
 
-def state(tmp_path, keyframes, first=1, last=10, policy="first_last", settings=None, passes=("alpha",)):
-    kfs = {f: KeyframeRecord(f, "roto", "mask", 12.0, d) for f, d in keyframes.items()}
+def state(tmp_path, keyframes, first=1, last=10, settings=None, passes=("alpha",)):
+    kfs = {f: KeyframeRecord(f, "roto", 10.0, d) for f, d in keyframes.items()}
     return NodeState("127.0.0.1:1", "sh010", "ACEScg", 96, 64, first, last, kfs,
-                     settings or {"downsample_ratio": "auto"}, passes, str(tmp_path), memory_policy=policy)
+                     settings or {"downsample_ratio": "auto"}, passes, str(tmp_path))
 
 
 def test_default_shot_id_drops_version_and_cleans():
@@ -49,7 +49,7 @@ def test_transfer_choice(tmp_path):
 
 
 def test_keyframe_records_roundtrip_and_listing():
-    recs = {12: KeyframeRecord(12, "trimap", "trimap", 0.0, "b"), 3: KeyframeRecord(3, "roto", "mask", 8.0, "a")}
+    recs = {12: KeyframeRecord(12, "trimap", 0.0, "b"), 3: KeyframeRecord(3, "roto", 8.0, "a")}
     assert plan.keyframes_from_text(plan.keyframes_to_text(recs)) == recs
     assert plan.keyframes_from_text("not json") == {}
     assert plan.format_keyframe_list(recs) == "3 (roto, 8 px), 12 (ready trimap)"
@@ -58,20 +58,14 @@ def test_keyframe_records_roundtrip_and_listing():
     assert plan.keyframe_digest("mask", 8, b"x") != plan.keyframe_digest("mask", 8, b"y")
 
 
-def test_memory_dependencies_follow_the_engine_policy():
-    assert plan.memory_keyframes(5, [10, 3, 20], "first_last") == [3]
-    assert plan.memory_keyframes(15, [10, 3, 20], "first_last") == [3, 10]
-    assert plan.memory_keyframes(1, [10, 3], "first_last") == [3]          # before any keyframe: the first
-    assert plan.memory_keyframes(1, [10, 3], "nearest") == [3, 10]
-
-
-def test_signature_changes_only_for_dependent_frames(tmp_path):
+def test_every_keyframe_counts_for_every_frame(tmp_path):
+    """Which keyframes a frame reads is the engine's rule: the node no longer keeps a copy of the memory policy."""
+    assert not hasattr(plan, "memory_keyframes")
     a = state(tmp_path, {1: "k1", 5: "k5"})
     b = state(tmp_path, {1: "k1", 5: "k5-new"})
-    same = [f for f in range(1, 11) if a.frame_signature(f) == b.frame_signature(f)]
-    assert same == [1, 2, 3, 4]
-    c = state(tmp_path, {1: "k1-new", 5: "k5"})
-    assert all(a.frame_signature(f) != c.frame_signature(f) for f in range(1, 11))   # first keyframe: all
+    assert all(a.frame_signature(f) != b.frame_signature(f) for f in range(1, 11))
+    c = state(tmp_path, {5: "k5", 1: "k1"})
+    assert all(a.frame_signature(f) == c.frame_signature(f) for f in range(1, 11))
     d = state(tmp_path, {1: "k1", 5: "k5"}, settings={"downsample_ratio": 0.5})
     assert all(a.frame_signature(f) != d.frame_signature(f) for f in range(1, 11))
 
@@ -106,10 +100,17 @@ def test_manifest_roundtrip_and_damage(tmp_path):
 
 
 def test_settings_and_passes_and_colorspaces():
+    from ftpvm_wire.schema import snapshot
+
     assert plan.downsample_setting("auto", 0.3) == "auto"
     assert plan.downsample_setting("ratio", 0.25) == 0.25
-    with pytest.raises(PlanError, match="0.05 to 1"):
-        plan.downsample_setting("ratio", 2.0)
+    schema = snapshot()
+    assert plan.shot_settings(schema, {"downsample_ratio": 0.25, "memory_size": 3}) == \
+        {"downsample_ratio": 0.25, "memory_size": 3}
+    with pytest.raises(PlanError, match=r"'downsample_ratio'.*\[0.05, 1\]"):
+        plan.shot_settings(schema, {"downsample_ratio": 2.0})
+    with pytest.raises(PlanError, match="'memory_policy'.*choose one of first_last, nearest"):
+        plan.shot_settings(schema, {"memory_policy": "latest"})
     assert plan.passes_for(True, False, True) == ("alpha", "foreground", "boundary")
     assert plan.passes_for(False, False, False) == ("alpha",)
     names = ("ACEScg", "Linear Rec.709 (sRGB)")

@@ -36,6 +36,24 @@ def test_fill_then_read_round_trips():
     assert dialog.read(d.items) == s
 
 
+def test_band_default_comes_from_the_advertised_schema():
+    """No band of its own: the spin box starts at the server's roto_band (the shipped snapshot's offline)."""
+    from ftpvm_core.engine.settings import settings_schema
+    from ftpvm_wire.schema import advertised, snapshot
+
+    assert Settings().band is None
+    d = make_dialog(Settings(keyframes=(KeyframeSpec(1, "/a.png", "roto"),)))
+    assert d.items["Band"].Value == round(snapshot().default_of("roto_band"))
+    served = advertised([{**f, "default": 24.0} if f["name"] == "roto_band" else f for f in settings_schema()])
+    ui = fui.UIManager()
+    d = dialog.MatteDialog(ui, fui.UIDispatcher(ui), Settings(keyframes=(KeyframeSpec(1, "/a.png", "roto"),)),
+                           lambda s, p, c: "ok", lambda s: "fine", save=lambda s: None, schema=served)
+    assert d.items["Band"].Value == 24 and dialog.read(d.items).band == 24
+    assert d.items["Band"].Maximum == served.range_of("roto_band")[1]
+    with pytest.raises(Exception, match="out of range"):
+        Settings(keyframes=(KeyframeSpec(1, "/a.png"),), band=-3).checked()
+
+
 def test_detected_colour_reads_as_empty_and_bad_values_are_shown_not_raised():
     d = make_dialog(Settings(keyframes=(KeyframeSpec(1, "/a.png"),)))
     assert dialog.read(d.items).colorspace == ""

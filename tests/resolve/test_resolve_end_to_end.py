@@ -35,7 +35,7 @@ def direct_results(server, plates, keyframes, colorspace, passes=("alpha", "fore
             if kind == "trimap":
                 shot.set_keyframe(frame, image=plates[frame], trimap=guide)
             else:
-                shot.set_keyframe(frame, image=plates[frame], mask=guide, band=band)
+                shot.set_keyframe(frame, image=plates[frame], outer=guide, band=band)
         out = {r.frame: r for r in shot.matte(sorted(plates.items()), passes=passes)}
         client.delete_shot("direct-reference")
     return out
@@ -87,6 +87,20 @@ def test_render_path_mode_imports_what_the_client_returns(scene, server):
     placed = scene.timeline.GetItemListInTrack("video", 3)[0]
     assert (placed.GetStart(), placed.GetDuration()) == (CLIP_START, N)
     assert digest(scene.media) == before
+
+
+def test_guides_are_read_as_they_are(tmp_path):
+    """The script builds no trimap: a painted 0.3 stays 0.3 (the server judges it by the shot's trimap_tolerance)."""
+    import OpenImageIO as oiio
+
+    values = np.array([[0.0, 0.3, 0.5, 1.0]], np.float32)
+    path = str(tmp_path / "guide.exr")
+    out = oiio.ImageOutput.create(path)
+    assert out.open(path, oiio.ImageSpec(4, 1, 1, oiio.FLOAT))
+    assert out.write_image(np.ascontiguousarray(values[:, :, None]))
+    out.close()
+    np.testing.assert_array_equal(pixels.read_guide(path, "trimap"), values)
+    np.testing.assert_array_equal(pixels.read_guide(path, "roto"), values)
 
 
 def test_media_sequence_pixels_mode_roto_and_fusion(scene, server):

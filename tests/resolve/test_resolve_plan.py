@@ -185,6 +185,7 @@ def test_install_and_uninstall(tmp_path):
     text = open(p.script).read()
     assert f"FTPVM_HOME = {str(tmp_path / 'support')!r}" in text
     assert (tmp_path / "support" / "ftpvm_client" / "__init__.py").is_file()
+    assert (tmp_path / "support" / "ftpvm_wire" / "settings_schema.json").is_file()   # offline defaults
     assert (tmp_path / "support" / "ftpvm_resolve" / "host.py").is_file()
     assert (tmp_path / "support" / "ftpvm_wire" / "sequences.py").is_file()
     assert (tmp_path / "support" / "vendor" / "fileseq" / "__init__.py").is_file()

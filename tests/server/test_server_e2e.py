@@ -126,16 +126,16 @@ def test_bad_unary_requests_get_the_right_status(server, client, stub, shot_data
         assert_still_serves(client, d, reference)
 
 
-def _keyframe_requests(shot_id, image_header, image_bytes, trimap=None, mask=None, chop=0):
+def _keyframe_requests(shot_id, image_header, image_bytes, trimap=None, outer=None, chop=0):
     start = pb.KeyframeStart(shot_id=shot_id, frame=0, image=image_header)
     payload = image_bytes
     if trimap is not None:
         h, b = raw_header(trimap)
         start.trimap.CopyFrom(h)
         payload += b
-    if mask is not None:
-        h, b = raw_header(mask)
-        start.mask.CopyFrom(h)
+    if outer is not None:
+        h, b = raw_header(outer)
+        start.outer.CopyFrom(h)
         payload += b
     payload = payload[:len(payload) - chop]
     return iter([pb.SetKeyframeRequest(start=start), pb.SetKeyframeRequest(chunk=pb.Chunk(data=payload))])

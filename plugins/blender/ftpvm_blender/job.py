@@ -27,11 +27,11 @@ from .plan import Job
 
 @dataclass
 class KeyframeInput:
-    """A keyframe as sent: the plate and either a roto matte (with its band) or a trimap."""
+    """A keyframe as sent: the plate and either an outer roto matte (the job's band applies) or a trimap."""
 
     frame: int
     plate: np.ndarray
-    mask: Optional[np.ndarray] = None
+    outer: Optional[np.ndarray] = None
     trimap: Optional[np.ndarray] = None
 
 
@@ -142,7 +142,7 @@ class ProcessJob:
                         if k.trimap is not None:
                             shot.set_keyframe(k.frame, image=k.plate, trimap=k.trimap)
                         else:
-                            shot.set_keyframe(k.frame, image=k.plate, mask=k.mask, band=job.band)
+                            shot.set_keyframe(k.frame, image=k.plate, outer=k.outer, band=job.band)
                 self.stage = "matting"
                 if self._cancel.is_set():
                     raise Cancelled("cancelled")

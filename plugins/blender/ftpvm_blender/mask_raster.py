@@ -1,4 +1,7 @@
-"""Keyframe guides from Blender data: a Mask rasterised by the compositor's Mask node, or a trimap image."""
+"""Keyframe guides from Blender data: a Mask rasterised by the compositor's Mask node, or a trimap image.
+
+Both go to the server as they are (the Mask as the outer roto matte); the engine builds and checks the trimap.
+"""
 from __future__ import annotations
 
 from typing import List, Optional
@@ -6,7 +9,7 @@ from typing import List, Optional
 import bpy
 
 from .job import KeyframeInput
-from .plan import PlanError, check_mask_matte, check_trimap
+from .plan import PlanError, check_mask_raster
 from .render_io import NodeRenderer
 
 
@@ -36,9 +39,8 @@ def keyframe_inputs(renderer: NodeRenderer, clip: "bpy.types.MovieClip", frames:
     for frame in frames:
         plate = renderer.clip_frame(clip, frame)
         if source == "MASK":
-            matte = check_mask_matte(renderer.mask_matte(mask, frame), mask.name, frame)
-            out.append(KeyframeInput(frame, plate, mask=matte))
+            matte = check_mask_raster(renderer.mask_matte(mask, frame), mask.name, frame)
+            out.append(KeyframeInput(frame, plate, outer=matte))
         else:
-            pixels = renderer.image_frame(trimap_image, frame)
-            out.append(KeyframeInput(frame, plate, trimap=check_trimap(pixels[:, :, 0], trimap_image.name, frame)))
+            out.append(KeyframeInput(frame, plate, trimap=renderer.image_frame(trimap_image, frame)[:, :, 0]))
     return out

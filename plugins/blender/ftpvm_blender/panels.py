@@ -4,6 +4,7 @@ from __future__ import annotations
 import bpy
 
 from . import properties
+from .plan import SETTING_PROPS
 
 
 class FTPVM_UL_keyframes(bpy.types.UIList):
@@ -48,6 +49,8 @@ def draw_panel(layout: "bpy.types.UILayout", context: "bpy.types.Context") -> No
 
     box = layout.box()
     box.prop(props, "quality")
+    for name in SETTING_PROPS:
+        box.prop(props, name)
     box.prop(props, "output_foreground")
     box.prop(props, "output_dir")
     box.prop(props, "use_scene_range")

@@ -10,6 +10,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ftpvm_wire.schema import Schema, SchemaError
 from ftpvm_wire.sequences import sequence_stem
 from ftpvm_wire.shots import ShotIdError, check_shot_id as _check_shot_id, shot_id_from
 
@@ -19,6 +20,10 @@ QUALITY_SETTINGS: Dict[str, Dict[str, object]] = {
     "STANDARD": {"downsample_ratio": "auto"},
     "HIGH": {"downsample_ratio": 1.0},
 }
+
+#: Shot settings with a panel property of their own, built from the settings schema (default, choices, range).
+#: Only those the artist set are sent: the others take the server's advertised defaults.
+SETTING_PROPS = ("memory_size", "memory_policy", "precision", "highlights")
 
 #: Passes the add-on can write, in the order files are written.
 OUTPUT_PASSES = ("alpha", "foreground")
@@ -88,6 +93,17 @@ def quality_settings(quality: str) -> Dict[str, object]:
         raise PlanError(f"unknown quality {quality!r}; choose one of {', '.join(QUALITY_SETTINGS)}") from None
 
 
+def chosen_settings(schema: Schema, values: Dict[str, object]) -> Dict[str, object]:
+    """The settings the artist set, checked against ``schema``; PlanError naming the one to fix."""
+    out = {}
+    for name, value in values.items():
+        try:
+            out[name] = schema.validate(name, value)
+        except SchemaError as exc:
+            raise PlanError(str(exc)) from None
+    return out
+
+
 def output_folder(blend_path: str, chosen: str, shot_id: str) -> str:
     """Where the EXR sequences go: the chosen folder, else ``ftpvm/<shot>`` next to the .blend file."""
     if chosen:
@@ -108,36 +124,13 @@ def sequence_offset(first_frame: int) -> int:
     return first_frame - 1
 
 
-def trimap_from_matte(matte: np.ndarray) -> np.ndarray:
-    """A painted trimap image (one channel, any values) snapped to {0, .5, 1}."""
-    m = np.asarray(matte, dtype=np.float32)
-    return np.where(m < 0.25, 0.0, np.where(m > 0.75, 1.0, 0.5)).astype(np.float32)
-
-
-def check_mask_matte(matte: np.ndarray, mask_name: str, frame: int) -> np.ndarray:
-    """The matte clipped to [0, 1]; PlanError when it is empty, covers everything or is not finite."""
-    m = np.asarray(matte, dtype=np.float32)
-    if m.ndim != 2 or m.size == 0:
-        raise PlanError(f"mask {mask_name!r} gave no image at frame {frame}")
-    if not np.isfinite(m).all():
-        raise PlanError(f"mask {mask_name!r} holds non-finite values at frame {frame}")
-    m = np.clip(m, 0.0, 1.0)
-    if m.max() < 0.5:
+def check_mask_raster(matte: np.ndarray, mask_name: str, frame: int) -> np.ndarray:
+    """The rasterised Mask, or PlanError when Blender drew nothing of it on this frame (the shape lies off-frame
+    or is not keyed there). How the matte becomes a trimap is the engine's rule, not checked here."""
+    if not (np.asarray(matte) > 0).any():
         raise PlanError(f"mask {mask_name!r} covers nothing at frame {frame}: draw a closed shape around the "
                         f"subject on that keyframe (in the Movie Clip editor, Mask mode)")
-    if m.min() > 0.5:
-        raise PlanError(f"mask {mask_name!r} covers the whole frame at frame {frame}: draw the shape around "
-                        f"the subject only")
-    return m
-
-
-def check_trimap(trimap: np.ndarray, image_name: str, frame: int) -> np.ndarray:
-    """A snapped trimap; PlanError when it has no foreground or no background at all."""
-    t = trimap_from_matte(trimap)
-    if not (t == 1.0).any() or not (t == 0.0).any():
-        raise PlanError(f"trimap {image_name!r} at frame {frame} needs white (foreground) and black "
-                        f"(background) areas")
-    return t
+    return matte
 
 
 def top_down(pixels: np.ndarray, width: int, height: int, channels: int = 4) -> np.ndarray:
@@ -181,7 +174,7 @@ class Job:
     passes: Tuple[str, ...]
     folder: str
     settings: Dict[str, object] = field(default_factory=dict)
-    band: int = 12
+    band: int = 0  # unknown band around the mask's edge in pixels; 0: the shot's roto_band (the server's default)
 
     def path(self, pass_name: str, frame: int) -> str:
         """The EXR one pass of one frame is written to."""
@@ -194,18 +187,27 @@ class Job:
 
 def plan_job(*, shot_id: str, width: int, height: int, colorspace: str, clip_start: int, clip_duration: int,
              keyframes: Iterable[int], quality: str, want_foreground: bool, blend_path: str,
-             chosen_folder: str = "", limit: Optional[Tuple[int, int]] = None, band: int = 12) -> Job:
-    """Check the panel's settings and turn them into a Job; PlanError with the fix otherwise."""
+             chosen_folder: str = "", limit: Optional[Tuple[int, int]] = None, band: int = 0,
+             chosen: Optional[Dict[str, object]] = None, schema: Optional[Schema] = None) -> Job:
+    """Check the panel's settings and turn them into a Job; PlanError with the fix otherwise.
+
+    ``chosen``: the shot settings the artist set (checked against ``schema``, the shipped snapshot when None);
+    ``band`` 0 and settings left out take the server's defaults.
+    """
     check_shot_id(shot_id)
     if width < 1 or height < 1:
         raise PlanError("the clip has no image (is its file missing?)")
     if not colorspace:
         raise PlanError("no input colour space: pick the space the clip's pixels are in")
-    if band < 1:
-        raise PlanError("the band width must be at least 1 pixel")
+    if band < 0:
+        raise PlanError("the band width must be at least 1 pixel (or 0 for the server's default)")
     frames = frame_range(clip_start, clip_duration, limit)
     keys = check_keyframes(keyframes, frames)
     passes = ("alpha", "foreground") if want_foreground else ("alpha",)  # alpha always: the node group needs it
     folder = output_folder(blend_path, chosen_folder, shot_id)
-    return Job(shot_id, int(width), int(height), colorspace, frames, keys, passes, folder,
-               quality_settings(quality), int(band))
+    if schema is None:
+        from ftpvm_wire.schema import snapshot
+
+        schema = snapshot()
+    settings = {**quality_settings(quality), **chosen_settings(schema, dict(chosen or {}))}
+    return Job(shot_id, int(width), int(height), colorspace, frames, keys, passes, folder, settings, int(band))

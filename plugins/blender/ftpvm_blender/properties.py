@@ -9,8 +9,26 @@ import bpy
 from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, IntProperty, PointerProperty,
                        StringProperty)
 
+from ftpvm_wire.schema import snapshot
+
 from . import colour
 from .plan import shot_id_from_name
+
+#: The shipped settings schema: defaults, choices and ranges of the shot settings the panel shows. What the
+#: artist leaves untouched is not sent, so the server's advertised defaults apply (see ``plan.SETTING_PROPS``).
+SCHEMA = snapshot()
+
+
+def _choice(name: str, label: str) -> EnumProperty:
+    field = SCHEMA.field(name)
+    return EnumProperty(name=label, default=field.default, description=field.help,
+                        items=[(c, c.replace("_", " ").capitalize(), "") for c in field.choices])
+
+
+def _count(name: str, label: str) -> IntProperty:
+    field = SCHEMA.field(name)
+    return IntProperty(name=label, default=field.default, min=int(field.minimum), max=int(field.maximum),
+                       description=field.help)
 
 DEFAULT_SERVER = "127.0.0.1:50051"
 
@@ -79,8 +97,9 @@ class FTPVMSettings(bpy.types.PropertyGroup):
         ("IMAGE", "Trimap image", "An image (or sequence): white = foreground, grey = unknown, black = background"),
     ))
     mask: PointerProperty(name="Mask", type=bpy.types.Mask, description="The roto Mask drawn on the keyframes")
-    band: IntProperty(name="Band", default=12, min=1, soft_max=200, subtype="PIXEL",
-                      description="Width of the unknown band around the mask's edge, in pixels")
+    band: IntProperty(name="Band", default=int(round(SCHEMA.default_of("roto_band"))), min=1, soft_max=200,
+                      subtype="PIXEL", description="Width of the unknown band around the mask's edge, in pixels "
+                                                   "(untouched: the server's default roto band)")
     trimap_image: PointerProperty(name="Trimap", type=bpy.types.Image,
                                   description="Trimap image or sequence (read at each keyframe)")
     keyframes: CollectionProperty(type=FTPVMKeyframe)
@@ -90,6 +109,10 @@ class FTPVMSettings(bpy.types.PropertyGroup):
         ("STANDARD", "Standard", "Network at up to 1024 pixels on the long side"),
         ("HIGH", "High", "Network at full resolution: slowest"),
     ))
+    memory_size: _count("memory_size", "Memory size")
+    memory_policy: _choice("memory_policy", "Memory policy")
+    precision: _choice("precision", "Precision")
+    highlights: _choice("highlights", "Highlights")
     output_foreground: BoolProperty(name="Foreground", default=True,
                                     description="Also write the foreground colour pass (unmixed from the background)")
     output_dir: StringProperty(name="Folder", default="", subtype="DIR_PATH",

@@ -28,7 +28,7 @@ import numpy as np
 from . import properties
 from .job import ProcessJob
 from .mask_raster import keyframe_inputs
-from .plan import Job, PlanError, batch_size, plan_job
+from .plan import SETTING_PROPS, Job, PlanError, batch_size, plan_job
 from .render_io import NodeRenderer, write_exr
 from .wiring import insert_group
 
@@ -53,7 +53,8 @@ class ProcessRunner:
             clip_duration=self.clip.frame_duration, keyframes=[k.frame for k in props.keyframes],
             quality=props.quality, want_foreground=props.output_foreground, blend_path=bpy.data.filepath,
             chosen_folder=bpy.path.abspath(props.output_dir) if props.output_dir else "", limit=limit,
-            band=props.band)
+            band=props.band if props.is_property_set("band") else 0,
+            chosen={name: getattr(props, name) for name in SETTING_PROPS if props.is_property_set(name)})
         self.renderer: Optional[NodeRenderer] = NodeRenderer(width, height)
         try:
             self.keys = keyframe_inputs(self.renderer, self.clip, self.job.keyframes, props.trimap_source,

@@ -13,6 +13,7 @@ import traceback
 from typing import Any, Callable, Dict, Optional
 
 import nuke
+from ftpvm_wire.schema import advertised
 
 from . import exr, guides, messages, plan
 from . import process as processing
@@ -34,15 +35,28 @@ def _unique_name(base: str) -> str:
     return f"{base}{i}"
 
 
+def advertised_schema(address: str = DEFAULT_SERVER) -> Any:
+    """The settings schema the server at ``address`` advertises, or the shipped snapshot when it cannot be asked."""
+    try:
+        with _probe(address) as client:
+            return advertised(client.info().settings_schema)
+    except Exception:  # noqa: BLE001 - no server while building the UI: the snapshot's defaults serve
+        return advertised(None)
+
+
 def create() -> Any:
-    """Create an FTPVMMatte node connected to the selected node (the menu command)."""
+    """Create an FTPVMMatte node connected to the selected node (the menu command).
+
+    Its settings knobs take their defaults, choices and ranges from the schema the server at
+    DEFAULT_SERVER advertises (the shipped snapshot when no server answers).
+    """
     nuke.Layer(FG_LAYER, [f"{FG_LAYER}.red", f"{FG_LAYER}.green", f"{FG_LAYER}.blue"])
     nuke.Layer(PASS_LAYER, [f"{PASS_LAYER}.trimap", f"{PASS_LAYER}.boundary"])
     selected = nuke.selectedNodes()
     group = nuke.createNode("Group", inpanel=False)
     group.setName(_unique_name(CLASS_LABEL))
     group["tile_color"].setValue(0x6B4FA0FF)
-    _add_knobs(group)
+    _add_knobs(group, advertised_schema())
     _build_internals(group)
     group["knobChanged"].setValue("import ftpvm_nuke.node as _f; _f.on_knob_changed(nuke.thisNode(), nuke.thisKnob())")
     if selected and group.input(INPUT_SOURCE) is None:
@@ -56,7 +70,21 @@ def _button(name: str, label: str) -> Any:
     return nuke.PyScript_Knob(name, label, BUTTON.format(name))
 
 
-def _add_knobs(g: Any) -> None:
+def _setting_knob(g: Any, schema: Any, name: str, label: str) -> None:
+    """A knob for one shot setting: an enumeration of its choices, or a number knob with its range."""
+    field = schema.field(name)
+    if field.choices is not None:
+        knob = nuke.Enumeration_Knob(name, label, [str(c) for c in field.choices])
+    else:
+        knob = nuke.Int_Knob(name, label) if field.type == "int" else nuke.Double_Knob(name, label)
+        if field.type != "int" and field.minimum is not None and field.maximum is not None:
+            knob.setRange(field.minimum, field.maximum)
+    g.addKnob(knob)
+    knob.setValue(field.default)
+    knob.setTooltip(field.help)
+
+
+def _add_knobs(g: Any, schema: Any) -> None:
     root = nuke.root()
     k = g.addKnob
     k(nuke.Tab_Knob("ftpvm", "FTPVM"))
@@ -71,7 +99,8 @@ def _add_knobs(g: Any) -> None:
     k(nuke.Text_Knob("kf_divider", "<b>keyframes</b>", ""))
     k(nuke.Enumeration_Knob("trimap_mode", "trimap from", list(plan.TRIMAP_MODES)))
     k(nuke.Double_Knob("band", "band (px)"))
-    g["band"].setValue(12.0)
+    g["band"].setValue(float(schema.default_of("roto_band")))
+    g["band"].setTooltip(schema.help_of("roto_band"))
     for name, label, default in (("roto_channel", "roto channel", "alpha"), ("inner_channel", "inner", "red"),
                                  ("outer_channel", "outer", "alpha")):
         k(nuke.Enumeration_Knob(name, label, list(plan.CHANNELS)))
@@ -87,7 +116,12 @@ def _add_knobs(g: Any) -> None:
     k(nuke.Text_Knob("q_divider", "<b>quality and outputs</b>", ""))
     k(nuke.Enumeration_Knob("downsample", "downsample", ["auto", "ratio"]))
     k(nuke.Double_Knob("ratio", "ratio"))
-    g["ratio"].setValue(0.5)
+    ratio = schema.default_of("downsample_ratio")
+    g["downsample"].setValue("auto" if ratio == "auto" else "ratio")
+    g["ratio"].setValue(0.5 if ratio == "auto" else float(ratio))
+    g["ratio"].setRange(*schema.range_of("downsample_ratio"))
+    for name in plan.SETTING_KNOBS:
+        _setting_knob(g, schema, name, name.replace("_", " "))
     k(nuke.Boolean_Knob("output_fg", "foreground", True))
     k(nuke.Enumeration_Knob("fg_target", "foreground into", list(plan.FG_TARGETS)))
     k(nuke.Boolean_Knob("premult", "premultiply", False))
@@ -157,8 +191,11 @@ def _passes(g: Any) -> tuple:
                            bool(g["output_boundary"].value()))
 
 
-def read_state(g: Any, server_colorspaces: tuple = ()) -> plan.NodeState:
-    """The node's knobs and inputs as a NodeState (PlanError for anything the artist must fix)."""
+def read_state(g: Any, server_colorspaces: tuple = (), schema: Any = None) -> plan.NodeState:
+    """The node's knobs and inputs as a NodeState (PlanError for anything the artist must fix).
+
+    Settings are checked against ``schema`` (the server's; the shipped snapshot when None).
+    """
     source = g.input(INPUT_SOURCE)
     if source is None:
         raise plan.PlanError("Connect the plate to the Source input.")
@@ -166,12 +203,23 @@ def read_state(g: Any, server_colorspaces: tuple = ()) -> plan.NodeState:
     if last < first:
         raise plan.PlanError(f"The frame range {first}-{last} ends before it starts: fix 'frame range'.")
     fmt = source.format()
-    settings = {"downsample_ratio": plan.downsample_setting(g["downsample"].value(), float(g["ratio"].value()))}
+    # a node saved before a setting had a knob leaves it to the server's default
+    values = {name: g[name].value() for name in plan.SETTING_KNOBS if g.knob(name) is not None}
+    values["downsample_ratio"] = plan.downsample_setting(g["downsample"].value(), float(g["ratio"].value()))
+    settings = plan.shot_settings(schema or advertised(None), values)
     return plan.NodeState(
         address=g["server"].value().strip() or DEFAULT_SERVER, shot_id=_shot_id(g),
         colorspace=plan.server_colorspace(g["colorspace"].value(), server_colorspaces),
         width=fmt.width(), height=fmt.height(), first=first, last=last, keyframes=_records(g),
         settings=settings, passes=_passes(g), cache_root=_cache_root(g), transfer=g["transfer"].value())
+
+
+def _probe(address: str) -> Any:
+    """A client that answers or fails at once (no retries): for asking while the UI is built."""
+    from ftpvm_client import Client
+    from ftpvm_client.retry import NO_RETRY
+
+    return Client(address, timeout=2.0, retry=NO_RETRY)
 
 
 def _client(address: str, quick: bool = False) -> Any:
@@ -242,13 +290,13 @@ def set_keyframe(g: Any, frame: Optional[int] = None) -> plan.KeyframeRecord:
     render(g.node("Write_key_source"), frame)
     render(g.node("Write_roto"), frame)
     mode = g["trimap_mode"].value()
-    kind, guide = guides.guide(mode, exr.read(paths.path("roto", frame)), frame, g["roto_channel"].value(),
-                               g["inner_channel"].value(), g["outer_channel"].value())
-    exr.write(paths.path("key_guide", frame), {"Y": guide}, "float")
-    band = float(g["band"].value()) if kind == "mask" else 0.0
+    planes = guides.guide(mode, exr.read(paths.path("roto", frame)), frame, g["roto_channel"].value(),
+                          g["inner_channel"].value(), g["outer_channel"].value())
+    exr.write(paths.path("key_guide", frame), planes, "float")
+    band = float(g["band"].value()) if mode == "roto" else 0.0
     with open(paths.path("key_source", frame), "rb") as s, open(paths.path("key_guide", frame), "rb") as t:
-        digest = plan.keyframe_digest(kind, band, s.read(), t.read())
-    record = plan.KeyframeRecord(frame, mode, kind, band, digest)
+        digest = plan.keyframe_digest(mode, band, s.read(), t.read())
+    record = plan.KeyframeRecord(frame, mode, band, digest)
     records = _records(g)
     records[frame] = record
     _show_keyframes(g, records)
@@ -285,7 +333,7 @@ def process(g: Any) -> processing.ProcessReport:
     g["status"].setValue(f"connecting to {address} ...")
     with _client(address, quick=True) as probe:
         info = probe.info()
-    state = read_state(g, info.colorspaces)
+    state = read_state(g, info.colorspaces, advertised(info.settings_schema))
     _sync(g)
     write_source = g.node("Write_source")
     task = nuke.ProgressTask(f"{CLASS_LABEL}: {state.shot_id}")

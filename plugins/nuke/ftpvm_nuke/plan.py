@@ -11,9 +11,11 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from ftpvm_wire.passes import EXR_CHANNELS, PASS_ORDER
+from ftpvm_wire.schema import Schema, SchemaError
+
+from ftpvm_wire.passes import PASS_ORDER
 from ftpvm_wire.sequences import expand
 from ftpvm_wire.shots import ShotIdError, check_shot_id as _check_shot_id, shot_id_from
 
@@ -21,7 +23,12 @@ TRIMAP_MODES = ("roto", "inner_outer", "trimap")
 TRIMAP_MODE_LABELS = {"roto": "roto", "inner_outer": "inner / outer mattes", "trimap": "ready trimap"}
 FG_TARGETS = ("ftpvm_fg", "rgb")
 TRANSFERS = ("auto", "path", "inline")
+#: Shot settings shown as knobs of their own, built from the advertised schema (default, choices, range, help).
+#: ``downsample_ratio`` is the downsample/ratio pair and ``roto_band`` the keyframe's band knob.
+SETTING_KNOBS = ("memory_size", "memory_policy", "precision", "highlights")
 CHANNELS = ("red", "green", "blue", "alpha")
+#: The wire's keyframe guides, as channel names of a keyframe's guide file.
+GUIDE_NAMES = ("trimap", "outer", "inner")
 
 
 class PlanError(ValueError):
@@ -129,12 +136,11 @@ class KeyframeRecord:
 
     frame: int
     mode: str      # the artist's trimap mode: roto | inner_outer | trimap
-    kind: str      # how the guide is sent: mask | trimap
-    band: float
+    band: float    # unknown band of a roto sent alone (0 for the other modes)
     digest: str
 
     def to_json(self) -> dict:
-        return {"frame": self.frame, "mode": self.mode, "kind": self.kind, "band": self.band, "digest": self.digest}
+        return {"frame": self.frame, "mode": self.mode, "band": self.band, "digest": self.digest}
 
 
 def keyframes_to_text(records: Dict[int, KeyframeRecord]) -> str:
@@ -146,8 +152,8 @@ def keyframes_from_text(text: str) -> Dict[int, KeyframeRecord]:
     """Parse the hidden knob's text; '' or garbage -> no keyframes."""
     try:
         items = json.loads(text) if text and text.strip() else []
-        return {int(d["frame"]): KeyframeRecord(int(d["frame"]), str(d["mode"]), str(d["kind"]), float(d["band"]),
-                                                str(d["digest"])) for d in items}
+        return {int(d["frame"]): KeyframeRecord(int(d["frame"]), str(d["mode"]), float(d["band"]), str(d["digest"]))
+                for d in items}
     except (ValueError, KeyError, TypeError):
         return {}
 
@@ -161,39 +167,32 @@ def keyframe_digest(mode: str, band: float, *file_contents: bytes) -> str:
 
 
 def format_keyframe_list(records: Dict[int, KeyframeRecord]) -> str:
-    """What the keyframe list knob shows, e.g. ``1001 (roto, 12 px), 1040 (trimap)``."""
+    """What the keyframe list knob shows, e.g. ``1001 (roto, 10 px), 1040 (ready trimap)``."""
     if not records:
         return "no keyframes: go to a frame with a good roto and press 'set keyframe'"
     parts = []
     for f in sorted(records):
         r = records[f]
         label = TRIMAP_MODE_LABELS.get(r.mode, r.mode)
-        parts.append(f"{f} ({label}, {r.band:g} px)" if r.kind == "mask" else f"{f} ({label})")
+        parts.append(f"{f} ({label}, {r.band:g} px)" if r.mode == "roto" else f"{f} ({label})")
     return ", ".join(parts)
 
 
-def memory_keyframes(frame: int, keyframes: Sequence[int], policy: str) -> List[int]:
-    """Every keyframe whose content can change the result of ``frame`` (directly or via the recurrent state).
-
-    'first_last' (the engine's default) reads the first keyframe and keyframes at or before the frame,
-    so later keyframes never change earlier frames; 'nearest' may read any keyframe.
-    """
-    kfs = sorted(keyframes)
-    if not kfs:
-        return []
-    if policy == "nearest":
-        return kfs
-    return sorted({kfs[0], *[k for k in kfs if k <= frame]})
-
-
 # ----------------------------------------------------------------------------- settings
+def shot_settings(schema: Schema, values: Dict[str, Any]) -> Dict[str, Any]:
+    """The knobs' shot settings checked against the server's schema; PlanError naming the knob to fix."""
+    out = {}
+    for name, value in values.items():
+        try:
+            out[name] = schema.validate(name, value)
+        except SchemaError as exc:
+            raise PlanError(f"Knob {name!r}: {exc}.") from None
+    return out
+
+
 def downsample_setting(mode: str, ratio: float) -> object:
-    """The server's downsample_ratio from the quality knobs: 'auto' or a ratio in [0.05, 1]."""
-    if mode == "auto":
-        return "auto"
-    if not 0.05 <= float(ratio) <= 1.0:
-        raise PlanError(f"Downsample ratio {ratio:g} is out of range: use a value from 0.05 to 1 (or 'auto').")
-    return round(float(ratio), 4)
+    """The server's downsample_ratio from the quality knobs: 'auto' or the ratio (checked by the schema)."""
+    return "auto" if mode == "auto" else round(float(ratio), 4)
 
 
 def passes_for(want_foreground: bool, want_trimap: bool, want_boundary: bool) -> Tuple[str, ...]:
@@ -218,7 +217,6 @@ class NodeState:
     passes: Tuple[str, ...]
     cache_root: str
     transfer: str = "auto"
-    memory_policy: str = "first_last"
 
     @property
     def paths(self) -> CachePaths:
@@ -230,9 +228,13 @@ class NodeState:
         return hashlib.sha1(payload.encode()).hexdigest()[:16]
 
     def frame_signature(self, frame: int) -> str:
-        """What a processed frame's files were made from; a different signature means 'reprocess'."""
-        deps = memory_keyframes(frame, list(self.keyframes), self.memory_policy)
-        parts = [self.settings_digest()] + [f"{k}:{self.keyframes[k].digest}" for k in deps]
+        """What a processed frame's files were made from; a different signature means 'reprocess'.
+
+        Every keyframe counts: which keyframes a frame reads is the engine's rule, not the node's. After a
+        keyframe edit the node sends the whole range again, and the server answers the frames the edit does
+        not reach from its cache.
+        """
+        parts = [self.settings_digest()] + [f"{k}:{self.keyframes[k].digest}" for k in sorted(self.keyframes)]
         return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
 
 

@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from ftpvm_wire.passes import EXR_CHANNELS
 
 from . import exr
-from .plan import (Manifest, NodeState, PlanError, ProcessPlan, choose_transfer, plan_process,
+from .plan import (GUIDE_NAMES, Manifest, NodeState, PlanError, ProcessPlan, choose_transfer, plan_process,
                    require_keyframes)
 
 RENDER_SHARE = 0.4  # share of the progress bar for rendering plates; the rest is matting
@@ -46,18 +46,26 @@ class ProcessReport:
         return f"Processed {len(self.matted)} frame(s) in {self.seconds:.1f} s ({self.transfer} transfer)."
 
 
-def keyframe_payload(state: NodeState, frame: int, transfer: str) -> Tuple[Any, str, Any, float]:
-    """(image, kind, guide array, band) for the client's set_keyframe, from the keyframe's files."""
+def keyframe_payload(state: NodeState, frame: int, transfer: str) -> Tuple[Any, Dict[str, Any]]:
+    """(image, keyword arguments) for the client's set_keyframe, from the keyframe's files.
+
+    The guide file holds the wire guides by name (``outer`` [+ ``inner``], or ``trimap``); a roto sent alone
+    carries its band.
+    """
     rec = state.keyframes[frame]
     source = state.paths.path("key_source", frame)
     guide_path = state.paths.path("key_guide", frame)
     try:
-        guide = exr.read(guide_path)["Y"]
+        guides = {name: plane for name, plane in exr.read(guide_path).items() if name in GUIDE_NAMES}
         image: Any = source if transfer == "path" else open(source, "rb").read()
-    except (OSError, KeyError, exr.ExrError):
+    except (OSError, exr.ExrError):
+        guides = {}
+    if not guides:
         raise PlanError(f"The files of keyframe {frame} are missing from the cache ({state.paths.shot_dir}): "
-                        f"go to frame {frame} and press 'set keyframe' again.") from None
-    return image, rec.kind, guide, rec.band
+                        f"go to frame {frame} and press 'set keyframe' again.")
+    if rec.mode == "roto":
+        guides["band"] = int(round(rec.band))
+    return image, guides
 
 
 def run(state: NodeState, client: Any, render: Callable[[int], None],
@@ -93,11 +101,8 @@ def _sync_keyframes(state: NodeState, shot: Any, manifest: Manifest, plan: Proce
         manifest.sent_keyframes.pop(f, None)
         report.removed_keyframes.append(f)
     for f in plan.send_keyframes:
-        image, kind, guide, band = keyframe_payload(state, f, report.transfer)
-        if kind == "mask":
-            shot.set_keyframe(f, image=image, mask=guide, band=int(round(band)))
-        else:
-            shot.set_keyframe(f, image=image, trimap=guide)
+        image, guides = keyframe_payload(state, f, report.transfer)
+        shot.set_keyframe(f, image=image, **guides)
         manifest.sent_keyframes[f] = state.keyframes[f].digest
         report.sent_keyframes.append(f)
 

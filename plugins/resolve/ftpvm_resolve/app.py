@@ -33,6 +33,19 @@ def check_server(s: Settings) -> str:
             + (", path mode" if info.path_mode else ""))
 
 
+def advertised_schema(s: Settings) -> Any:
+    """The settings schema the chosen server advertises, or the shipped snapshot when it does not answer at once."""
+    from ftpvm_client import Client
+    from ftpvm_client.retry import NO_RETRY
+    from ftpvm_wire.schema import advertised
+
+    try:
+        with Client(s.server, token=s.token or None, timeout=2.0, retry=NO_RETRY) as client:
+            return advertised(client.info().settings_schema)
+    except Exception:  # noqa: BLE001 - no server yet: the dialog still opens, with the snapshot's defaults
+        return advertised(None)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="FTPVM Matte", description="Matte the clip under Resolve's playhead with FTP-VM.")
     p.add_argument("--console", action="store_true", help="no dialog: run with these options and the saved ones")
@@ -40,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keyframe", action="append", default=[], metavar="'FRAME PATH'",
                    help="a keyframe matte (repeatable); PATH may be mediapool:CLIP")
     p.add_argument("--roto", action="store_true", help="the keyframe mattes are roto mattes, not trimaps")
-    p.add_argument("--band", type=int, help="roto band in pixels")
+    p.add_argument("--band", type=int, help="roto band in pixels (default: the server's roto_band)")
     p.add_argument("--range", nargs=2, type=int, metavar=("FIRST", "LAST"), help="timeline frames (default: the clip)")
     p.add_argument("--colorspace", help="source colour space (default: from the project's colour management)")
     p.add_argument("--place", choices=settings_mod.PLACEMENTS)
@@ -117,7 +130,7 @@ def main(resolve: Any = None, fusion: Any = None, bmd: Any = None, argv: Optiona
 
     factory = dialog_factory or MatteDialog
     dialog = factory(ui, bmd.UIDispatcher(ui), s, run_job, check_server, clip_text,
-                     detected.ocio or detected.resolve_name)
+                     detected.ocio or detected.resolve_name, schema=advertised_schema(s))
     dialog.show()
     return 0
 

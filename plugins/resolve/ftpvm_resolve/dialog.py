@@ -8,6 +8,8 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable, Dict, Optional
 
+from ftpvm_wire.schema import advertised
+
 from . import colour, settings as settings_mod
 from .errors import explain
 from .settings import Settings, SettingsError
@@ -34,7 +36,7 @@ def layout(ui: Any) -> Any:
         row("Keyframes", ui.TextEdit({"ID": "Keyframes", "PlaceholderText":
                                       "one per line: FRAME PATH  or  FRAME mediapool:CLIP"})),
         row("Mattes are", ui.ComboBox({"ID": "GuideKind"}), ui.Label({"Text": "roto band px", "Weight": 0}),
-            ui.SpinBox({"ID": "Band", "Minimum": 0, "Maximum": 1000})),
+            ui.SpinBox({"ID": "Band"})),
         row("Range", ui.LineEdit({"ID": "First", "PlaceholderText": "clip start"}),
             ui.LineEdit({"ID": "Last", "PlaceholderText": "clip end"})),
         row("Outputs", ui.CheckBox({"ID": "PassAlpha", "Text": "alpha"}),
@@ -62,8 +64,9 @@ def _key_of(labels: Dict[str, str], text: str) -> str:
     return next((k for k, v in labels.items() if v == text), next(iter(labels)))
 
 
-def fill(items: Dict[str, Any], s: Settings, clip_text: str = "", detected: str = "") -> None:
-    """Show ``s`` in the window."""
+def fill(items: Dict[str, Any], s: Settings, clip_text: str = "", detected: str = "", schema: Any = None) -> None:
+    """Show ``s`` in the window; what ``s`` leaves open shows ``schema``'s default (the server's, else the snapshot)."""
+    schema = schema or advertised(None)
     items["Server"].Text = s.server
     items["Token"].Text = s.token
     items["ClipInfo"].Text = clip_text
@@ -73,7 +76,10 @@ def fill(items: Dict[str, Any], s: Settings, clip_text: str = "", detected: str 
     _fill_combo(items["Colour"], colour_labels, current)
     items["Keyframes"].PlainText = settings_mod.format_keyframes(s.keyframes)
     _fill_combo(items["GuideKind"], settings_mod.GUIDE_KINDS, s.keyframes[0].kind if s.keyframes else "trimap")
-    items["Band"].Value = s.band
+    items["Band"].Value = s.band if s.band is not None else int(round(schema.default_of("roto_band")))
+    lo, hi = schema.range_of("roto_band")
+    items["Band"].Minimum, items["Band"].Maximum = int(lo), int(hi)
+    items["Band"].ToolTip = schema.help_of("roto_band")
     items["First"].Text = "" if s.first is None else str(s.first)
     items["Last"].Text = "" if s.last is None else str(s.last)
     items["PassAlpha"].Checked = "alpha" in s.passes
@@ -130,7 +136,7 @@ class MatteDialog:
 
     def __init__(self, ui: Any, dispatcher: Any, initial: Settings, run_job: Callable[..., str],
                  check_server: Callable[[Settings], str], clip_text: str = "", detected: str = "",
-                 save: Callable[[Settings], Any] = settings_mod.save):
+                 save: Callable[[Settings], Any] = settings_mod.save, schema: Any = None):
         self.ui, self.dispatcher, self.run_job, self.check_server, self.save = ui, dispatcher, run_job, check_server, save
         self.window = dispatcher.AddWindow({"ID": WINDOW_ID, "WindowTitle": "FTPVM Matte",
                                             "Geometry": [200, 120, 620, 640]}, layout(ui))
@@ -138,7 +144,7 @@ class MatteDialog:
         self.state = _State()
         self.cancel = threading.Event()
         self.worker: Optional[threading.Thread] = None
-        fill(self.items, initial, clip_text, detected)
+        fill(self.items, initial, clip_text, detected, schema)
         on = self.window.On
         on.Run.Clicked = self.on_run
         on.Cancel.Clicked = self.on_cancel

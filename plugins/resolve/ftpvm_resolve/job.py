@@ -121,7 +121,7 @@ class MatteJob:
             if spec.kind == "trimap":
                 shot.set_keyframe(spec.frame, image=image, trimap=guide)
             else:
-                shot.set_keyframe(spec.frame, image=image, mask=guide, band=job.band)
+                shot.set_keyframe(spec.frame, image=image, outer=guide, band=job.band)
 
     def _matte(self, shot: Any, job: planning.JobPlan, plates: Dict[int, str]) -> Dict[str, List[str]]:
         written: Dict[str, List[str]] = {name: [] for name in job.passes}

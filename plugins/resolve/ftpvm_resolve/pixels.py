@@ -43,7 +43,7 @@ def read_rgb(path: str) -> np.ndarray:
 
 
 def read_guide(path: str, kind: str, shape: Optional[tuple] = None) -> np.ndarray:
-    """(H, W) float32 guide: a trimap snapped to 0 / 0.5 / 1, or a roto matte in [0, 1].
+    """(H, W) float32 guide as the file holds it: a trimap, or a roto matte (the server builds the trimap).
 
     A roto matte is taken from the alpha channel when the file has one, else from the first channel.
     """
@@ -52,10 +52,7 @@ def read_guide(path: str, kind: str, shape: Optional[tuple] = None) -> np.ndarra
     if shape is not None and channel.shape != tuple(shape):
         raise PixelsError(f"{path} is {channel.shape[1]}x{channel.shape[0]} but the plate is "
                           f"{shape[1]}x{shape[0]}; give a matte of the plate's size.")
-    channel = np.clip(np.nan_to_num(channel), 0.0, 1.0)
-    if kind == "trimap":
-        return np.where(channel < 1 / 3, 0.0, np.where(channel > 2 / 3, 1.0, 0.5)).astype(np.float32)
-    return channel.astype(np.float32)
+    return np.ascontiguousarray(channel, dtype=np.float32)
 
 
 def write_exr(path: str, image: np.ndarray, channels: Optional[tuple] = None) -> str:

@@ -74,7 +74,7 @@ class JobPlan:
     place: str
     width: int
     height: int
-    band: int
+    band: int                                    # roto band in pixels; 0: the shot's roto_band (server default)
     track: int
     record_start: int                            # timeline frame of frames[0]
 
@@ -221,7 +221,7 @@ def make_plan(clip: ClipFacts, settings: Settings, server: ServerFacts, version:
     plan = JobPlan(shot_id=shot_id, frames=frames, colorspace=colorspace, source=source, media=media,
                    work_dir=work_dir, plate_dir=plate_dir, outputs=outputs, keyframes=settings.keyframes,
                    transport=transport, passes=tuple(settings.passes), place=settings.place, width=clip.width,
-                   height=clip.height, band=settings.band, track=clip.track, record_start=frames[0],
+                   height=clip.height, band=settings.band or 0, track=clip.track, record_start=frames[0],
                    _clip_start=clip.start, _left_offset=clip.left_offset)
     check_no_overwrite(plan)
     return plan

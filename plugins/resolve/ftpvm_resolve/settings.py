@@ -7,6 +7,8 @@ import sys
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Dict, List, Optional, Tuple
 
+from ftpvm_wire.schema import SchemaError, snapshot
+
 GUIDE_KINDS = ("trimap", "roto")
 PLACEMENTS = ("bin", "track", "fusion")
 SOURCES = ("auto", "render", "media")
@@ -44,7 +46,7 @@ class Settings:
     shot_id: str = ""                    # empty: derived from the clip
     colorspace: str = ""                 # OCIO name; empty: detected from the project
     keyframes: Tuple[KeyframeSpec, ...] = ()
-    band: int = 12                       # roto guides: unknown band in pixels
+    band: Optional[int] = None           # roto guides: unknown band in pixels; None: the server's roto_band
     first: Optional[int] = None          # timeline frames; None: the clip's own range
     last: Optional[int] = None
     passes: Tuple[str, ...] = OUTPUT_PASSES
@@ -65,8 +67,11 @@ class Settings:
         for k in self.keyframes:
             if k.kind not in GUIDE_KINDS:
                 raise SettingsError(f"Keyframe {k.frame}: kind {k.kind!r} is not one of {', '.join(GUIDE_KINDS)}.")
-        if not 0 <= self.band <= 1000:
-            raise SettingsError(f"Roto band {self.band} px is out of range; use 0..1000.")
+        if self.band is not None:
+            try:
+                snapshot().validate("roto_band", self.band)
+            except SchemaError as exc:
+                raise SettingsError(f"Roto band: {exc}.") from None
         if (self.first is None) != (self.last is None):
             raise SettingsError("Give both ends of the frame range, or neither (the whole clip).")
         if self.first is not None and self.last is not None and self.first > self.last:

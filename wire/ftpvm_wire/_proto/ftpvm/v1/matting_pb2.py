@@ -24,17 +24,17 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x66tpvm/v1/matting.proto\x12\x08\x66tpvm.v1\"\x93\x01\n\x0bImageHeader\x12$\n\x08\x65ncoding\x18\x01 \x01(\x0e\x32\x12.ftpvm.v1.Encoding\x12\r\n\x05width\x18\x02 \x01(\r\x12\x0e\n\x06height\x18\x03 \x01(\r\x12\x10\n\x08\x63hannels\x18\x04 \x01(\r\x12\x11\n\tbyte_size\x18\x05 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x06 \x01(\x0c\x12\x0c\n\x04path\x18\x07 \x01(\t\"\x15\n\x05\x43hunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"\x10\n\x0eGetInfoRequest\"\xbf\x01\n\x06Limits\x12\x11\n\tmax_width\x18\x01 \x01(\r\x12\x12\n\nmax_height\x18\x02 \x01(\r\x12\x12\n\nmax_pixels\x18\x03 \x01(\x04\x12\x19\n\x11max_message_bytes\x18\x04 \x01(\x04\x12\x13\n\x0b\x63hunk_bytes\x18\x05 \x01(\x04\x12\x11\n\tmax_shots\x18\x06 \x01(\r\x12\x1c\n\x14max_frames_in_flight\x18\x07 \x01(\r\x12\x19\n\x11max_keyframe_band\x18\x08 \x01(\r\"\xca\x02\n\nServerInfo\x12\x16\n\x0eserver_version\x18\x01 \x01(\t\x12\x10\n\x08protocol\x18\x02 \x01(\t\x12\x16\n\x0e\x65ngine_version\x18\x03 \x01(\t\x12\x19\n\x11model_fingerprint\x18\x04 \x01(\t\x12\x16\n\x0eweights_source\x18\x05 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x06 \x01(\t\x12\x11\n\tprecision\x18\x07 \x01(\t\x12 \n\x06limits\x18\x08 \x01(\x0b\x32\x10.ftpvm.v1.Limits\x12\x0e\n\x06passes\x18\t \x03(\t\x12\x1c\n\x14settings_schema_json\x18\n \x01(\t\x12\x15\n\rauth_required\x18\x0b \x01(\x08\x12\x11\n\tpath_mode\x18\x0c \x01(\x08\x12\x15\n\rallowed_roots\x18\r \x03(\t\x12\x13\n\x0b\x63olorspaces\x18\x0e \x03(\t\"\x1a\n\x07ShotRef\x12\x0f\n\x07shot_id\x18\x01 \x01(\t\"{\n\x0fOpenShotRequest\x12\x0f\n\x07shot_id\x18\x01 \x01(\t\x12\r\n\x05width\x18\x02 \x01(\r\x12\x0e\n\x06height\x18\x03 \x01(\r\x12\x12\n\ncolorspace\x18\x04 \x01(\t\x12\x15\n\rsettings_json\x18\x05 \x01(\t\x12\r\n\x05reset\x18\x06 \x01(\x08\"]\n\x0cShotCounters\x12\x0e\n\x06\x66rames\x18\x01 \x01(\x04\x12\x12\n\ncache_hits\x18\x02 \x01(\x04\x12\x0e\n\x06\x65rrors\x18\x03 \x01(\x04\x12\x19\n\x11\x66rames_per_second\x18\x04 \x01(\x01\"\xb5\x01\n\x04Shot\x12\x0f\n\x07shot_id\x18\x01 \x01(\t\x12\r\n\x05width\x18\x02 \x01(\r\x12\x0e\n\x06height\x18\x03 \x01(\r\x12\x12\n\ncolorspace\x18\x04 \x01(\t\x12\x15\n\rsettings_json\x18\x05 \x01(\t\x12\x11\n\tkeyframes\x18\x06 \x03(\x03\x12\x15\n\rcached_frames\x18\x07 \x01(\x04\x12(\n\x08\x63ounters\x18\x08 \x01(\x0b\x32\x16.ftpvm.v1.ShotCounters\"\x12\n\x10ListShotsRequest\"2\n\x11ListShotsResponse\x12\x1d\n\x05shots\x18\x01 \x03(\x0b\x32\x0e.ftpvm.v1.Shot\"%\n\x12\x44\x65leteShotResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x08\"\xaf\x01\n\rKeyframeStart\x12\x0f\n\x07shot_id\x18\x01 \x01(\t\x12\r\n\x05\x66rame\x18\x02 \x01(\x03\x12$\n\x05image\x18\x03 \x01(\x0b\x32\x15.ftpvm.v1.ImageHeader\x12%\n\x06trimap\x18\x04 \x01(\x0b\x32\x15.ftpvm.v1.ImageHeader\x12#\n\x04mask\x18\x05 \x01(\x0b\x32\x15.ftpvm.v1.ImageHeader\x12\x0c\n\x04\x62\x61nd\x18\x06 \x01(\r\"h\n\x12SetKeyframeRequest\x12(\n\x05start\x18\x01 \x01(\x0b\x32\x17.ftpvm.v1.KeyframeStartH\x00\x12 \n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x0f.ftpvm.v1.ChunkH\x00\x42\x06\n\x04kind\"7\n\x08Keyframe\x12\r\n\x05\x66rame\x18\x01 \x01(\x03\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x0c\n\x04\x62\x61nd\x18\x03 \x01(\r\"7\n\x15RemoveKeyframeRequest\x12\x0f\n\x07shot_id\x18\x01 \x01(\t\x12\r\n\x05\x66rame\x18\x02 \x01(\x03\">\n\x15ListKeyframesResponse\x12%\n\tkeyframes\x18\x01 \x03(\x0b\x32\x12.ftpvm.v1.Keyframe\"<\n\x0eOutputTemplate\x12\x1c\n\x04pass\x18\x01 \x01(\x0e\x32\x0e.ftpvm.v1.Pass\x12\x0c\n\x04path\x18\x02 \x01(\t\"\xae\x01\n\nMatteStart\x12\x0f\n\x07shot_id\x18\x01 \x01(\t\x12\x1e\n\x06passes\x18\x02 \x03(\x0e\x32\x0e.ftpvm.v1.Pass\x12+\n\x0fresult_encoding\x18\x03 \x01(\x0e\x32\x12.ftpvm.v1.Encoding\x12)\n\x07outputs\x18\x04 \x03(\x0b\x32\x18.ftpvm.v1.OutputTemplate\x12\x17\n\x0f\x65xpected_frames\x18\x05 \x01(\r\"B\n\x0b\x46rameHeader\x12\r\n\x05\x66rame\x18\x01 \x01(\x03\x12$\n\x05plate\x18\x02 \x01(\x0b\x32\x15.ftpvm.v1.ImageHeader\"\x08\n\x06\x43\x61ncel\"\xab\x01\n\x0cMatteRequest\x12%\n\x05start\x18\x01 \x01(\x0b\x32\x14.ftpvm.v1.MatteStartH\x00\x12&\n\x05\x66rame\x18\x02 \x01(\x0b\x32\x15.ftpvm.v1.FrameHeaderH\x00\x12 \n\x05\x63hunk\x18\x03 \x01(\x0b\x32\x0f.ftpvm.v1.ChunkH\x00\x12\"\n\x06\x63\x61ncel\x18\x04 \x01(\x0b\x32\x10.ftpvm.v1.CancelH\x00\x42\x06\n\x04kind\"\'\n\x06Status\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\"e\n\nPassLayout\x12\x1c\n\x04pass\x18\x01 \x01(\x0e\x32\x0e.ftpvm.v1.Pass\x12\x10\n\x08\x63hannels\x18\x02 \x01(\r\x12\x11\n\tbyte_size\x18\x03 \x01(\x04\x12\x14\n\x0cwritten_path\x18\x04 \x01(\t\"S\n\x08Progress\x12\x13\n\x0b\x66rames_done\x18\x01 \x01(\r\x12\x17\n\x0f\x66rames_expected\x18\x02 \x01(\r\x12\x19\n\x11\x66rames_per_second\x18\x03 \x01(\x01\"\x90\x02\n\x0b\x46rameResult\x12\r\n\x05\x66rame\x18\x01 \x01(\x03\x12 \n\x06status\x18\x02 \x01(\x0b\x32\x10.ftpvm.v1.Status\x12\r\n\x05width\x18\x03 \x01(\r\x12\x0e\n\x06height\x18\x04 \x01(\r\x12$\n\x08\x65ncoding\x18\x05 \x01(\x0e\x32\x12.ftpvm.v1.Encoding\x12$\n\x06passes\x18\x06 \x03(\x0b\x32\x14.ftpvm.v1.PassLayout\x12\x12\n\nfrom_cache\x18\x07 \x01(\x08\x12\x18\n\x10nonfinite_pixels\x18\x08 \x01(\r\x12$\n\x08progress\x18\t \x01(\x0b\x32\x12.ftpvm.v1.Progress\x12\x11\n\tbyte_size\x18\n \x01(\x04\"b\n\rMatteResponse\x12\'\n\x06result\x18\x01 \x01(\x0b\x32\x15.ftpvm.v1.FrameResultH\x00\x12 \n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x0f.ftpvm.v1.ChunkH\x00\x42\x06\n\x04kind*u\n\x08\x45ncoding\x12\x18\n\x14\x45NCODING_UNSPECIFIED\x10\x00\x12\x14\n\x10\x45NCODING_RAW_F16\x10\x01\x12\x14\n\x10\x45NCODING_RAW_F32\x10\x02\x12\x10\n\x0c\x45NCODING_EXR\x10\x03\x12\x11\n\rENCODING_PATH\x10\x04*e\n\x04Pass\x12\x14\n\x10PASS_UNSPECIFIED\x10\x00\x12\x0e\n\nPASS_ALPHA\x10\x01\x12\x13\n\x0fPASS_FOREGROUND\x10\x02\x12\x0f\n\x0bPASS_TRIMAP\x10\x03\x12\x11\n\rPASS_BOUNDARY\x10\x04\x32\xe8\x04\n\x07Matting\x12\x39\n\x07GetInfo\x12\x18.ftpvm.v1.GetInfoRequest\x1a\x14.ftpvm.v1.ServerInfo\x12\x35\n\x08OpenShot\x12\x19.ftpvm.v1.OpenShotRequest\x1a\x0e.ftpvm.v1.Shot\x12,\n\x07GetShot\x12\x11.ftpvm.v1.ShotRef\x1a\x0e.ftpvm.v1.Shot\x12\x44\n\tListShots\x12\x1a.ftpvm.v1.ListShotsRequest\x1a\x1b.ftpvm.v1.ListShotsResponse\x12=\n\nDeleteShot\x12\x11.ftpvm.v1.ShotRef\x1a\x1c.ftpvm.v1.DeleteShotResponse\x12/\n\nResetCache\x12\x11.ftpvm.v1.ShotRef\x1a\x0e.ftpvm.v1.Shot\x12\x41\n\x0bSetKeyframe\x12\x1c.ftpvm.v1.SetKeyframeRequest\x1a\x12.ftpvm.v1.Keyframe(\x01\x12\x41\n\x0eRemoveKeyframe\x12\x1f.ftpvm.v1.RemoveKeyframeRequest\x1a\x0e.ftpvm.v1.Shot\x12\x43\n\rListKeyframes\x12\x11.ftpvm.v1.ShotRef\x1a\x1f.ftpvm.v1.ListKeyframesResponse\x12<\n\x05Matte\x12\x16.ftpvm.v1.MatteRequest\x1a\x17.ftpvm.v1.MatteResponse(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x66tpvm/v1/matting.proto\x12\x08\x66tpvm.v1\"\x93\x01\n\x0bImageHeader\x12$\n\x08\x65ncoding\x18\x01 \x01(\x0e\x32\x12.ftpvm.v1.Encoding\x12\r\n\x05width\x18\x02 \x01(\r\x12\x0e\n\x06height\x18\x03 \x01(\r\x12\x10\n\x08\x63hannels\x18\x04 \x01(\r\x12\x11\n\tbyte_size\x18\x05 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x06 \x01(\x0c\x12\x0c\n\x04path\x18\x07 \x01(\t\"\x15\n\x05\x43hunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"\x10\n\x0eGetInfoRequest\"\xbf\x01\n\x06Limits\x12\x11\n\tmax_width\x18\x01 \x01(\r\x12\x12\n\nmax_height\x18\x02 \x01(\r\x12\x12\n\nmax_pixels\x18\x03 \x01(\x04\x12\x19\n\x11max_message_bytes\x18\x04 \x01(\x04\x12\x13\n\x0b\x63hunk_bytes\x18\x05 \x01(\x04\x12\x11\n\tmax_shots\x18\x06 \x01(\r\x12\x1c\n\x14max_frames_in_flight\x18\x07 \x01(\r\x12\x19\n\x11max_keyframe_band\x18\x08 \x01(\r\"\xca\x02\n\nServerInfo\x12\x16\n\x0eserver_version\x18\x01 \x01(\t\x12\x10\n\x08protocol\x18\x02 \x01(\t\x12\x16\n\x0e\x65ngine_version\x18\x03 \x01(\t\x12\x19\n\x11model_fingerprint\x18\x04 \x01(\t\x12\x16\n\x0eweights_source\x18\x05 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x06 \x01(\t\x12\x11\n\tprecision\x18\x07 \x01(\t\x12 \n\x06limits\x18\x08 \x01(\x0b\x32\x10.ftpvm.v1.Limits\x12\x0e\n\x06passes\x18\t \x03(\t\x12\x1c\n\x14settings_schema_json\x18\n \x01(\t\x12\x15\n\rauth_required\x18\x0b \x01(\x08\x12\x11\n\tpath_mode\x18\x0c \x01(\x08\x12\x15\n\rallowed_roots\x18\r \x03(\t\x12\x13\n\x0b\x63olorspaces\x18\x0e \x03(\t\"\x1a\n\x07ShotRef\x12\x0f\n\x07shot_id\x18\x01 \x01(\t\"{\n\x0fOpenShotRequest\x12\x0f\n\x07shot_id\x18\x01 \x01(\t\x12\r\n\x05width\x18\x02 \x01(\r\x12\x0e\n\x06height\x18\x03 \x01(\r\x12\x12\n\ncolorspace\x18\x04 \x01(\t\x12\x15\n\rsettings_json\x18\x05 \x01(\t\x12\r\n\x05reset\x18\x06 \x01(\x08\"]\n\x0cShotCounters\x12\x0e\n\x06\x66rames\x18\x01 \x01(\x04\x12\x12\n\ncache_hits\x18\x02 \x01(\x04\x12\x0e\n\x06\x65rrors\x18\x03 \x01(\x04\x12\x19\n\x11\x66rames_per_second\x18\x04 \x01(\x01\"\xb5\x01\n\x04Shot\x12\x0f\n\x07shot_id\x18\x01 \x01(\t\x12\r\n\x05width\x18\x02 \x01(\r\x12\x0e\n\x06height\x18\x03 \x01(\r\x12\x12\n\ncolorspace\x18\x04 \x01(\t\x12\x15\n\rsettings_json\x18\x05 \x01(\t\x12\x11\n\tkeyframes\x18\x06 \x03(\x03\x12\x15\n\rcached_frames\x18\x07 \x01(\x04\x12(\n\x08\x63ounters\x18\x08 \x01(\x0b\x32\x16.ftpvm.v1.ShotCounters\"\x12\n\x10ListShotsRequest\"2\n\x11ListShotsResponse\x12\x1d\n\x05shots\x18\x01 \x03(\x0b\x32\x0e.ftpvm.v1.Shot\"%\n\x12\x44\x65leteShotResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x08\"\xd6\x01\n\rKeyframeStart\x12\x0f\n\x07shot_id\x18\x01 \x01(\t\x12\r\n\x05\x66rame\x18\x02 \x01(\x03\x12$\n\x05image\x18\x03 \x01(\x0b\x32\x15.ftpvm.v1.ImageHeader\x12%\n\x06trimap\x18\x04 \x01(\x0b\x32\x15.ftpvm.v1.ImageHeader\x12$\n\x05outer\x18\x05 \x01(\x0b\x32\x15.ftpvm.v1.ImageHeader\x12\x0c\n\x04\x62\x61nd\x18\x06 \x01(\r\x12$\n\x05inner\x18\x07 \x01(\x0b\x32\x15.ftpvm.v1.ImageHeader\"h\n\x12SetKeyframeRequest\x12(\n\x05start\x18\x01 \x01(\x0b\x32\x17.ftpvm.v1.KeyframeStartH\x00\x12 \n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x0f.ftpvm.v1.ChunkH\x00\x42\x06\n\x04kind\"7\n\x08Keyframe\x12\r\n\x05\x66rame\x18\x01 \x01(\x03\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x0c\n\x04\x62\x61nd\x18\x03 \x01(\r\"7\n\x15RemoveKeyframeRequest\x12\x0f\n\x07shot_id\x18\x01 \x01(\t\x12\r\n\x05\x66rame\x18\x02 \x01(\x03\">\n\x15ListKeyframesResponse\x12%\n\tkeyframes\x18\x01 \x03(\x0b\x32\x12.ftpvm.v1.Keyframe\"<\n\x0eOutputTemplate\x12\x1c\n\x04pass\x18\x01 \x01(\x0e\x32\x0e.ftpvm.v1.Pass\x12\x0c\n\x04path\x18\x02 \x01(\t\"\xae\x01\n\nMatteStart\x12\x0f\n\x07shot_id\x18\x01 \x01(\t\x12\x1e\n\x06passes\x18\x02 \x03(\x0e\x32\x0e.ftpvm.v1.Pass\x12+\n\x0fresult_encoding\x18\x03 \x01(\x0e\x32\x12.ftpvm.v1.Encoding\x12)\n\x07outputs\x18\x04 \x03(\x0b\x32\x18.ftpvm.v1.OutputTemplate\x12\x17\n\x0f\x65xpected_frames\x18\x05 \x01(\r\"B\n\x0b\x46rameHeader\x12\r\n\x05\x66rame\x18\x01 \x01(\x03\x12$\n\x05plate\x18\x02 \x01(\x0b\x32\x15.ftpvm.v1.ImageHeader\"\x08\n\x06\x43\x61ncel\"\xab\x01\n\x0cMatteRequest\x12%\n\x05start\x18\x01 \x01(\x0b\x32\x14.ftpvm.v1.MatteStartH\x00\x12&\n\x05\x66rame\x18\x02 \x01(\x0b\x32\x15.ftpvm.v1.FrameHeaderH\x00\x12 \n\x05\x63hunk\x18\x03 \x01(\x0b\x32\x0f.ftpvm.v1.ChunkH\x00\x12\"\n\x06\x63\x61ncel\x18\x04 \x01(\x0b\x32\x10.ftpvm.v1.CancelH\x00\x42\x06\n\x04kind\"\'\n\x06Status\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\"e\n\nPassLayout\x12\x1c\n\x04pass\x18\x01 \x01(\x0e\x32\x0e.ftpvm.v1.Pass\x12\x10\n\x08\x63hannels\x18\x02 \x01(\r\x12\x11\n\tbyte_size\x18\x03 \x01(\x04\x12\x14\n\x0cwritten_path\x18\x04 \x01(\t\"S\n\x08Progress\x12\x13\n\x0b\x66rames_done\x18\x01 \x01(\r\x12\x17\n\x0f\x66rames_expected\x18\x02 \x01(\r\x12\x19\n\x11\x66rames_per_second\x18\x03 \x01(\x01\"\x90\x02\n\x0b\x46rameResult\x12\r\n\x05\x66rame\x18\x01 \x01(\x03\x12 \n\x06status\x18\x02 \x01(\x0b\x32\x10.ftpvm.v1.Status\x12\r\n\x05width\x18\x03 \x01(\r\x12\x0e\n\x06height\x18\x04 \x01(\r\x12$\n\x08\x65ncoding\x18\x05 \x01(\x0e\x32\x12.ftpvm.v1.Encoding\x12$\n\x06passes\x18\x06 \x03(\x0b\x32\x14.ftpvm.v1.PassLayout\x12\x12\n\nfrom_cache\x18\x07 \x01(\x08\x12\x18\n\x10nonfinite_pixels\x18\x08 \x01(\r\x12$\n\x08progress\x18\t \x01(\x0b\x32\x12.ftpvm.v1.Progress\x12\x11\n\tbyte_size\x18\n \x01(\x04\"b\n\rMatteResponse\x12\'\n\x06result\x18\x01 \x01(\x0b\x32\x15.ftpvm.v1.FrameResultH\x00\x12 \n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x0f.ftpvm.v1.ChunkH\x00\x42\x06\n\x04kind*u\n\x08\x45ncoding\x12\x18\n\x14\x45NCODING_UNSPECIFIED\x10\x00\x12\x14\n\x10\x45NCODING_RAW_F16\x10\x01\x12\x14\n\x10\x45NCODING_RAW_F32\x10\x02\x12\x10\n\x0c\x45NCODING_EXR\x10\x03\x12\x11\n\rENCODING_PATH\x10\x04*e\n\x04Pass\x12\x14\n\x10PASS_UNSPECIFIED\x10\x00\x12\x0e\n\nPASS_ALPHA\x10\x01\x12\x13\n\x0fPASS_FOREGROUND\x10\x02\x12\x0f\n\x0bPASS_TRIMAP\x10\x03\x12\x11\n\rPASS_BOUNDARY\x10\x04\x32\xe8\x04\n\x07Matting\x12\x39\n\x07GetInfo\x12\x18.ftpvm.v1.GetInfoRequest\x1a\x14.ftpvm.v1.ServerInfo\x12\x35\n\x08OpenShot\x12\x19.ftpvm.v1.OpenShotRequest\x1a\x0e.ftpvm.v1.Shot\x12,\n\x07GetShot\x12\x11.ftpvm.v1.ShotRef\x1a\x0e.ftpvm.v1.Shot\x12\x44\n\tListShots\x12\x1a.ftpvm.v1.ListShotsRequest\x1a\x1b.ftpvm.v1.ListShotsResponse\x12=\n\nDeleteShot\x12\x11.ftpvm.v1.ShotRef\x1a\x1c.ftpvm.v1.DeleteShotResponse\x12/\n\nResetCache\x12\x11.ftpvm.v1.ShotRef\x1a\x0e.ftpvm.v1.Shot\x12\x41\n\x0bSetKeyframe\x12\x1c.ftpvm.v1.SetKeyframeRequest\x1a\x12.ftpvm.v1.Keyframe(\x01\x12\x41\n\x0eRemoveKeyframe\x12\x1f.ftpvm.v1.RemoveKeyframeRequest\x1a\x0e.ftpvm.v1.Shot\x12\x43\n\rListKeyframes\x12\x11.ftpvm.v1.ShotRef\x1a\x1f.ftpvm.v1.ListKeyframesResponse\x12<\n\x05Matte\x12\x16.ftpvm.v1.MatteRequest\x1a\x17.ftpvm.v1.MatteResponse(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ftpvm.v1.matting_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ENCODING']._serialized_start=2854
-  _globals['_ENCODING']._serialized_end=2971
-  _globals['_PASS']._serialized_start=2973
-  _globals['_PASS']._serialized_end=3074
+  _globals['_ENCODING']._serialized_start=2893
+  _globals['_ENCODING']._serialized_end=3010
+  _globals['_PASS']._serialized_start=3012
+  _globals['_PASS']._serialized_end=3113
   _globals['_IMAGEHEADER']._serialized_start=37
   _globals['_IMAGEHEADER']._serialized_end=184
   _globals['_CHUNK']._serialized_start=186
@@ -60,35 +60,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DELETESHOTRESPONSE']._serialized_start=1258
   _globals['_DELETESHOTRESPONSE']._serialized_end=1295
   _globals['_KEYFRAMESTART']._serialized_start=1298
-  _globals['_KEYFRAMESTART']._serialized_end=1473
-  _globals['_SETKEYFRAMEREQUEST']._serialized_start=1475
-  _globals['_SETKEYFRAMEREQUEST']._serialized_end=1579
-  _globals['_KEYFRAME']._serialized_start=1581
-  _globals['_KEYFRAME']._serialized_end=1636
-  _globals['_REMOVEKEYFRAMEREQUEST']._serialized_start=1638
-  _globals['_REMOVEKEYFRAMEREQUEST']._serialized_end=1693
-  _globals['_LISTKEYFRAMESRESPONSE']._serialized_start=1695
-  _globals['_LISTKEYFRAMESRESPONSE']._serialized_end=1757
-  _globals['_OUTPUTTEMPLATE']._serialized_start=1759
-  _globals['_OUTPUTTEMPLATE']._serialized_end=1819
-  _globals['_MATTESTART']._serialized_start=1822
-  _globals['_MATTESTART']._serialized_end=1996
-  _globals['_FRAMEHEADER']._serialized_start=1998
-  _globals['_FRAMEHEADER']._serialized_end=2064
-  _globals['_CANCEL']._serialized_start=2066
-  _globals['_CANCEL']._serialized_end=2074
-  _globals['_MATTEREQUEST']._serialized_start=2077
-  _globals['_MATTEREQUEST']._serialized_end=2248
-  _globals['_STATUS']._serialized_start=2250
-  _globals['_STATUS']._serialized_end=2289
-  _globals['_PASSLAYOUT']._serialized_start=2291
-  _globals['_PASSLAYOUT']._serialized_end=2392
-  _globals['_PROGRESS']._serialized_start=2394
-  _globals['_PROGRESS']._serialized_end=2477
-  _globals['_FRAMERESULT']._serialized_start=2480
-  _globals['_FRAMERESULT']._serialized_end=2752
-  _globals['_MATTERESPONSE']._serialized_start=2754
-  _globals['_MATTERESPONSE']._serialized_end=2852
-  _globals['_MATTING']._serialized_start=3077
-  _globals['_MATTING']._serialized_end=3693
+  _globals['_KEYFRAMESTART']._serialized_end=1512
+  _globals['_SETKEYFRAMEREQUEST']._serialized_start=1514
+  _globals['_SETKEYFRAMEREQUEST']._serialized_end=1618
+  _globals['_KEYFRAME']._serialized_start=1620
+  _globals['_KEYFRAME']._serialized_end=1675
+  _globals['_REMOVEKEYFRAMEREQUEST']._serialized_start=1677
+  _globals['_REMOVEKEYFRAMEREQUEST']._serialized_end=1732
+  _globals['_LISTKEYFRAMESRESPONSE']._serialized_start=1734
+  _globals['_LISTKEYFRAMESRESPONSE']._serialized_end=1796
+  _globals['_OUTPUTTEMPLATE']._serialized_start=1798
+  _globals['_OUTPUTTEMPLATE']._serialized_end=1858
+  _globals['_MATTESTART']._serialized_start=1861
+  _globals['_MATTESTART']._serialized_end=2035
+  _globals['_FRAMEHEADER']._serialized_start=2037
+  _globals['_FRAMEHEADER']._serialized_end=2103
+  _globals['_CANCEL']._serialized_start=2105
+  _globals['_CANCEL']._serialized_end=2113
+  _globals['_MATTEREQUEST']._serialized_start=2116
+  _globals['_MATTEREQUEST']._serialized_end=2287
+  _globals['_STATUS']._serialized_start=2289
+  _globals['_STATUS']._serialized_end=2328
+  _globals['_PASSLAYOUT']._serialized_start=2330
+  _globals['_PASSLAYOUT']._serialized_end=2431
+  _globals['_PROGRESS']._serialized_start=2433
+  _globals['_PROGRESS']._serialized_end=2516
+  _globals['_FRAMERESULT']._serialized_start=2519
+  _globals['_FRAMERESULT']._serialized_end=2791
+  _globals['_MATTERESPONSE']._serialized_start=2793
+  _globals['_MATTERESPONSE']._serialized_end=2891
+  _globals['_MATTING']._serialized_start=3116
+  _globals['_MATTING']._serialized_end=3732
 # @@protoc_insertion_point(module_scope)

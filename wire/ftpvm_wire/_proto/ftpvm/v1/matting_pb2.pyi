@@ -184,20 +184,22 @@ class DeleteShotResponse(_message.Message):
     def __init__(self, deleted: _Optional[bool] = ...) -> None: ...
 
 class KeyframeStart(_message.Message):
-    __slots__ = ("shot_id", "frame", "image", "trimap", "mask", "band")
+    __slots__ = ("shot_id", "frame", "image", "trimap", "outer", "band", "inner")
     SHOT_ID_FIELD_NUMBER: _ClassVar[int]
     FRAME_FIELD_NUMBER: _ClassVar[int]
     IMAGE_FIELD_NUMBER: _ClassVar[int]
     TRIMAP_FIELD_NUMBER: _ClassVar[int]
-    MASK_FIELD_NUMBER: _ClassVar[int]
+    OUTER_FIELD_NUMBER: _ClassVar[int]
     BAND_FIELD_NUMBER: _ClassVar[int]
+    INNER_FIELD_NUMBER: _ClassVar[int]
     shot_id: str
     frame: int
     image: ImageHeader
     trimap: ImageHeader
-    mask: ImageHeader
+    outer: ImageHeader
     band: int
-    def __init__(self, shot_id: _Optional[str] = ..., frame: _Optional[int] = ..., image: _Optional[_Union[ImageHeader, _Mapping]] = ..., trimap: _Optional[_Union[ImageHeader, _Mapping]] = ..., mask: _Optional[_Union[ImageHeader, _Mapping]] = ..., band: _Optional[int] = ...) -> None: ...
+    inner: ImageHeader
+    def __init__(self, shot_id: _Optional[str] = ..., frame: _Optional[int] = ..., image: _Optional[_Union[ImageHeader, _Mapping]] = ..., trimap: _Optional[_Union[ImageHeader, _Mapping]] = ..., outer: _Optional[_Union[ImageHeader, _Mapping]] = ..., band: _Optional[int] = ..., inner: _Optional[_Union[ImageHeader, _Mapping]] = ...) -> None: ...
 
 class SetKeyframeRequest(_message.Message):
     __slots__ = ("start", "chunk")
