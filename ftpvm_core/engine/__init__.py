@@ -5,7 +5,8 @@ See docs/engine-api.md for the public surface and docs/engine.md for the policie
 from ftpvm_core.engine.engine import Engine, validate_shot_id
 from ftpvm_core.engine.settings import (PASSES, REQUEST_SCHEMA, SETTINGS_SCHEMA, SettingField, ShotSettings,
                                         settings_schema)
-from ftpvm_core.engine.shot import FrameResult, KeyframeInfo, Shot
+from ftpvm_core.engine.matting import FrameResult
+from ftpvm_core.engine.shot import KeyframeInfo, Shot
 from ftpvm_core.errors import (Cancelled, EngineError, InvalidInput, NoKeyframe, ShotConflict, ShotNotFound,
                                StateError)
 

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ftpvm_core.errors import InvalidInput
+from ftpvm_core.model.precision import ALIASES, DTYPES
+from ftpvm_core.model.working_size import AUTO_LONG_SIDE, ratio_for
 
 PASSES = ("alpha", "foreground", "trimap", "boundary")
 MEMORY_POLICIES = ("first_last", "nearest")
-PRECISIONS = ("auto", "float32", "float16", "bfloat16")
+PRECISIONS = ("auto", *DTYPES)  # long names (float16, ...) are accepted and stored as the short ones
 HIGHLIGHTS = ("clip", "rolloff")
-AUTO_TARGET_SIZE = 1024  # "auto" downsample: the network works at most this many pixels on the long side
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class SettingField:
     maximum: float | None = None
     affects_model: bool = True
     scope: str = "shot"  # "shot" (stored with the shot) | "request" (per matte call)
+    aliases: dict | None = None  # other accepted spellings -> the choice they stand for (stored as the choice)
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -43,7 +45,7 @@ class SettingField:
 
 SETTINGS_SCHEMA: tuple[SettingField, ...] = (
     SettingField("downsample_ratio", "float_or_auto", "auto",
-                 "Scale at which the network works, in (0, 1]; 'auto' = min(1, 1024 / long side). The full-"
+                 f"Scale at which the network works, in (0, 1]; 'auto' = min(1, {AUTO_LONG_SIDE} / long side). The full-"
                  "resolution matte is recovered by the guided upsampler.", minimum=0.05, maximum=1.0),
     SettingField("memory_size", "int", 5,
                  "How many keyframes the memory bank uses at once for a frame.", minimum=1, maximum=16),
@@ -55,7 +57,8 @@ SETTINGS_SCHEMA: tuple[SettingField, ...] = (
                  "Add the engine's own predicted trimap to memory every N frames (0 = off), as the original "
                  "inference can.", minimum=0, maximum=10000),
     SettingField("precision", "str", "auto",
-                 "Arithmetic of the network: 'auto' = float16 on CUDA, float32 elsewhere.", choices=PRECISIONS),
+                 "Arithmetic of the network: 'auto' = fp16 on CUDA, fp32 elsewhere.", choices=PRECISIONS,
+                 aliases=ALIASES),
     SettingField("highlights", "str", "clip",
                  "Plate values above display white after encoding to the model's sRGB space: 'clip' to 1 or "
                  "'rolloff' smoothly from 0.8 (alpha is never affected).", choices=HIGHLIGHTS),
@@ -92,8 +95,10 @@ def _coerce(field: SettingField, value: Any) -> Any:
     elif field.type == "str":
         if not isinstance(value, str):
             raise InvalidInput(f"setting {name} must be a string, got {value!r}")
+        value = (field.aliases or {}).get(value, value)
     if field.choices is not None and value not in field.choices:
-        raise InvalidInput(f"setting {name}={value!r} is not allowed; choose one of {', '.join(field.choices)}")
+        also = f" (or {', '.join(field.aliases)})" if field.aliases else ""
+        raise InvalidInput(f"setting {name}={value!r} is not allowed; choose one of {', '.join(field.choices)}{also}")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         lo = field.minimum if field.minimum is not None else -math.inf
         hi = field.maximum if field.maximum is not None else math.inf
@@ -155,9 +160,7 @@ class ShotSettings:
 
     def ratio_for(self, height: int, width: int) -> float:
         """The downsample ratio for a frame size ('auto' resolved)."""
-        if self.downsample_ratio == "auto":
-            return min(1.0, AUTO_TARGET_SIZE / float(max(height, width)))
-        return float(self.downsample_ratio)
+        return ratio_for(self.downsample_ratio, height, width)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
