@@ -22,8 +22,7 @@ def normalize_precision(name: object, allow_auto: bool = True) -> str:
     Raises ValueError naming the accepted values.
     """
     if isinstance(name, str):
-        key = name.strip().lower()
-        key = ALIASES.get(key, key)
+        key = ALIASES.get(name, name)
         if key in DTYPES or (allow_auto and key == AUTO):
             return key
     accepted = ([AUTO] if allow_auto else []) + list(DTYPES)
