@@ -277,7 +277,8 @@ def test_onnx_and_torch_backends_agree(make_engine, small_shot, tmp_path):
     results = {}
     for backend in ("torch", "onnx"):
         e = make_engine(state_dir=tmp_path / backend, backend=backend)
-        assert e.info()["backend"] == backend and type(e.step().core).__name__ == {"torch": "TorchCore", "onnx": "OnnxCore"}[backend]
+        core = {"torch": "TorchCore", "onnx": "OnnxCore"}[backend]
+        assert e.info()["backend"] == backend and type(e.step().core).__name__ == core
         shot = _open(e)
         shot.set_keyframe(0, small_shot.plates_linear[0], trimap=small_shot.trimaps[0])
         results[backend] = list(shot.matte(frames_of(small_shot, range(5))))
@@ -301,3 +302,58 @@ def test_backend_choice():
         resolve_backend("onnx", cuda)
     with pytest.raises(InvalidInput, match="backend must be one of"):
         resolve_backend("tensorrt", cpu)
+
+
+def _files(root):
+    return sorted((str(p.relative_to(root)), p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file())
+
+
+def test_warmup_runs_the_step_shots_use_and_touches_no_shot(make_engine, small_shot):
+    e = make_engine()
+    shot = _open(e)
+    shot.set_keyframe(0, small_shot.plates_linear[0], trimap=small_shot.trimaps[0])
+    ref = list(shot.matte(frames_of(small_shot, range(3)), passes=("alpha",)))
+    e.flush()
+    before = _files(e.store.root)
+    e.warmup(W, H)
+    e.flush()
+    assert _files(e.store.root) == before  # nothing written or read into the state directory
+    # the warmed step is the one the shot runs, and its next frames are unchanged
+    assert e.step(shot.settings.precision, shot.settings.downsample_ratio) is e.step("auto", "auto")
+    after = list(shot.matte(frames_of(small_shot, range(4)), passes=("alpha",)))
+    assert [r.from_cache for r in after] == [True, True, True, False]
+    for a, b in zip(ref, after):
+        np.testing.assert_array_equal(a.alpha, b.alpha)
+    with pytest.raises(InvalidInput, match="warm-up: setting precision"):
+        e.warmup(W, H, precision="int8")
+
+
+def test_warmup_exports_the_onnx_step_for_the_working_size(make_engine, tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    monkeypatch.setenv("FTPVM_ONNX_CACHE", str(tmp_path / "onnx"))
+    e = make_engine(backend="onnx")
+    e.warmup(200, 120, downsample_ratio=0.5)  # working size 100x60 -> padded 112x64
+    assert [p.name.rsplit("-", 1)[-1] for p in (tmp_path / "onnx").glob("*.onnx")] == ["64x112.onnx"]
+
+
+def test_cached_frames_counts_valid_results(make_engine, small_shot):
+    e = make_engine()
+    shot = _open(e)
+    assert shot.cached_frames() == 0
+    shot.set_keyframe(0, small_shot.plates_linear[0], trimap=small_shot.trimaps[0])
+    list(shot.matte(frames_of(small_shot, range(5)), passes=("alpha",)))
+    assert shot.cached_frames() == 5
+    e.flush()
+    assert make_engine().get_shot("s1").cached_frames() == 5  # from the index and files after a restart
+    shot.set_keyframe(3, small_shot.plates_linear[3], trimap=small_shot.trimaps[3])
+    assert shot.cached_frames() == 3  # frames 3 and 4 depend on the new keyframe
+    shot.reset_cache()
+    assert shot.cached_frames() == 0
+
+
+def test_precision_long_names_are_the_short_ones(make_engine):
+    e = make_engine()
+    shot = e.open_shot("p", W, H, LINEAR, settings={"precision": "float32"})
+    assert shot.settings.precision == "fp32"
+    assert e.open_shot("p", W, H, LINEAR, settings={"precision": "fp32"}) is shot
+    assert e.info()["precision"] == "fp32"
