@@ -4,7 +4,8 @@
                                  [--backend auto|torch|onnx]
 
 Baseline in the same run: the network alone (the engine's streaming step on a prepared tensor, recurrent state
-carried, the frame-size passes made). Then the engine's full path (``Shot.matte`` with every pass) and each overhead component on its own.
+carried, the frame-size passes made). Then the engine's full path (``Shot.matte`` with every pass) and each
+overhead component on its own.
 Background writes (states, inputs, results) run on the store's writer thread; their time is reported separately
 (it overlaps with the next frame's model work). Uses synthetic weights: speed does not depend on the values.
 """

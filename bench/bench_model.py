@@ -282,8 +282,8 @@ def print_table(rows: list[Row], baseline: str, mem_label: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default=DEFAULT_SIZES,
-                        help="comma-separated WxH[@ratio|@auto] (default: %(default)s; auto = long side at most 1024 px, "
-                             "as the engine)")
+                        help="comma-separated WxH[@ratio|@auto] (default: %(default)s; auto = long side at most "
+                             "1024 px, as the engine)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "all"],
                         help="where to run (default: cpu; 'all' = cpu then cuda if available)")
     parser.add_argument("--backends", default=None,

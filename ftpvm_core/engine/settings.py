@@ -45,8 +45,8 @@ class SettingField:
 
 SETTINGS_SCHEMA: tuple[SettingField, ...] = (
     SettingField("downsample_ratio", "float_or_auto", "auto",
-                 f"Scale at which the network works, in (0, 1]; 'auto' = min(1, {AUTO_LONG_SIDE} / long side). The full-"
-                 "resolution matte is recovered by the guided upsampler.", minimum=0.05, maximum=1.0),
+                 f"Scale at which the network works, in (0, 1]; 'auto' = min(1, {AUTO_LONG_SIDE} / long side). "
+                 "The full-resolution matte is recovered by the guided upsampler.", minimum=0.05, maximum=1.0),
     SettingField("memory_size", "int", 5,
                  "How many keyframes the memory bank uses at once for a frame.", minimum=1, maximum=16),
     SettingField("memory_policy", "str", "first_last",

@@ -127,3 +127,16 @@ def test_matte_from_roto_with_band(plates, capsys):
     tri = read_image(d / "r" / "m.1001.exr").channel("trimap")
     assert set(np.unique(tri)) == {0.0, 0.5, 1.0}
     assert not (d / "r" / "m.1003.exr").exists()  # --range respected
+
+
+@pytest.mark.parametrize("name", ["fp16", "float16", "bf16", "fp32"])
+def test_matte_takes_every_precision_name(name):
+    import argparse
+
+    from ftpvm_core.cli.matte import add_settings_arguments, settings_from_args
+    from ftpvm_core.engine import ShotSettings
+
+    parser = argparse.ArgumentParser()
+    add_settings_arguments(parser)
+    settings = ShotSettings.from_dict(settings_from_args(parser.parse_args(["--precision", name])))
+    assert settings.precision == {"float16": "fp16"}.get(name, name)
