@@ -3,8 +3,9 @@
     python bench/bench_engine.py [--size 1920x1080] [--frames 4] [--device auto|cpu|cuda] [--threads N]
                                  [--backend auto|torch|onnx]
 
-Baseline in the same run: the network alone (``forward_with_memory`` on a prepared tensor, recurrent state
-carried). Then the engine's full path (``Shot.matte`` with every pass) and each overhead component on its own.
+Baseline in the same run: the network alone (the engine's streaming step on a prepared tensor, recurrent state
+carried, the frame-size passes made). Then the engine's full path (``Shot.matte`` with every pass) and each
+overhead component on its own.
 Background writes (states, inputs, results) run on the store's writer thread; their time is reported separately
 (it overlaps with the next frame's model work). Uses synthetic weights: speed does not depend on the values.
 """
@@ -23,7 +24,8 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from ftpvm_core.engine import Engine  # noqa: E402
-from ftpvm_core.engine.shot import image_hash  # noqa: E402
+from ftpvm_core.engine.chain import image_hash  # noqa: E402
+from ftpvm_core.engine.matting import frame_passes, frame_tensor, model_input  # noqa: E402
 from ftpvm_core.imaging.colour import ColourConverter  # noqa: E402
 from ftpvm_core.imaging.foreground import estimate_foreground_torch  # noqa: E402
 from ftpvm_core.imaging.io import write_exr  # noqa: E402
@@ -66,25 +68,28 @@ def main() -> int:
         dev = engine.device
         shot = engine.open_shot("bench", w, h, LINEAR_COLORSPACE)
         shot.set_keyframe(0, shot_data.plates_linear[0], trimap=shot_data.trimaps[0])
+        step = engine.step(shot.settings.precision, shot.settings.downsample_ratio)
         print(f"device {dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else 'CPU'}), "
-              f"{w}x{h}, ratio {shot.ratio:.3f}, dtype {shot.dtype}, backend {engine.backend}, "
+              f"{w}x{h}, ratio {shot.ratio:.3f}, precision {step.precision}, backend {step.backend}, "
               f"torch threads {torch.get_num_threads()}")
 
-        # -- baseline: the network alone
-        runner = engine.runner
-        x16 = [torch.from_numpy(shot._colour.to_model(p)).half() for p in shot_data.plates_linear]
-        mem = shot._kf_memory(0)
-        rec = None
+        # -- baseline: the network alone (the engine's step, no colour, hashing, cache or foreground)
+        conv = ColourConverter(LINEAR_COLORSPACE)
+        x16 = [model_input(conv, p) for p in shot_data.plates_linear]
+        mem = step.encode_memory(frame_tensor(x16[0], dev),
+                                 torch.as_tensor(shot_data.trimaps[0], device=dev)[None, None, None])
+        state = None
         model_times = []
         for i in range(n + 1):
-            xi = runner.image_tensor(x16[i])
+            xi = frame_tensor(x16[i], dev)
             _sync(dev)
             t = time.perf_counter()
-            out = runner.step(xi, mem, rec, shot.ratio, shot.dtype)
+            out = step(xi, mem, state)
+            [p.cpu() for p in frame_passes(out, h, w, shot.ratio)]
             _sync(dev)
             if i:  # first call warms up kernels
                 model_times.append(time.perf_counter() - t)
-            rec = out.rec
+            state = out.state
         model = statistics.median(model_times)
 
         # -- the engine's full path (first frame is the keyframe; time frames 1..n)
@@ -107,7 +112,6 @@ def main() -> int:
 
         # -- components
         img = shot_data.plates_linear[1]
-        conv = ColourConverter(LINEAR_COLORSPACE)
         alpha = hits[0].alpha
         colour = _time(lambda: conv.to_model(img), 3, dev)
         hashing = _time(lambda: image_hash(img), 3, dev)

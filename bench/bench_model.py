@@ -12,10 +12,11 @@ importable, else our plain eager model).
 Backends:
   original      the original FTP-VM code (``--original-repo``; needs timm), forward_with_memory
   eager         our model, plain forward_with_memory under torch.no_grad (what a naive app does)
-  folded        StreamingMatter: inference_mode, conv+BN folded
+  folded        the engine's path: StreamingStep (inference_mode, conv+BN folded) on the float16-rounded
+                input, then the frame-size passes (alpha, trimap, boundary) as the engine makes them
   folded-cl     the same in channels_last layout
   compiled      the same through torch.compile (slow to compile; falls back to eager on failure)
-  onnx          StreamingMatter with the onnxruntime backend (CPU; needs the [onnx] extra)
+  onnx          the same with the onnxruntime backend (CPU; needs the [onnx] extra; the engine's CPU default)
   onnx-spin     the same with spinning worker threads (fastest on an idle CPU, worse next to a busy app)
   On CUDA each of eager/folded/compiled is run for every --precisions entry (fp16/bf16 = autocast).
 
@@ -50,7 +51,10 @@ if str(ROOT) not in sys.path:
 import torch  # noqa: E402
 
 from ftpvm_core.model import FastTrimapPropagationVideoMatting, load_model  # noqa: E402
-from ftpvm_core.model.inference import StreamingMatter, auto_downsample_ratio, prepare_for_inference  # noqa: E402
+from ftpvm_core.engine.matting import frame_passes  # noqa: E402
+from ftpvm_core.model.prepare import prepare_for_inference  # noqa: E402
+from ftpvm_core.model.streaming import StreamingStep  # noqa: E402
+from ftpvm_core.model.working_size import auto_downsample_ratio  # noqa: E402
 from ftpvm_core.model.synthetic_weights import read_manifest, synthetic_state_dict  # noqa: E402
 
 MANIFEST = ROOT / "tests" / "data" / "ftpvm-checkpoint-manifest.tsv"
@@ -154,12 +158,18 @@ def make_runner(name: str, precision: str, size: Size, model: torch.nn.Module, d
         step = _plain_runner(net, frame, trimap, size.ratio, precision, device)
     else:
         backend = "onnx" if name.startswith("onnx") else "torch"
-        net = prepare_for_inference(model, device, "fp32", channels_last=(name == "folded-cl") or None,
-                                    compile=(name == "compiled"))
-        matter = StreamingMatter(net, downsample_ratio=size.ratio, precision=precision, backend=backend,
-                                 onnx_cache_dir=onnx_cache, onnx_spin=(name == "onnx-spin"))
-        matter.set_memory(frame, trimap)
-        step = lambda: matter.step(frame)  # noqa: E731
+        net = prepare_for_inference(model, device, channels_last=(name == "folded-cl") or None)
+        stream = StreamingStep(net, downsample_ratio=size.ratio, precision=precision, backend=backend,
+                               compile=(name == "compiled"), onnx_cache_dir=onnx_cache,
+                               onnx_spin=(name == "onnx-spin"))
+        x = frame.half().float()[None, None]  # the engine's input: the model-space frame rounded to float16
+        memory = stream.encode_memory(x, trimap)
+        state: list = [None]
+
+        def step() -> object:
+            out = stream(x, memory, state[0])
+            state[0] = out.state
+            return [p.cpu() for p in frame_passes(out, size.height, size.width, size.ratio)]
     return Runner(name, precision, step)
 
 
@@ -272,7 +282,8 @@ def print_table(rows: list[Row], baseline: str, mem_label: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default=DEFAULT_SIZES,
-                        help="comma-separated WxH[@ratio|@auto] (default: %(default)s; auto = long side ~512 px)")
+                        help="comma-separated WxH[@ratio|@auto] (default: %(default)s; auto = long side at most "
+                             "1024 px, as the engine)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "all"],
                         help="where to run (default: cpu; 'all' = cpu then cuda if available)")
     parser.add_argument("--backends", default=None,

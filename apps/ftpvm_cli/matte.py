@@ -36,7 +36,7 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
         kwargs = dict(dest=f"setting_{f.name}", default=None, metavar=f.name.upper(),
                       help=f"{f.help} (default: {f.default})")
         if f.choices:
-            kwargs["choices"] = list(f.choices)
+            kwargs["choices"] = list(f.choices) + list(f.aliases or ())
         group.add_argument(flag, **kwargs)
 
 

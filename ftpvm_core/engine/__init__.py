@@ -6,7 +6,8 @@ from ftpvm_core.engine.engine import Engine, validate_shot_id
 from ftpvm_core.engine.images import decode_image, write_pass
 from ftpvm_core.engine.settings import (PASSES, REQUEST_SCHEMA, SETTINGS_SCHEMA, ShotSettings,
                                         settings_schema)
-from ftpvm_core.engine.shot import FrameResult, KeyframeInfo, Shot
+from ftpvm_core.engine.matting import FrameResult
+from ftpvm_core.engine.shot import KeyframeInfo, Shot
 from ftpvm_core.errors import (Cancelled, EngineError, InvalidInput, NoKeyframe, ShotConflict, ShotNotFound,
                                StateError)
 

@@ -9,12 +9,15 @@ from typing import Any
 import torch
 
 import ftpvm_core
-from ftpvm_core.engine.runner import ModelRunner, resolve_dtype
+from ftpvm_core.engine.context import ShotContext
 from ftpvm_core.engine.settings import PASSES, ShotSettings, settings_schema
 from ftpvm_core.engine.shot import SHOT_SCHEMA, Shot
 from ftpvm_core.engine.store import Store, atomic_write_json, read_json
 from ftpvm_core.errors import InvalidInput, ShotConflict, ShotNotFound, StateError
 from ftpvm_core.imaging.colour import resolve_colorspace
+from ftpvm_core.model.precision import resolve_precision
+from ftpvm_core.model.streaming import StreamingStep
+from ftpvm_core.model.streaming import resolve_backend as _model_backend
 from ftpvm_wire.shots import ShotIdError, check_shot_id
 
 MAX_SIDE = 16384
@@ -28,24 +31,12 @@ def validate_shot_id(shot_id: Any) -> str:
         raise InvalidInput(str(exc)) from None
 
 
-BACKENDS = ("auto", "torch", "onnx")
-
-
 def resolve_backend(backend: str, device: torch.device, stock: bool = True) -> str:
-    """The network backend for ``device``: "auto" picks ONNX Runtime on a CPU where it is installed,
-    for the stock network only (``stock``; a subclass may override methods an export would bypass)."""
-    from ftpvm_core.model import onnx_backend
-
-    if backend not in BACKENDS:
-        raise InvalidInput(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
-    if backend == "auto":
-        return "onnx" if stock and device.type == "cpu" and onnx_backend.is_available() else "torch"
-    if backend == "onnx":
-        if device.type != "cpu":
-            raise InvalidInput(f"the onnx backend runs on the CPU, not on {device}; use --backend torch there")
-        if not onnx_backend.is_available():
-            raise InvalidInput("the onnx backend needs the optional extra: pip install 'ftpvm[onnx]'")
-    return backend
+    """The network backend (:func:`ftpvm_core.model.streaming.resolve_backend`), errors as InvalidInput."""
+    try:
+        return _model_backend(backend, device, stock)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 class Engine:
@@ -58,7 +49,7 @@ class Engine:
         (ONNX Runtime on the CPU when it is installed, else torch); see docs/performance.md."""
         from ftpvm_core.model import FastTrimapPropagationVideoMatting, fingerprint
         from ftpvm_core.model.checkpoint import check_state_dict, resolve_device
-        from ftpvm_core.model.inference import prepare_for_inference
+        from ftpvm_core.model.prepare import prepare_for_inference
         from ftpvm_core.weights import resolve_weights
 
         try:
@@ -82,14 +73,46 @@ class Engine:
             model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
             self.fingerprint = fingerprint(state)
         # folded, guide-split copy: same results up to float rounding, faster (see docs/performance.md)
-        model = prepare_for_inference(model.eval(), self.device)
+        self.network = prepare_for_inference(model.eval(), self.device)
         self.backend = resolve_backend(backend, self.device, type(model) is FastTrimapPropagationVideoMatting)
-        self.runner = ModelRunner(model, self.device, onnx=self.backend == "onnx")
         self.store = Store(state_dir, cache_limit_bytes)
         self.memory_states = int(memory_states)
         self.warmup_frames = int(warmup_frames)
+        self._steps: dict[tuple, StreamingStep] = {}
+        self._context = ShotContext(self.store, self.fingerprint, self.device, self.step, self.memory_states,
+                                    self.warmup_frames)
         self._shots: dict[str, Shot] = {}
         self._guard = threading.Lock()
+        self._guard_steps = threading.Lock()
+
+    # ------------------------------------------------------------------ the network
+    def step(self, precision: str = "auto", downsample_ratio: float | str = "auto") -> StreamingStep:
+        """The streaming step shots with these settings run (one per combination, sharing the network)."""
+        key = (resolve_precision(precision, self.device), downsample_ratio)
+        with self._guard_steps:
+            if key not in self._steps:
+                self._steps[key] = StreamingStep(self.network, downsample_ratio=downsample_ratio,
+                                                 precision=key[0], backend=self.backend)
+            return self._steps[key]
+
+    def warmup(self, width: int = 1920, height: int = 1080, precision: str = "auto",
+               downsample_ratio: float | str = "auto") -> None:
+        """Run the step shots of this size and settings will run (same backend, precision and working size; an
+        ONNX export for that size happens here) on a synthetic frame: a keyframe, then two streamed frames.
+        Touches no shot and nothing in the state directory."""
+        try:
+            settings = ShotSettings.from_dict({"precision": precision, "downsample_ratio": downsample_ratio})
+        except InvalidInput as exc:
+            raise InvalidInput(f"warm-up: {exc}") from None
+        step = self.step(settings.precision, settings.downsample_ratio)
+        ramp = torch.linspace(0, 1, width, device=self.device).expand(1, 1, 3, height, width)
+        trimap = (ramp[:, :, :1] * 3).floor().clamp(0, 2) / 2
+        memory = step.encode_memory(ramp, trimap)
+        out = step(ramp, memory, None, trimap=trimap)
+        for _ in range(2):
+            out = step(ramp, memory, out.state)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
 
     # ------------------------------------------------------------------ info
     def info(self) -> dict:
@@ -101,7 +124,7 @@ class Engine:
             "weights_notice": self.weights_notice,
             "device": str(self.device),
             "backend": self.backend,
-            "dtype": str(resolve_dtype("auto", self.device)).replace("torch.", ""),
+            "precision": resolve_precision("auto", self.device),
             "state_dir": str(self.store.root),
             "settings_schema": settings_schema(),
             "passes": list(PASSES),
@@ -137,7 +160,7 @@ class Engine:
                 self._shots.pop(shot_id, None)
             meta = {"schema": SHOT_SCHEMA, "id": shot_id, **wanted, "keyframes": {}}
             atomic_write_json(meta_path, meta)
-            shot = Shot(self, meta)
+            shot = Shot(self._context, meta)
             self._shots[shot_id] = shot
             return shot
 
@@ -156,7 +179,7 @@ class Engine:
     def _cached(self, shot_id: str, meta: dict) -> Shot:
         shot = self._shots.get(shot_id)
         if shot is None:
-            shot = self._shots[shot_id] = Shot(self, meta)
+            shot = self._shots[shot_id] = Shot(self._context, meta)
         return shot
 
     def get_shot(self, shot_id: str) -> Shot:

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from pathlib import Path
 from typing import Callable
 
 import torch
 
+from ftpvm_core.atomic import atomic_write_bytes
 from ftpvm_core.engine.store import Store, tensor_bytes, tensor_load
-
-Memory = tuple[torch.Tensor, torch.Tensor]  # (memory_feat16 (b,t,C,h,w), memory_value (b,C,t,h,w))
+from ftpvm_core.model.step_types import Memory
 
 
 def select_memory(keyframes: list[int], frame: int, size: int, policy: str) -> list[int]:
@@ -38,13 +37,6 @@ def select_memory(keyframes: list[int], frame: int, size: int, policy: str) -> l
     if len(past) <= size:
         return past
     return [past[0]] + (past[-(size - 1):] if size > 1 else [])
-
-
-def concat_memory(memories: list[Memory]) -> Memory:
-    """Several keyframes' memory as one bank (feat along dim 1, value along dim 2)."""
-    if len(memories) == 1:
-        return memories[0]
-    return torch.cat([m[0] for m in memories], 1), torch.cat([m[1] for m in memories], 2)
 
 
 class MemoryBank:
@@ -73,15 +65,13 @@ class MemoryBank:
         if path.is_file():
             try:
                 feat, value = tensor_load(path.read_bytes())
-                mem = (feat.to(device), value.to(device))
+                mem = Memory(feat, value).to(device)
             except Exception:  # unreadable file: re-encode below
                 mem = None
         if mem is None:
             mem = encode()
             self.encodes += 1
-            from ftpvm_core.engine.store import atomic_write_bytes
-
-            atomic_write_bytes(path, tensor_bytes((mem[0].cpu(), mem[1].cpu())))
+            atomic_write_bytes(path, tensor_bytes((mem.feat16.cpu(), mem.value.cpu())))
         with self._lock:
             self._ram[key] = mem
         return mem
@@ -104,6 +94,3 @@ class MemoryBank:
                 except OSError:
                     pass
 
-
-def memory_path(store: Store, shot_id: str, fingerprint: str) -> Path:
-    return store.shot_dir(shot_id) / "memory" / fingerprint

@@ -14,19 +14,20 @@ from typing import Any
 
 from ftpvm_core.errors import InvalidInput
 from ftpvm_core.imaging.trimap import COMBINES
+from ftpvm_core.model.precision import ALIASES, DTYPES
+from ftpvm_core.model.working_size import AUTO_LONG_SIDE, ratio_for
 from ftpvm_wire.passes import PASS_ORDER as PASSES
 from ftpvm_wire.schema import Field, SchemaError
 
 MEMORY_POLICIES = ("first_last", "nearest")
-PRECISIONS = ("auto", "float32", "float16", "bfloat16")
+PRECISIONS = ("auto", *DTYPES)  # long names (float16, ...) are accepted and stored as the short ones
 HIGHLIGHTS = ("clip", "rolloff")
-AUTO_TARGET_SIZE = 1024  # "auto" downsample: the network works at most this many pixels on the long side
 
 
 SETTINGS_SCHEMA: tuple[Field, ...] = (
     Field("downsample_ratio", "float_or_auto", "auto",
-          "Scale at which the network works, in (0, 1]; 'auto' = min(1, 1024 / long side). The full-"
-          "resolution matte is recovered by the guided upsampler.", minimum=0.05, maximum=1.0),
+          f"Scale at which the network works, in (0, 1]; 'auto' = min(1, {AUTO_LONG_SIDE} / long side). The "
+          "full-resolution matte is recovered by the guided upsampler.", minimum=0.05, maximum=1.0),
     Field("memory_size", "int", 5,
           "How many keyframes the memory bank uses at once for a frame.", minimum=1, maximum=16),
     Field("memory_policy", "str", "first_last",
@@ -37,7 +38,8 @@ SETTINGS_SCHEMA: tuple[Field, ...] = (
           "Add the engine's own predicted trimap to memory every N frames (0 = off), as the original "
           "inference can.", minimum=0, maximum=10000),
     Field("precision", "str", "auto",
-          "Arithmetic of the network: 'auto' = float16 on CUDA, float32 elsewhere.", choices=PRECISIONS),
+          "Arithmetic of the network: 'auto' = fp16 on CUDA, fp32 elsewhere.", choices=PRECISIONS,
+          aliases=ALIASES),
     Field("highlights", "str", "clip",
           "Plate values above display white after encoding to the model's sRGB space: 'clip' to 1 or "
           "'rolloff' smoothly from 0.8 (alpha is never affected).", choices=HIGHLIGHTS),
@@ -118,9 +120,7 @@ class ShotSettings:
 
     def ratio_for(self, height: int, width: int) -> float:
         """The downsample ratio for a frame size ('auto' resolved)."""
-        if self.downsample_ratio == "auto":
-            return min(1.0, AUTO_TARGET_SIZE / float(max(height, width)))
-        return float(self.downsample_ratio)
+        return ratio_for(self.downsample_ratio, height, width)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)

@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clips", default=None, help="comma-separated clip names to evaluate (default: all)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--downsample-ratio", default=None, help="engine setting: 'auto' or a float in (0, 1]")
-    p.add_argument("--precision", default=None, help="engine setting: auto, float32, float16 or bfloat16")
+    p.add_argument("--precision", default=None, help="engine setting: auto, fp32, fp16 or bf16")
     p.add_argument("--save-alpha", action="store_true", help="also write predicted alphas as PNG under --out")
     return p
 

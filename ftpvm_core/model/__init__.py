@@ -1,7 +1,9 @@
 """FTP-VM network: ``from ftpvm_core.model import FastTrimapPropagationVideoMatting``."""
 from .checkpoint import CheckpointError, fingerprint, load_model, load_state_dict_file
 from .ftpvm import FastTrimapPropagationVideoMatting
-from .inference import StreamingMatter, auto_downsample_ratio, prepare_for_inference
+from .prepare import prepare_for_inference
+from .streaming import StreamingStep
+from .working_size import auto_downsample_ratio
 
 FTPVM = FastTrimapPropagationVideoMatting
 
@@ -12,7 +14,7 @@ __all__ = [
     "fingerprint",
     "load_model",
     "load_state_dict_file",
-    "StreamingMatter",
+    "StreamingStep",
     "auto_downsample_ratio",
     "prepare_for_inference",
 ]

@@ -3,9 +3,8 @@
 The network step (padded working-size frame + encoded memory + recurrent state -> trimap
 logits, boundary matte, new state) is exported once per working size (the number of memory
 frames is a dynamic axis), with the recurrent state as explicit inputs and outputs (zeros at the
-start of a shot). Resizing, the trimap/matte fusion and the guided filter stay in torch. Used by
-:class:`ftpvm_core.model.inference.StreamingMatter` (``backend="onnx"``) and, through
-:class:`OnnxNetwork` (a drop-in ``forward_with_memory``), by the shot engine.
+start of a shot). Resizing, the trimap/matte fusion and the guided filter stay in torch. :class:`OnnxCore` is
+the "onnx" core of :class:`ftpvm_core.model.streaming.StreamingStep`.
 
 Exported files go to ``cache_dir``: by default ``$FTPVM_ONNX_CACHE`` or the user cache directory
 (``platformdirs.user_cache_dir("ftpvm")/onnx``), never into the source tree.
@@ -24,7 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from .checkpoint import fingerprint
-from .inference import Memory, state_shapes
+from .step_types import Memory, state_shapes
 
 log = logging.getLogger(__name__)
 
@@ -233,32 +232,5 @@ class OnnxCore:
         return torch.from_numpy(logits), torch.from_numpy(boundary), tuple(torch.from_numpy(s) for s in new_state)
 
 
-class OnnxNetwork:
-    """``forward_with_memory`` of a prepared model, run by ONNX Runtime: the same arguments and
-    results (batch 1, one query frame; anything else, and ``segmentation_pass``, runs in torch).
-
-    Lets code written against the model's API (the shot engine) use the ONNX backend unchanged.
-    """
-
-    def __init__(self, net: nn.Module, core: OnnxCore) -> None:
-        self.net = net
-        self.core = core
-
-    def forward_with_memory(self, qimgs: Tensor, m_feat16: Tensor, m_value: Tensor, rec_seg=None, rec_mat=None,
-                            downsample_ratio: float = 1, segmentation_pass: bool = False) -> list:
-        if segmentation_pass or tuple(qimgs.shape[:2]) != (1, 1) or qimgs.device.type != "cpu":
-            return self.net.forward_with_memory(qimgs, m_feat16, m_value, rec_seg, rec_mat, downsample_ratio,
-                                                segmentation_pass)
-        q_sm, pad = self.net._working_size(qimgs.float(), downsample_ratio)
-        h, w = q_sm.shape[-2:]
-        given = [*(rec_seg or (None, None)), *(rec_mat or (None, None))]
-        state = tuple(torch.zeros(shape) if r is None else r.float()
-                      for r, shape in zip(given, state_shapes(self.net, h, w)))
-        memory = Memory(m_feat16.float(), m_value.float())
-        logits, boundary, (r8, r16, r1, r2) = self.core(q_sm, memory, state)
-        logits, boundary, full = self.net.matte_outputs(qimgs, q_sm, pad, logits, boundary, downsample_ratio)
-        return [logits, boundary, full, [[r8, r16], [r1, r2]]]
-
-
-__all__ = ["AdaptivePoolAsMatmul", "OnnxCore", "OnnxNetwork", "default_cache_dir", "drop_identity_slices",
+__all__ = ["AdaptivePoolAsMatmul", "OnnxCore", "default_cache_dir", "drop_identity_slices",
            "export_step", "is_available"]

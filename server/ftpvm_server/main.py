@@ -24,8 +24,6 @@ from . import __version__
 
 log = logging.getLogger("ftpvm_server")
 
-PRECISIONS = {"auto": "auto", "fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
-
 
 class ConfigError(Exception):
     """A bad command line or environment: printed as one line, exit 2."""
@@ -58,9 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-shots", type=int, default=1000, metavar="N", help="most shots kept (default: 1000)")
     p.add_argument("--max-queue", type=int, default=64, metavar="N",
                    help="most frames waiting for the device before RESOURCE_EXHAUSTED (default: 64)")
-    p.add_argument("--precision", choices=sorted(PRECISIONS), default="auto",
+    p.add_argument("--precision", default="auto", metavar="{auto,fp32,fp16,bf16}",
                    help="network arithmetic for shots that leave it on auto (default: auto = fp16 on CUDA, "
-                        "fp32 on CPU)")
+                        "fp32 on CPU; float32, float16, bfloat16 are accepted too)")
     p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto",
                    help="network runtime: auto = ONNX Runtime on the CPU when installed (faster), else torch "
                         "(default: auto)")
@@ -135,6 +133,12 @@ def check_config(args: argparse.Namespace) -> Optional[str]:
     for root in args.allow_root:
         if not os.path.isdir(root):
             raise ConfigError(f"--allow-root {root}: no such directory")
+    from ftpvm_core.model.precision import normalize_precision
+
+    try:
+        args.precision = normalize_precision(args.precision)
+    except ValueError as exc:
+        raise ConfigError(f"--precision: {exc}") from None
     if args.max_shots < 1 or args.max_queue < 1 or args.workers < 2:
         raise ConfigError("--max-shots and --max-queue must be at least 1, --workers at least 2")
     return token
@@ -149,7 +153,7 @@ def build_engine(args: argparse.Namespace, device: str) -> Any:
 
 def default_settings(args: argparse.Namespace) -> dict:
     """Shot settings the server applies when a client leaves them out (--precision)."""
-    return {"precision": PRECISIONS[args.precision]} if args.precision != "auto" else {}
+    return {"precision": args.precision} if args.precision != "auto" else {}
 
 
 def advertised_schema(schema: list, args: argparse.Namespace) -> list:
@@ -173,7 +177,7 @@ def build_info(engine: Any, args: argparse.Namespace, limits: Any, guard: Any, t
         server_version=__version__, protocol=PROTOCOL, engine_version=str(facts.get("engine_version", "")),
         model_fingerprint=str(facts.get("model_fingerprint", "")),
         weights_source=str(facts.get("weights_source", "")), device=str(facts.get("device", "")),
-        precision=PRECISIONS[args.precision] if args.precision != "auto" else str(facts.get("dtype", "")),
+        precision=args.precision if args.precision != "auto" else str(facts.get("precision", "")),
         limits=limits.to_proto(),
         passes=list(PASS_ORDER),
         settings_schema_json=json.dumps(advertised_schema(facts.get("settings_schema", []), args)),
@@ -207,7 +211,7 @@ def serve(args: argparse.Namespace) -> int:
     engine = build_engine(args, device)
     scheduler = Scheduler(max_queue=limits.max_queue, on_oom=free_device_memory)
     if not args.no_warmup:
-        warm_up(engine, scheduler)
+        warm_up(engine, scheduler, args.precision)
     info = build_info(engine, args, limits, guard, token)
     notice = engine.info().get("weights_notice")
     if notice:

@@ -59,11 +59,9 @@ class MattingService(pb_grpc.MattingServicer):
         return self.info
 
     def _shot_message(self, shot: Any) -> pb.Shot:
-        cached = getattr(shot, "cached_frames", None)
-        cached = cached() if callable(cached) else cached
         return pb.Shot(shot_id=shot.id, width=shot.width, height=shot.height, colorspace=shot.colorspace,
                        settings_json=_json(shot.settings.to_dict()),
-                       keyframes=[k.frame for k in shot.keyframes()], cached_frames=int(cached or 0),
+                       keyframes=[k.frame for k in shot.keyframes()], cached_frames=shot.cached_frames(),
                        counters=self.counters.to_proto(shot.id))
 
     @_unary

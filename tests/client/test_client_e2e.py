@@ -23,6 +23,7 @@ def test_info_reports_model_device_limits_and_schema(client):
     assert {"downsample_ratio", "memory_size", "precision"} <= names
     assert info.limits["chunk_bytes"] == 1 << 20 and info.limits["max_width"] >= 4096
     assert not info.auth_required and not info.path_mode
+    assert info.precision == "fp32"  # the short precision names, on the CPU
     assert COLORSPACE in info.colorspaces
 
 
@@ -55,6 +56,7 @@ def test_surface_end_to_end(client, shot_data):
     listed = {s.shot_id: s for s in client.list_shots()}
     assert listed["sh010"].keyframes == (0,)
     assert listed["sh010"].frames == 12 and listed["sh010"].cache_hits == 6
+    assert listed["sh010"].cached_frames == 6  # the engine's count, not a placeholder
     assert client.delete_shot("sh010") is True
     assert "sh010" not in {s.shot_id for s in client.list_shots()}
     assert client.delete_shot("sh010") is False

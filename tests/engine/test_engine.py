@@ -54,21 +54,20 @@ def test_restart_same_directory_no_reencode_identical(make_engine, small_shot):
     shot = _open(e)
     shot.set_keyframe(0, small_shot.plates_linear[0], trimap=small_shot.trimaps[0])
     ref = list(shot.matte(frames_of(small_shot, range(4))))
-    assert shot._bank.encodes == 1
+    assert shot.memory_bank.encodes == 1
     e.close()
     e2 = make_engine()  # a restart: fresh engine, same directory
     assert e2.list_shots() == ["s1"]
     shot2 = e2.get_shot("s1")
     assert [k.frame for k in shot2.keyframes()] == [0]
     # frame 2 alone resumes from the state kept on disk after frame 1 (cache of 2 removed to force the model)
-    shot2._store.cache_get  # noqa: B018 - API exists
-    for p in (shot2._dir / "cache" / "results").glob("*.npz"):
+    for p in (e2.store.shot_dir("s1") / "cache" / "results").glob("*.npz"):
         p.unlink()
     res = list(shot2.matte(frames_of(small_shot, [2, 3])))
     assert not res[0].from_cache
     np.testing.assert_array_equal(res[0].alpha, ref[2].alpha)
     np.testing.assert_array_equal(res[1].alpha, ref[3].alpha)
-    assert shot2._bank.encodes == 0  # the encoded memory bank came back from disk
+    assert shot2.memory_bank.encodes == 0  # the encoded memory bank came back from disk
 
 
 def test_new_weights_reencode_memory(make_engine, small_shot):
@@ -83,7 +82,7 @@ def test_new_weights_reencode_memory(make_engine, small_shot):
     assert e2.fingerprint != e.fingerprint
     shot2 = e2.get_shot("s1")
     b = list(shot2.matte(frames_of(small_shot, [0, 1])))
-    assert not any(r.from_cache for r in b) and shot2._bank.encodes == 1
+    assert not any(r.from_cache for r in b) and shot2.memory_bank.encodes == 1
     assert not np.array_equal(a[1].alpha, b[1].alpha)
 
 
@@ -123,12 +122,8 @@ def test_warmup_from_stored_frames_is_deterministic(make_engine, small_shot):
     shot.set_keyframe(0, small_shot.plates_linear[0], trimap=small_shot.trimaps[0])
     list(shot.matte(frames_of(small_shot, range(4))))
     # drop every kept state: frame 4 must warm up from the stored inputs of frames 2..3 (W = 2)
-    shot._states.clear()
-    for p in (shot._dir / "cache" / "states").glob("*.pt"):
-        p.unlink()
-    e.flush()
-    for p in (shot._dir / "cache" / "states").glob("*.pt"):
-        p.unlink()
+    shot.caches.evict_states()
+    assert not list((e.store.shot_dir(shot.id) / "cache" / "states").glob("*.pt"))
     a = list(shot.matte(frames_of(small_shot, [4])))[0]
     e2 = make_engine(state_dir=e.store.root.parent / "ref", warmup_frames=2)
     ref = _open(e2)
@@ -142,10 +137,7 @@ def test_evicted_states_replay_from_kept_inputs(make_engine, small_shot):
     shot = _open(e)
     shot.set_keyframe(0, small_shot.plates_linear[0], trimap=small_shot.trimaps[0])
     list(shot.matte(frames_of(small_shot, range(4))))
-    e.flush()
-    shot._states.clear()
-    for p in (shot._dir / "cache" / "states").glob("*.pt"):
-        p.unlink()
+    shot.caches.evict_states()
     b = list(shot.matte(frames_of(small_shot, [4])))[0]  # replays 0..3 from kept inputs (W = 8)
     e2 = make_engine(state_dir=e.store.root.parent / "ref")
     ref = _open(e2)
@@ -253,7 +245,7 @@ def test_cache_size_limit_evicts_lru(make_engine, small_shot):
     shot.set_keyframe(0, small_shot.plates_linear[0], trimap=small_shot.trimaps[0])
     list(shot.matte(frames_of(small_shot, range(6)), passes=("alpha",)))
     e.flush()
-    files = [p for p in (shot._dir / "cache").rglob("*") if p.is_file()]
+    files = [p for p in (e.store.shot_dir(shot.id) / "cache").rglob("*") if p.is_file()]
     total = sum(p.stat().st_size for p in files)
     assert 0 < total <= limit and e.store.cache_bytes == total
     # the most recent result survives, the oldest was evicted
@@ -274,7 +266,7 @@ def test_self_memory_travels_with_the_state(make_engine, small_shot):
     e.flush()
     e2 = make_engine()  # restart: the state after frame 3 (with its self memory) comes from disk
     shot2 = e2.get_shot("s1")
-    for p in (shot2._dir / "cache" / "results").glob("*.npz"):
+    for p in (e2.store.shot_dir("s1") / "cache" / "results").glob("*.npz"):
         p.unlink()
     np.testing.assert_array_equal(list(shot2.matte(frames_of(small_shot, [4]), passes=("alpha",)))[0].alpha,
                                   in_order[4].alpha)
@@ -285,7 +277,8 @@ def test_onnx_and_torch_backends_agree(make_engine, small_shot, tmp_path):
     results = {}
     for backend in ("torch", "onnx"):
         e = make_engine(state_dir=tmp_path / backend, backend=backend)
-        assert e.info()["backend"] == backend and (e.runner.onnx is not None) == (backend == "onnx")
+        core = {"torch": "TorchCore", "onnx": "OnnxCore"}[backend]
+        assert e.info()["backend"] == backend and type(e.step().core).__name__ == core
         shot = _open(e)
         shot.set_keyframe(0, small_shot.plates_linear[0], trimap=small_shot.trimaps[0])
         results[backend] = list(shot.matte(frames_of(small_shot, range(5))))
@@ -309,3 +302,58 @@ def test_backend_choice():
         resolve_backend("onnx", cuda)
     with pytest.raises(InvalidInput, match="backend must be one of"):
         resolve_backend("tensorrt", cpu)
+
+
+def _files(root):
+    return sorted((str(p.relative_to(root)), p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file())
+
+
+def test_warmup_runs_the_step_shots_use_and_touches_no_shot(make_engine, small_shot):
+    e = make_engine()
+    shot = _open(e)
+    shot.set_keyframe(0, small_shot.plates_linear[0], trimap=small_shot.trimaps[0])
+    ref = list(shot.matte(frames_of(small_shot, range(3)), passes=("alpha",)))
+    e.flush()
+    before = _files(e.store.root)
+    e.warmup(W, H)
+    e.flush()
+    assert _files(e.store.root) == before  # nothing written or read into the state directory
+    # the warmed step is the one the shot runs, and its next frames are unchanged
+    assert e.step(shot.settings.precision, shot.settings.downsample_ratio) is e.step("auto", "auto")
+    after = list(shot.matte(frames_of(small_shot, range(4)), passes=("alpha",)))
+    assert [r.from_cache for r in after] == [True, True, True, False]
+    for a, b in zip(ref, after):
+        np.testing.assert_array_equal(a.alpha, b.alpha)
+    with pytest.raises(InvalidInput, match="warm-up: setting precision"):
+        e.warmup(W, H, precision="int8")
+
+
+def test_warmup_exports_the_onnx_step_for_the_working_size(make_engine, tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    monkeypatch.setenv("FTPVM_ONNX_CACHE", str(tmp_path / "onnx"))
+    e = make_engine(backend="onnx")
+    e.warmup(200, 120, downsample_ratio=0.5)  # working size 100x60 -> padded 112x64
+    assert [p.name.rsplit("-", 1)[-1] for p in (tmp_path / "onnx").glob("*.onnx")] == ["64x112.onnx"]
+
+
+def test_cached_frames_counts_valid_results(make_engine, small_shot):
+    e = make_engine()
+    shot = _open(e)
+    assert shot.cached_frames() == 0
+    shot.set_keyframe(0, small_shot.plates_linear[0], trimap=small_shot.trimaps[0])
+    list(shot.matte(frames_of(small_shot, range(5)), passes=("alpha",)))
+    assert shot.cached_frames() == 5
+    e.flush()
+    assert make_engine().get_shot("s1").cached_frames() == 5  # from the index and files after a restart
+    shot.set_keyframe(3, small_shot.plates_linear[3], trimap=small_shot.trimaps[3])
+    assert shot.cached_frames() == 3  # frames 3 and 4 depend on the new keyframe
+    shot.reset_cache()
+    assert shot.cached_frames() == 0
+
+
+def test_precision_long_names_are_the_short_ones(make_engine):
+    e = make_engine()
+    shot = e.open_shot("p", W, H, LINEAR, settings={"precision": "float32"})
+    assert shot.settings.precision == "fp32"
+    assert e.open_shot("p", W, H, LINEAR, settings={"precision": "fp32"}) is shot
+    assert e.info()["precision"] == "fp32"

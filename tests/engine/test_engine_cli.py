@@ -162,3 +162,16 @@ def test_default_shot_id_is_one_per_sequence_whatever_its_spelling(tmp_path):
     assert len(ids) == 1 and check_shot_id(ids.pop()).startswith("plate-")
     assert default_shot_id(str(tmp_path / "plate.###.exr")) != default_shot_id(str(tmp_path / "plate.####.exr"))
     assert default_shot_id(str(tmp_path / "my clip.mov")).startswith("my_clip-")
+
+
+@pytest.mark.parametrize("name", ["fp16", "float16", "bf16", "fp32"])
+def test_matte_takes_every_precision_name(name):
+    import argparse
+
+    from ftpvm_cli.matte import add_settings_arguments, settings_from_args
+    from ftpvm_core.engine import ShotSettings
+
+    parser = argparse.ArgumentParser()
+    add_settings_arguments(parser)
+    settings = ShotSettings.from_dict(settings_from_args(parser.parse_args(["--precision", name])))
+    assert settings.precision == {"float16": "fp16"}.get(name, name)

@@ -1,4 +1,4 @@
-"""The fast streaming path (ftpvm_core.model.inference / onnx_backend) equals the plain model.
+"""The streaming step (ftpvm_core.model.streaming, prepare, onnx_backend) equals the plain model.
 
 Tolerances: synthetic weights amplify float32 rounding, so each comparison allows a few times
 the plain model's own float32 error (measured against a float64 run), and at least 1e-4. Full
@@ -13,17 +13,13 @@ import os
 import pytest
 import torch
 
-from ftpvm_core.model import fingerprint
+from ftpvm_core.model import FastTrimapPropagationVideoMatting, fingerprint
 from ftpvm_core.model.fusion import MemoryReader
 from ftpvm_core.model.layers import ConcatConv2d
-from ftpvm_core.model.inference import (
-    Memory,
-    StreamingMatter,
-    StreamState,
-    auto_downsample_ratio,
-    fold_batchnorm,
-    prepare_for_inference,
-)
+from ftpvm_core.model.prepare import fold_batchnorm, prepare_for_inference
+from ftpvm_core.model.step_types import Memory, StreamState
+from ftpvm_core.model.streaming import StreamingStep
+from ftpvm_core.model.working_size import auto_downsample_ratio
 
 H, W = 40, 72  # not a multiple of 16: exercises padding and cropping
 T = 3
@@ -77,9 +73,13 @@ def _classes(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return prob.argmax(dim=-3, keepdim=True), prob
 
 
-def _stream(matter, frames, trimap, first_given=False):
-    matter.set_memory(frames[0], trimap)
-    outs = [matter.step(f, trimap=trimap if (i == 0 and first_given) else None) for i, f in enumerate(frames)]
+def _stream(step, frames, trimap, first_given=False):
+    memory = step.encode_memory(frames[0], trimap)
+    outs, state = [], None
+    for i, f in enumerate(frames):
+        out = step(f, memory, state, trimap=trimap if (i == 0 and first_given) else None)
+        outs.append(out)
+        state = out.state
     return [torch.stack([o[i] for o in outs], 1) for i in range(3)]
 
 
@@ -104,10 +104,32 @@ def _assert_matches(outs, ref, ref64):
 
 
 def test_auto_downsample_ratio():
-    assert auto_downsample_ratio(288, 512) == 1
-    assert auto_downsample_ratio(1080, 1920) == pytest.approx(512 / 1920)
-    assert auto_downsample_ratio(2160, 3840) == pytest.approx(512 / 3840)
+    # one rule for the model and the engine: the long side at most 1024 pixels
+    assert auto_downsample_ratio(576, 1024) == 1
+    assert auto_downsample_ratio(1080, 1920) == pytest.approx(1024 / 1920)
+    assert auto_downsample_ratio(2160, 3840) == pytest.approx(1024 / 3840)
     assert auto_downsample_ratio(100, 80) == 1
+    from ftpvm_core.engine import ShotSettings
+
+    assert ShotSettings().ratio_for(1080, 1920) == auto_downsample_ratio(1080, 1920)
+    assert StreamingStep(prepare_for_inference(FastTrimapPropagationVideoMatting(backbone_pretrained=False), "cpu")
+                         ).ratio_for(2160, 3840) == auto_downsample_ratio(2160, 3840)
+
+
+@pytest.mark.parametrize("name, short", [("fp16", "fp16"), ("float16", "fp16"), ("bfloat16", "bf16"),
+                                         ("float32", "fp32"), ("auto", "auto")])
+def test_precision_names_normalise_to_the_short_ones(name, short):
+    from ftpvm_core.engine import ShotSettings
+    from ftpvm_core.model.precision import normalize_precision, resolve_precision
+
+    assert normalize_precision(name) == short
+    assert ShotSettings(precision=name).precision == short
+    assert resolve_precision(name, torch.device("cpu")) == ("fp32" if short == "auto" else short)
+    assert resolve_precision("auto", torch.device("cuda")) == "fp16"
+    with pytest.raises(ValueError, match="fp16"):
+        normalize_precision("int8")
+    with pytest.raises(ValueError, match="fp32"):
+        normalize_precision("auto", allow_auto=False)
 
 
 def test_prepare_leaves_model_untouched_and_folds(plain, synthetic_weights):
@@ -127,9 +149,9 @@ def test_prepare_leaves_model_untouched_and_folds(plain, synthetic_weights):
 def test_optimised_stream_equals_whole_clip(plain, clip, ratio, channels_last, split):
     frames, trimap = clip
     ref, ref64 = _reference(plain, frames, trimap, ratio)
-    matter = StreamingMatter(prepare_for_inference(plain, "cpu", channels_last=channels_last, split_guides=split),
-                             downsample_ratio=ratio)
-    _assert_matches(_stream(matter, frames, trimap), ref, ref64)
+    step = StreamingStep(prepare_for_inference(plain, "cpu", channels_last=channels_last, split_guides=split),
+                         downsample_ratio=ratio)
+    _assert_matches(_stream(step, frames, trimap), ref, ref64)
 
 
 def test_split_image_guides(plain, net):
@@ -157,8 +179,8 @@ def test_split_image_guides(plain, net):
 def test_first_frame_with_given_trimap(plain, net, clip):
     frames, trimap = clip
     ref, ref64 = _reference(plain, frames, trimap, 1, replace=True)
-    matter = StreamingMatter(net, downsample_ratio=1)
-    outs = _stream(matter, frames, trimap, first_given=True)
+    step = StreamingStep(net, downsample_ratio=1)
+    outs = _stream(step, frames, trimap, first_given=True)
     _assert_matches(outs, ref, ref64)
 
 
@@ -167,47 +189,58 @@ def test_memory_of_several_keyframes(plain, net, clip):
     trimaps = torch.stack([trimap, 1 - trimap])
     with torch.inference_mode():
         ref = plain(frames[None, 2:], frames[None, :2], trimaps[None])
-    matter = StreamingMatter(net, downsample_ratio=1)
-    parts = [matter.encode_memory(frames[i], trimaps[i]) for i in range(2)]
-    matter.set_memory(parts)
-    out = matter.step(frames[2])
+    step = StreamingStep(net, downsample_ratio=1)
+    parts = [step.encode_memory(frames[i], trimaps[i]) for i in range(2)]
+    out = step(frames[2], step.join_memory(parts))
     assert (out.boundary - ref[1][:, 0]).abs().max().item() < 1e-3
-    joint = matter.encode_memory(frames[:2], trimaps)
+    joint = step.encode_memory(frames[:2], trimaps)
     assert torch.allclose(Memory.cat(parts).value, joint.value, atol=1e-4)
 
 
 def test_state_save_and_restore_resumes_identically(net, clip):
     frames, trimap = clip
-    a = StreamingMatter(net, downsample_ratio=1)
-    a.set_memory(frames[0], trimap)
-    a.step(frames[0])
-    saved = a.state.clone()
+    step = StreamingStep(net, downsample_ratio=1)
+    memory = step.encode_memory(frames[0], trimap)
+    saved = step(frames[0], memory).state.clone()
     assert saved.frames == 1
-    first = [a.step(f) for f in frames[1:]]
-    b = StreamingMatter(net, downsample_ratio=1)
-    b.set_memory(a.memory)
+    first, state = [], saved
+    for f in frames[1:]:
+        first.append(step(f, memory, state))
+        state = first[-1].state
     buffer = io.BytesIO()
     torch.save(saved.as_dict(), buffer)  # what the shot engine does to checkpoint a shot
     buffer.seek(0)
-    b.state = StreamState.from_dict(torch.load(buffer, weights_only=True))
-    second = [b.step(f) for f in frames[1:]]
+    state = StreamState.from_dict(torch.load(buffer, weights_only=True))
+    second = []
+    for f in frames[1:]:
+        second.append(step(f, memory, state))
+        state = second[-1].state
     for x, y in zip(first, second):
-        for u, v in zip(x, y):
+        for u, v in zip(x[:3], y[:3]):
             assert torch.equal(u, v)
-    a.reset()
-    assert a.state is None
+        for u, v in zip(x.state.tensors, y.state.tensors):
+            assert torch.equal(u, v)
+    # None is the start of a shot: zeros, as the model's own start
+    assert all(not t.any() for t in step.start_state(H, W).tensors)
 
 
 def test_errors(plain, net, clip):
     frames, trimap = clip
-    matter = StreamingMatter(net, downsample_ratio=1)
-    with pytest.raises(RuntimeError, match="set_memory"):
-        matter.step(frames[0])
-    matter.set_memory(frames[0], trimap)
+    step = StreamingStep(net, downsample_ratio=1)
+    memory = step.encode_memory(frames[0], trimap)
     with pytest.raises(ValueError, match="frame size"):
-        matter.step(frames[0, :, :64, :64])
+        step(frames[0, :, :64, :64], memory)
+    state = step(frames[0], memory).state
+    with pytest.raises(ValueError, match="frame size .* state"):
+        step(frames[0, :, :32, :64], step.encode_memory(frames[0, :, :32, :64], trimap[:, :32, :64]), state)
+    with pytest.raises(ValueError, match="frame must be"):
+        step(frames[:2], memory)
     with pytest.raises(ValueError, match="downsample_ratio"):
-        StreamingMatter(plain, downsample_ratio=2.0, device="cpu")
+        StreamingStep(plain, downsample_ratio=2.0, device="cpu")
+    with pytest.raises(ValueError, match="precision"):
+        StreamingStep(net, precision="int8")
+    with pytest.raises(ValueError, match="backend must be one of"):
+        StreamingStep(net, backend="tensorrt")
 
 
 def test_compile_failure_falls_back_to_eager(net, clip, monkeypatch):
@@ -219,8 +252,8 @@ def test_compile_failure_falls_back_to_eager(net, clip, monkeypatch):
         return run
 
     monkeypatch.setattr(torch, "compile", broken_compile)
-    eager = _stream(StreamingMatter(net, downsample_ratio=1), frames[:1], trimap)
-    compiled = _stream(StreamingMatter(net, downsample_ratio=1, compile=True), frames[:1], trimap)
+    eager = _stream(StreamingStep(net, downsample_ratio=1), frames[:1], trimap)
+    compiled = _stream(StreamingStep(net, downsample_ratio=1, compile=True), frames[:1], trimap)
     for u, v in zip(eager, compiled):
         assert torch.equal(u, v)
 
@@ -230,9 +263,9 @@ def test_compile_failure_falls_back_to_eager(net, clip, monkeypatch):
 def test_compiled_stream_equals_whole_clip(plain, net, clip):
     frames, trimap = clip
     ref, ref64 = _reference(plain, frames, trimap, 1)
-    matter = StreamingMatter(net, downsample_ratio=1, compile=True)
-    _assert_matches(_stream(matter, frames, trimap), ref, ref64)
-    assert matter.core._compiled  # really compiled, not the eager fallback
+    step = StreamingStep(net, downsample_ratio=1, compile=True)
+    _assert_matches(_stream(step, frames, trimap), ref, ref64)
+    assert step.core._compiled  # really compiled, not the eager fallback
 
 
 def test_onnx_backend_equals_plain(plain, net, clip, tmp_path):
@@ -241,19 +274,18 @@ def test_onnx_backend_equals_plain(plain, net, clip, tmp_path):
     frames, trimap = clip
     frames = frames[:2]
     ref, ref64 = _reference(plain, frames, trimap, 1)
-    matter = StreamingMatter(net, downsample_ratio=1, backend="onnx",
-                             onnx_cache_dir=str(tmp_path))
-    _assert_matches(_stream(matter, frames, trimap), ref, ref64)
+    step = StreamingStep(net, downsample_ratio=1, backend="onnx", onnx_cache_dir=str(tmp_path))
+    _assert_matches(_stream(step, frames, trimap), ref, ref64)
     exported = list(tmp_path.glob("*.onnx"))
     assert exported  # exported into the given cache dir, reused afterwards
-    spinning = StreamingMatter(net, downsample_ratio=1, backend="onnx", onnx_cache_dir=str(tmp_path), onnx_spin=True)
-    assert spinning.core is not matter.core and spinning.core.spin
+    spinning = StreamingStep(net, downsample_ratio=1, backend="onnx", onnx_cache_dir=str(tmp_path), onnx_spin=True)
+    assert spinning.core is not step.core and spinning.core.spin
     _assert_matches(_stream(spinning, frames, trimap), ref, ref64)
     assert list(tmp_path.glob("*.onnx")) == exported  # the same exported file, not a second export
     # a damaged cached graph is exported again, not a permanent failure
     exported[0].write_bytes(b"not an onnx file")
-    fresh = StreamingMatter(prepare_for_inference(plain, "cpu"), downsample_ratio=1, backend="onnx",
-                            onnx_cache_dir=str(tmp_path))
+    fresh = StreamingStep(prepare_for_inference(plain, "cpu"), downsample_ratio=1, backend="onnx",
+                          onnx_cache_dir=str(tmp_path))
     _assert_matches(_stream(fresh, frames, trimap), ref, ref64)
     assert exported[0].stat().st_size > 1000
     # no flush-to-zero left behind on this thread: half-float denormals (the client's transfer format) survive
@@ -267,8 +299,8 @@ def test_onnx_backend_equals_plain(plain, net, clip, tmp_path):
 def test_cuda_precisions_close_to_cpu(plain, clip, precision):
     frames, trimap = clip
     ref, ref64 = _reference(plain, frames, trimap, 1)
-    matter = StreamingMatter(prepare_for_inference(plain, "cuda"), downsample_ratio=1, precision=precision)
-    logits, boundary, full = (x.cpu() for x in _stream(matter, frames, trimap))
+    step = StreamingStep(prepare_for_inference(plain, "cuda"), downsample_ratio=1, precision=precision)
+    logits, boundary, full = (x.cpu() for x in _stream(step, frames, trimap))
     tol = {"fp32": 5e-3, "fp16": 5e-2, "bf16": 2e-1}[precision]
     assert boundary.dtype == torch.float32 and full.dtype == torch.float32
     assert (boundary - ref[1]).abs().mean().item() < tol

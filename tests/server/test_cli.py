@@ -29,12 +29,23 @@ def test_help_lists_the_flags():
     (("--tls-cert", "/tmp/x.pem"), "--tls-key"),
     (("--gpu", "7"), "--gpu 7"),
     (("--port", "70000"), "not a port"),
+    (("--precision", "int8"), "--precision: precision 'int8' is not known"),
 ])
 def test_bad_configuration_is_one_line_and_exit_2(args, expected):
     out = _run(*args, "--no-warmup")
     assert out.returncode == 2, out.stderr
     lines = [line for line in out.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("ftpvm-server: error:") and expected in lines[0], out.stderr
+
+
+@pytest.mark.parametrize("name, short", [("float16", "fp16"), ("bf16", "bf16"), ("auto", "auto")])
+def test_precision_flag_takes_the_one_vocabulary(name, short):
+    from ftpvm_server.main import build_parser, check_config, default_settings
+
+    args = build_parser().parse_args(["--precision", name])
+    check_config(args)
+    assert args.precision == short
+    assert default_settings(args) == ({} if short == "auto" else {"precision": short})
 
 
 def test_token_from_environment_allows_non_loopback_bind_check():

@@ -37,6 +37,7 @@ class Field:
     maximum: Optional[float] = None
     affects_model: bool = True  # a change invalidates cached results
     scope: str = "shot"  # "shot" (stored with the shot) | "request" (per matte call)
+    aliases: Optional[Dict[str, str]] = None  # other accepted spellings -> the choice they stand for
 
     def to_dict(self) -> Dict[str, Any]:
         d = asdict(self)
@@ -52,7 +53,7 @@ class Field:
             field = cls(str(d["name"]), str(d["type"]), tuple(default) if isinstance(default, list) else default,
                         str(d.get("help", "")), tuple(choices) if choices is not None else None,
                         d.get("minimum"), d.get("maximum"), bool(d.get("affects_model", True)),
-                        str(d.get("scope", "shot")))
+                        str(d.get("scope", "shot")), dict(d["aliases"]) if d.get("aliases") else None)
         except (KeyError, TypeError) as exc:
             raise SchemaError(f"advertised setting {d!r} lacks {exc}; the server and this plugin disagree on the "
                               f"schema format: update the plugin") from None
@@ -70,6 +71,7 @@ class Field:
         elif self.type == "str":
             if not isinstance(value, str):
                 raise SchemaError(f"setting {name} must be a string, got {value!r}")
+            value = (self.aliases or {}).get(value, value)
         elif self.type == "bool":
             if not isinstance(value, bool):
                 raise SchemaError(f"setting {name} must be true or false, got {value!r}")
@@ -82,8 +84,9 @@ class Field:
                                   f"{', '.join(map(str, self.choices or ()))}")
             return tuple(value)
         if self.choices is not None and value not in self.choices:
+            also = f" (or {', '.join(self.aliases)})" if self.aliases else ""
             raise SchemaError(f"setting {name}={value!r} is not allowed; choose one of "
-                              f"{', '.join(map(str, self.choices))}")
+                              f"{', '.join(map(str, self.choices))}{also}")
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             lo = self.minimum if self.minimum is not None else -math.inf
             hi = self.maximum if self.maximum is not None else math.inf

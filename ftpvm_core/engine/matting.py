@@ -1,0 +1,193 @@
+"""The matte loop of a shot: one frame at a time through the model-layer streaming step, states carried by chain.
+
+For each frame: reuse a cached result if its chain key has one, else find the state before it (carried from the
+previous frame, cached, replayed from stored inputs, or a fresh chain) and run
+:class:`ftpvm_core.model.streaming.StreamingStep`. A keyframe frame reads only its own memory and its matte
+follows the artist's trimap; with ``self_memory_every`` the predicted trimap joins the memory every N frames.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+import numpy as np
+import torch
+
+from ftpvm_core.engine.caches import ChainState, Passes, ShotCaches
+from ftpvm_core.engine.chain import FRESH, ChainIndex, KeyFn
+from ftpvm_core.engine.memory_bank import select_memory
+from ftpvm_core.engine.settings import ShotSettings
+from ftpvm_core.imaging.colour import ColourConverter
+from ftpvm_core.imaging.foreground import estimate_foreground_torch
+from ftpvm_core.model.step_types import Memory, StepOutput
+from ftpvm_core.model.streaming import StreamingStep
+from ftpvm_core.model.working_size import to_input_size
+
+TRIMAP_VALUES = (0.0, 0.5, 1.0)  # classes (bg, unknown, fg)
+
+
+@dataclass
+class FrameResult:
+    """One frame's passes (numpy float32); passes not asked for are None."""
+
+    frame: int
+    alpha: np.ndarray
+    foreground: np.ndarray | None
+    trimap: np.ndarray | None
+    boundary: np.ndarray | None
+    from_cache: bool
+
+
+class Keyframes(Protocol):
+    """What the loop reads of a shot's keyframes."""
+
+    def numbers(self) -> list[int]: ...
+
+    def memory(self, frame: int) -> Memory: ...
+
+    def inputs(self, frame: int) -> tuple[torch.Tensor, torch.Tensor]: ...
+
+
+class Unrecoverable(Exception):
+    """The state before a frame can be neither loaded nor replayed."""
+
+
+def model_input(colour: ColourConverter, image: np.ndarray) -> torch.Tensor:
+    """(H, W, 3) plate -> the model's sRGB input rounded to float16 (a replay from the stored input is exact)."""
+    return torch.from_numpy(colour.to_model(image)).to(torch.float16)
+
+
+def frame_tensor(x16: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """(H, W, 3) float16 -> (1, 1, 3, H, W) float32 on the device."""
+    return x16.to(device, non_blocking=True).float().permute(2, 0, 1)[None, None].contiguous()
+
+
+def frame_passes(out: StepOutput, height: int, width: int, ratio: float) -> tuple[torch.Tensor, ...]:
+    """(alpha, trimap in {0, .5, 1}, boundary) at the frame size, on the device."""
+    classes = to_input_size(out.trimap_logits, height, width, ratio).argmax(1)[0]
+    trimap = torch.tensor(TRIMAP_VALUES, device=classes.device)[classes]
+    boundary = to_input_size(out.boundary, height, width, ratio)[0, 0].clamp(0, 1)
+    return out.full[0, 0].float().clamp(0, 1), trimap, boundary
+
+
+class MatteLoop:
+    """The per-frame work of one shot under its current settings (rebuilt when they change)."""
+
+    def __init__(self, step: StreamingStep, keyframes: Keyframes, colour: ColourConverter, settings: ShotSettings,
+                 chain: ChainIndex, caches: ShotCaches, key: KeyFn, input_name: Callable[[str], str],
+                 warmup_frames: int) -> None:
+        self.step = step
+        self.keyframes = keyframes
+        self.colour = colour
+        self.settings = settings
+        self.chain = chain
+        self.caches = caches
+        self.key = key
+        self.input_name = input_name
+        self.warmup_frames = warmup_frames
+
+    # ------------------------------------------------------------------ one frame through the network
+    def compute(self, frame: int, x16: torch.Tensor, state: ChainState | None, key: str, prev: str,
+                input_hash: str) -> tuple[Passes, ChainState]:
+        step = self.step
+        x = frame_tensor(x16, step.device)
+        h, w = x.shape[-2:]
+        stream = state.stream if state else None
+        self_mem = state.self_memory if state else None
+        since = stream.frames if stream else 0  # frames since the chain started, before this one
+        if frame in self.keyframes.numbers():
+            _, kf_trimap = self.keyframes.inputs(frame)
+            out = step(x, self.keyframes.memory(frame), stream, trimap=kf_trimap)
+            alpha, _, boundary = frame_passes(out, h, w, step.ratio_for(h, w))
+            trimap = kf_trimap[0, 0, 0].float()
+        else:
+            sel = select_memory(self.keyframes.numbers(), frame, self.settings.memory_size,
+                                self.settings.memory_policy)
+            mems = [self.keyframes.memory(k) for k in sel] + ([self_mem] if self_mem is not None else [])
+            out = step(x, step.join_memory(mems), stream)
+            alpha, trimap, boundary = frame_passes(out, h, w, step.ratio_for(h, w))
+            every = self.settings.self_memory_every
+            if every and since > 0 and since % every == 0:
+                self_mem = step.encode_memory(x, trimap[None, None, None])
+        new_state = ChainState(out.state, self_mem)
+        self.caches.save_state(key, new_state)
+        self.caches.save_input(self.input_name(input_hash), x16)
+        self.chain.record(frame, key, prev, input_hash)
+        passes = (alpha.cpu().numpy(), trimap.float().cpu().numpy(),
+                  boundary.to(torch.float16).float().cpu().numpy())
+        return passes, new_state
+
+    def materialize(self, frame: int, key: str) -> ChainState | None:
+        """The state after ``frame`` under chain ``key``: from RAM/disk or replayed from stored inputs."""
+        if key == FRESH:
+            return None
+        st = self.caches.load_state(key)
+        if st is not None:
+            return st
+        steps, m, k = [], frame, key
+        while True:
+            e = self.chain.entry(m)
+            if e is None or e["key"] != k or len(steps) >= self.warmup_frames:
+                raise Unrecoverable
+            steps.append((m, e["input"], k, e["prev"]))
+            if e["prev"] == FRESH:
+                st = None
+                break
+            st = self.caches.load_state(e["prev"])
+            if st is not None:
+                break
+            m, k = m - 1, e["prev"]
+        for m, input_hash, k, prev in reversed(steps):
+            x16 = self.caches.load_input(self.input_name(input_hash))
+            if x16 is None:
+                raise Unrecoverable
+            passes, st = self.compute(m, x16, st, k, prev, input_hash)
+            self.caches.save_result(k, passes)
+        return st
+
+    # ------------------------------------------------------------------ the loop's step
+    def one_frame(self, frame: int, image: np.ndarray, input_hash: str, carry):
+        """((frame, passes, from_cache), new carry); ``carry`` = (frame, key, state) of the previous frame."""
+        prev, prev_state = None, None
+        if carry is not None and carry[0] == frame - 1:
+            prev, prev_state = carry[1], carry[2]
+            entry = self.chain.entry(frame - 1) or {}
+            if entry.get("key") != prev or self.chain.valid_key(frame - 1) != prev:
+                prev, prev_state = None, None  # keyframes changed under us
+        if prev is None:
+            prev = self.chain.valid_key(frame - 1)
+        attempts: list[str | None] = ([prev] if prev is not None else []) + [None, FRESH]  # None = warm-up
+        while True:
+            prev = attempts.pop(0)
+            if prev is None:
+                prev, _ = self.chain.warmup_chain(frame, self.warmup_frames,
+                                                  lambda h: self.caches.has_input(self.input_name(h)))
+            key = self.key(prev, input_hash, frame)
+            cached = self.caches.load_result(key)
+            if cached is not None:
+                self.chain.record(frame, key, prev, input_hash)
+                return (frame, cached, True), (frame, key, None)
+            try:
+                state = prev_state if prev_state is not None else self.materialize(frame - 1, prev)
+            except Unrecoverable:
+                prev_state = None
+                continue  # next attempt: warm-up, then fresh
+            passes, new_state = self.compute(frame, model_input(self.colour, image), state, key, prev, input_hash)
+            self.caches.save_result(key, passes)
+            return (frame, passes, False), (frame, key, new_state)
+
+    def finish(self, result, image: np.ndarray, passes, premultiply: bool) -> FrameResult:
+        frame, (alpha, trimap, boundary), from_cache = result
+        fg = None
+        if "foreground" in passes:
+            dev = self.step.device
+            lin = torch.from_numpy(self.colour.to_linear(image)).to(dev).permute(2, 0, 1)[None]
+            a = torch.from_numpy(alpha).to(dev)[None, None]
+            fg = self.colour.from_linear(estimate_foreground_torch(lin, a)[0].permute(1, 2, 0).cpu().numpy())
+            if premultiply:
+                fg = fg * alpha[..., None]
+        return FrameResult(frame, alpha, fg, trimap if "trimap" in passes else None,
+                           boundary if "boundary" in passes else None, from_cache)
+
+
+__all__ = ["FrameResult", "Keyframes", "MatteLoop", "Unrecoverable", "frame_passes", "frame_tensor", "model_input"]
