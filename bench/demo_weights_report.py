@@ -1,22 +1,24 @@
-"""Score demo-weight candidates against the baselines on the held-out synthetic set (docs/model-card.md).
+"""Score demo-weight candidates per family of the evaluation set against the baselines (docs/model-card.md).
 
     python bench/make_demo_eval_set.py --out /tmp/demo_eval_set
-    python bench/demo_weights_report.py /tmp/demo_eval_set CANDIDATE.pth [MORE.pth ...] \
-        [--sheet docs/images/demo_weights_contact_sheet.png] [--json report.json]
+    python bench/demo_weights_report.py /tmp/demo_eval_set "previous=OLD.pth" "new=NEW.pth" \
+        [--sheet docs/images/demo_weights_contact_sheet.png --sheet-clip issue_acescg__904000] [--json report.json]
 
-Rows of the table (means over clips of each clip's per-frame means, every frame of every clip, frame 0 included,
-paper scalings: MAD/MSE x1e3, Grad/Conn /1e3, dtSSD x1e2):
+One table row per (family, method); families are the ``<family>__<seed>`` prefixes of the clips (held-out families
+first). Each value is the mean over the family's clips of each clip's per-frame means, frame 0 included, paper
+scalings (MAD x1e3, Grad /1e3, dtSSD x1e2). Methods:
 
-- every candidate checkpoint, through the shot engine exactly as ``ftpvm-eval`` runs it (keyframe 0 with the
-  clip's own trimap, frames in order with the recurrent state carried);
-- ``untrained (init)``: the same network freshly initialised as ``ftpvm-train`` starts it (``torch.manual_seed``
-  of the trainer's default seed, no ImageNet backbone), BN statistics untouched;
-- ``untrained (synthetic fallback)``: the deterministic synthetic weights ``weights.py`` falls back to;
-- ``held keyframe alpha``: the true alpha of frame 0 repeated for every frame (no network);
-- ``held keyframe trimap``: the keyframe trimap (0 / 0.5 / 1) used as the alpha of every frame.
+- every candidate checkpoint (``name=path`` names the row), through the shot engine exactly as ``ftpvm-eval`` runs
+  it (keyframe 0 with the clip's own trimap, frames in order with the recurrent state carried);
+- ``hold keyframe alpha``: the true alpha of frame 0 repeated for every frame (no network);
+- ``hold keyframe trimap``: the keyframe trimap (0 / 0.5 / 1) used as the alpha of every frame;
+- with ``--untrained``: the network as ``ftpvm-train`` initialises it, and the synthetic fallback weights.
 
-``--sheet`` writes a contact sheet (plate | trimap | alpha | foreground over a checkerboard, the layout of
-``ftpvm demo``) of the first candidate on one clip.
+Columns add ``MAD / hold alpha`` and ``unknown growth`` (the propagated trimap's unknown area over the keyframe
+trimap's, frames after the keyframe), and the last candidate is checked against issue 17's targets on every held-out
+family (MAD <= 0.3x holding the keyframe alpha, unknown growth <= 2x). ``--cache DIR`` keeps each checkpoint's
+per-clip numbers; ``--sheet`` writes a contact sheet (plate | trimap | alpha | foreground over a checkerboard, the
+layout of ``ftpvm demo``) of the last candidate on one clip.
 """
 from __future__ import annotations
 
