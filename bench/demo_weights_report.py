@@ -65,7 +65,7 @@ def untrained_init_state() -> dict:
     return build_model("FTPVM").state_dict()
 
 
-def contact_sheet_for(weights: str, clip, out: Path) -> None:
+def contact_sheet_for(weights: str, clip, out: Path, scale: float = 1.0) -> None:
     import tempfile
 
     from ftpvm_core.cli.demo import contact_sheet
@@ -85,7 +85,13 @@ def contact_sheet_for(weights: str, clip, out: Path) -> None:
             trimaps.append(np.asarray(res.trimap, np.float32))
             # the engine returns the foreground in the shot's colour space (sRGB here); the sheet wants linear
             fgs.append(srgb_decode(np.asarray(res.foreground, np.float32)))
-    write_image(out, contact_sheet(np.stack(plates), trimaps, alphas, fgs, max_rows=4))
+    sheet = contact_sheet(np.stack(plates), trimaps, alphas, fgs, max_rows=4)
+    if scale != 1.0:
+        t = torch.from_numpy(np.ascontiguousarray(sheet)).permute(2, 0, 1)[None]
+        size = (round(sheet.shape[0] * scale), round(sheet.shape[1] * scale))
+        sheet = torch.nn.functional.interpolate(t, size=size, mode="bilinear", antialias=True)[0].permute(1, 2, 0)
+        sheet = sheet.clamp(0, 1).numpy()
+    write_image(out, sheet)
 
 
 HELD_COLUMNS = ("MAD", "Grad", "dtSSD", "MAD_unknown", "unknown_growth")
@@ -164,6 +170,7 @@ def main(argv=None) -> int:
     p.add_argument("candidates", nargs="*", help="checkpoints to score; name=path sets the row's name")
     p.add_argument("--sheet", default=None, help="write a contact sheet PNG of the last candidate here")
     p.add_argument("--sheet-clip", default=None, help="clip of the contact sheet (default: the first)")
+    p.add_argument("--sheet-scale", type=float, default=1.0, help="resize the contact sheet by this factor")
     p.add_argument("--json", default=None, help="also write the numbers as JSON")
     p.add_argument("--cache", default=None, help="folder caching each checkpoint's per-clip numbers")
     p.add_argument("--untrained", action="store_true", help="also score the untrained network and the synthetic "
@@ -202,7 +209,7 @@ def main(argv=None) -> int:
     if a.sheet and a.candidates:
         clip = next((c for c in clips if c.name == a.sheet_clip), clips[0])
         last = a.candidates[-1]
-        contact_sheet_for(last.rpartition("=")[2] if "=" in last else last, clip, Path(a.sheet))
+        contact_sheet_for(last.rpartition("=")[2] if "=" in last else last, clip, Path(a.sheet), a.sheet_scale)
         print(f"wrote {a.sheet} ({clip.name})")
     return 0
 
