@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from ftpvm_core.evaluate.metrics import frame_metrics
-from ftpvm_core.evaluate.runner import ClipResult, evaluate_clips, summarise
+from ftpvm_core.evaluate.runner import ClipResult, evaluate_clips
 from ftpvm_core.evaluate.sources import discover_clips
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

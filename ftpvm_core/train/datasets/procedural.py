@@ -2,8 +2,8 @@
 
 Unlike ``--dataset synthetic`` the clips are not passed through the recipe's layer augmentation: the generator
 already moves the camera and the objects and adds the capture effects, and an occluder in front of the matte cannot
-be moved as a separate layer. A clip is ``seq_len`` frames: the keyframe (memory) placed 1-8 steps (at most 16 frames) away from its
-neighbours (before or after them), then the neighbours at a random speed.
+be moved as a separate layer. A clip is ``seq_len`` frames: the keyframe (memory) placed 1-8 steps (at most 16
+frames) away from its neighbours (before or after them), then the neighbours at a random speed.
 """
 from __future__ import annotations
 

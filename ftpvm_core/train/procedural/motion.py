@@ -6,11 +6,12 @@ Screen coordinates: ``((x - W/2) / H, (y - H/2) / H)`` (the frame is 1 unit high
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
 
-def _shake(rng: np.random.Generator, amount: float) -> callable:
+def _shake(rng: np.random.Generator, amount: float) -> Callable[[float], float]:
     freq, phase = rng.uniform(0.5, 2.5, 3), rng.uniform(0, 2 * np.pi, 3)
 
     def f(t: float) -> float:
@@ -27,8 +28,8 @@ class Camera:
     accel: np.ndarray  # (2,) units per frame^2
     zoom_rate: float  # log zoom per frame
     roll_rate: float  # radians per frame
-    shake_u: callable
-    shake_v: callable
+    shake_u: Callable[[float], float]
+    shake_v: Callable[[float], float]
 
     @classmethod
     def random(cls, rng: np.random.Generator, strength: float = 1.0) -> "Camera":
