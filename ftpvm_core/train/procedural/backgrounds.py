@@ -12,7 +12,7 @@ import numpy as np
 from ftpvm_core.train.procedural import glyphs, photos
 from ftpvm_core.train.procedural.raster import (LatticeNoise, bilinear, coverage, fbm, mix, polygon_sdf,
                                                 random_colours, rotate)
-from ftpvm_core.train.procedural.registry import register
+from ftpvm_core.train.procedural.family import register
 
 Texture = Callable[[np.ndarray, np.ndarray], np.ndarray]
 

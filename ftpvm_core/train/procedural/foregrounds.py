@@ -11,7 +11,7 @@ import numpy as np
 
 from ftpvm_core.train.procedural import glyphs
 from ftpvm_core.train.procedural.raster import LatticeNoise, coverage, near_polyline_distance, polygon_sdf, rotate
-from ftpvm_core.train.procedural.registry import register
+from ftpvm_core.train.procedural.family import register
 
 Shape = Callable[[np.ndarray, np.ndarray, float, float], np.ndarray]
 

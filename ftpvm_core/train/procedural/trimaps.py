@@ -7,9 +7,9 @@ import numpy as np
 import torch
 
 from ftpvm_core.errors import InvalidInput
-from ftpvm_core.imaging.trimap import trimap_from_mask
+from ftpvm_core.imaging.trimap import trimap_from_outer
 from ftpvm_core.train.augment import structuring_element, trimap_from_alpha
-from ftpvm_core.train.procedural.registry import register
+from ftpvm_core.train.procedural.family import register
 
 
 def band_trimaps(alpha: np.ndarray, size: int, shape: int) -> np.ndarray:
@@ -20,7 +20,7 @@ def band_trimaps(alpha: np.ndarray, size: int, shape: int) -> np.ndarray:
 
 def roto_trimaps(alpha: np.ndarray, band: int, level: float = 0.5, grow: int = 0) -> np.ndarray:
     """What an artist's roto gives: the shape ``alpha >= level`` (grown or shrunk by ``grow`` px), turned into a
-    trimap with ``band`` px of unknown around its edge by the product's own :func:`trimap_from_mask`. Soft detail
+    trimap with ``band`` px of unknown around its edge by the product's own :func:`trimap_from_outer`. Soft detail
     further out (strands, haze) is marked background or foreground, as a real roto would. Frames without any roto
     shape are all background."""
     out = np.zeros(alpha.shape, np.float32)
@@ -31,7 +31,7 @@ def roto_trimaps(alpha: np.ndarray, band: int, level: float = 0.5, grow: int = 0
             pooled = torch.nn.functional.max_pool2d(mask if grow > 0 else 1 - mask, k, 1, abs(grow))
             mask = pooled if grow > 0 else 1 - pooled
         try:
-            out[i] = trimap_from_mask(mask[0, 0].numpy(), band=band)
+            out[i] = trimap_from_outer(mask[0, 0].numpy(), band=band)
         except InvalidInput:  # the object is out of frame: nothing to roto
             out[i] = 0.0
     return out
