@@ -44,9 +44,10 @@ class Engine:
 
     def __init__(self, weights: Any = None, device: str | torch.device = "auto",
                  state_dir: str | os.PathLike | None = None, cache_limit_bytes: int = 8 << 30,
-                 memory_states: int = 64, warmup_frames: int = 8, backend: str = "auto"):
+                 memory_states: int = 64, warmup_frames: int = 8, backend: str = "auto", exclusive: bool = False):
         """``backend``: "torch", "onnx" (ONNX Runtime, CPU only, extra ``ftpvm[onnx]``) or "auto"
-        (ONNX Runtime on the CPU when it is installed, else torch); see docs/performance.md."""
+        (ONNX Runtime on the CPU when it is installed, else torch); see docs/performance.md. ``exclusive``: hold the
+        state directory's lock (a server: no second engine may use it; leftover temp files are removed)."""
         from ftpvm_core.model import FastTrimapPropagationVideoMatting, fingerprint
         from ftpvm_core.model.checkpoint import check_state_dict, resolve_device
         from ftpvm_core.model.prepare import prepare_for_inference
@@ -75,7 +76,7 @@ class Engine:
         # folded, guide-split copy: same results up to float rounding, faster (see docs/performance.md)
         self.network = prepare_for_inference(model.eval(), self.device)
         self.backend = resolve_backend(backend, self.device, type(model) is FastTrimapPropagationVideoMatting)
-        self.store = Store(state_dir, cache_limit_bytes)
+        self.store = Store(state_dir, cache_limit_bytes, exclusive=exclusive)
         self.memory_states = int(memory_states)
         self.warmup_frames = int(warmup_frames)
         self._steps: dict[tuple, StreamingStep] = {}

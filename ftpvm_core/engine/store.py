@@ -3,8 +3,8 @@
 Layout (``STATE_SCHEMA`` versions it)::
 
     <state_dir>/state.json                       {"schema": 1}
-    <state_dir>/server.lock                      held (fcntl) by the one engine using the directory
-    <state_dir>/tmp/                             temp files of decoders (emptied at start-up)
+    <state_dir>/server.lock                      held (fcntl) by the one exclusive engine (the server)
+    <state_dir>/tmp/                             temp files of decoders (emptied when an exclusive engine starts)
     <state_dir>/shots/<id>/shot.json             settings, size, colour space, keyframe list
     <state_dir>/shots/<id>/lock                  fcntl lock file (writers across processes)
     <state_dir>/shots/<id>/keyframes/<frame>-<hash>.npz  keyframe image (shot colour space) + trimap
@@ -90,14 +90,18 @@ class _FileLock:
 class Store:
     """Owner of the state directory. Thread-safe."""
 
-    def __init__(self, root: str | os.PathLike | None = None, cache_limit_bytes: int = 8 << 30):
+    def __init__(self, root: str | os.PathLike | None = None, cache_limit_bytes: int = 8 << 30,
+                 exclusive: bool = False):
+        """``exclusive``: hold ``server.lock`` (refusing a second exclusive user) and remove temp files left by a
+        killed process, which is safe only while no other process writes here."""
         self.root = Path(root) if root is not None else default_state_dir()
         self.cache_limit_bytes = int(cache_limit_bytes)
         self.temp_dir = self.root / "tmp"
         self._dir_lock: int | None = None
         try:
             (self.root / "shots").mkdir(parents=True, exist_ok=True)
-            self._lock_directory()
+            if exclusive:
+                self._lock_directory()
             marker = self.root / "state.json"
             if marker.exists():
                 try:
@@ -110,7 +114,9 @@ class Store:
                                      f"{STATE_SCHEMA}; choose another --state-dir or delete it")
             else:
                 atomic_write_json(marker, {"schema": STATE_SCHEMA})
-            self._remove_temp_files()
+            if exclusive:
+                self._remove_temp_files()
+            self.temp_dir.mkdir(exist_ok=True)
         except OSError as exc:
             self._unlock_directory()
             raise StateError(f"cannot use state directory {self.root}: {exc.strerror or exc}") from None
@@ -151,7 +157,6 @@ class Store:
     def _remove_temp_files(self) -> None:
         """Delete what killed writers left: atomic-write temps anywhere, and the decoders' temp folder."""
         shutil.rmtree(self.temp_dir, ignore_errors=True)
-        self.temp_dir.mkdir(exist_ok=True)
         for dirpath, _, files in os.walk(self.root):
             for name in files:
                 if name.startswith(TEMP_PREFIX):

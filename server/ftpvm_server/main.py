@@ -185,7 +185,7 @@ def build_engine(args: argparse.Namespace, device: str) -> Any:
     """The engine, its weights resolved by the engine's one weights function."""
     from ftpvm_core.engine import Engine
 
-    return Engine(weights=args.weights, device=device, state_dir=args.state_dir, backend=args.backend)
+    return Engine(weights=args.weights, device=device, state_dir=args.state_dir, backend=args.backend, exclusive=True)
 
 
 def default_settings(args: argparse.Namespace) -> dict:
