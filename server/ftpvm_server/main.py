@@ -175,8 +175,6 @@ def resolve_token(args: argparse.Namespace) -> Optional[str]:
             raise ConfigError(f"--token-file {args.token_file} is empty; write the token on its first line")
         return token
     if args.token is not None:
-        log.warning("--token is readable by every local user in /proc/%d/cmdline; use --token-file or "
-                    "$FTPVM_TOKEN instead", os.getpid())
         return args.token
     return os.environ.get("FTPVM_TOKEN") or None
 
@@ -237,6 +235,9 @@ def serve(args: argparse.Namespace) -> int:
     from .warmup import warm_up
 
     token = check_config(args)
+    if args.token is not None:
+        log.warning("--token is readable by every local user in /proc/%d/cmdline; use --token-file or "
+                    "$FTPVM_TOKEN instead", os.getpid())
     device = resolve_device(args)
     limits = Limits(max_shots=args.max_shots, max_queue=args.max_queue, decode_budget_bytes=args.decode_memory << 20)
     guard = PathGuard(args.allow_root)
