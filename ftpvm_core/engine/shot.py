@@ -115,6 +115,14 @@ class Shot:
         self._chain.invalidate()
         self._kf_tensors.pop(frame, None)
 
+    def release_ram(self) -> None:
+        """Drop this shot's RAM copies (recurrent states, inputs, keyframe tensors, encoded memory); the disk
+        copies stay, so the next frame loads or replays them exactly."""
+        with self._lock.hold():
+            self.caches.clear_ram()
+            self._kf_tensors.clear()
+            self.memory_bank.forget_unused(set())
+
     # ------------------------------------------------------------------ keyframes
     def _check_frame(self, frame) -> int:
         if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)):
@@ -241,6 +249,7 @@ class Shot:
             self.caches.clear_ram()
             self._chain.clear()
             self._store.clear_cache(self.id)
+            return_freed_memory()
             try:
                 os.unlink(self._dir / "index.json")
             except OSError:
@@ -324,6 +333,19 @@ class Shot:
             yield loop.finish(result, image, passes, premultiply)
             if progress is not None:
                 progress(done + 1, total)
+
+
+def return_freed_memory() -> None:
+    """Collect garbage and hand freed heap pages back to the system (glibc's ``malloc_trim``; elsewhere a no-op),
+    so RSS falls when shots are released, not only the heap's free lists."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 class _KeyframeView:
