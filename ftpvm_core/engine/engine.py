@@ -178,8 +178,9 @@ class Engine:
             meta = read_json(path)
         except FileNotFoundError:
             raise ShotNotFound(f"no shot {shot_id!r} in {self.store.root}") from None
-        except (OSError, ValueError) as exc:
-            raise StateError(f"shot {shot_id!r}: unreadable {path}: {exc}") from None
+        except (OSError, ValueError):
+            raise StateError(f"shot {shot_id!r}: its record (shot.json in the state directory) is damaged; delete "
+                             f"the shot and open it again") from None
         if meta.get("schema") != SHOT_SCHEMA:
             raise StateError(f"shot {shot_id!r} has schema {meta.get('schema')}, this engine reads {SHOT_SCHEMA}")
         return meta

@@ -199,3 +199,18 @@ def test_token_from_a_file_and_reflection_behind_it(tmp_path, synthetic_checkpoi
         assert TOKEN not in open(f"/proc/{srv.process.pid}/cmdline").read()
     finally:
         assert srv.stop() == 0, srv.log_tail()
+
+
+def test_a_truncated_shot_record_is_a_clear_error_without_server_paths_and_can_be_deleted(tight, shot_data):
+    with Client(tight.address) as client:
+        _keyed(client, shot_data, "torn")
+    state = tight.process.args[tight.process.args.index("--state-dir") + 1]
+    record = f"{state}/shots/torn/shot.json"
+    with open(record, "r+b") as f:
+        f.truncate(20)
+    with grpc.insecure_channel(tight.address) as channel:
+        stub = pb_grpc.MattingStub(channel)
+        with pytest.raises(grpc.RpcError) as info:
+            stub.GetShot(pb.ShotRef(shot_id="torn"), timeout=10)
+        assert "is damaged; delete the shot" in info.value.details() and state not in info.value.details()
+        assert stub.DeleteShot(pb.ShotRef(shot_id="torn"), timeout=10).deleted
