@@ -93,12 +93,18 @@ def test_inline_mode_and_rgb_premult(plates, work_root, server, tmp_path_factory
     assert np.abs(out.get("rgba.green") - fg["G"] * alpha).max() < 1e-5   # premultiplied foreground in rgb
     tri = out.get("ftpvm.trimap")
     assert set(np.unique(tri)).issubset({0.0, 0.5, 1.0}) and (tri == 0.5).any()
+    # outside the processed range the result Reads give black (their default, hold, repeated frame FIRST + 2)
+    assert g["label"].value() == ""
+    assert not g._render(FIRST + 4).get("rgba.alpha").any() and not g._render(FIRST - 3).get("rgba.alpha").any()
 
 
-def test_unprocessed_frame_is_a_viewer_error_not_a_crash(plates, work_root, server):
+def test_before_the_first_process_the_plate_passes_through(plates, work_root, server):
+    """Was a Read error in the viewer; now the plate, and the node's label says why there is no matte."""
     g = build(plates, work_root / "unprocessed", server)
-    with pytest.raises(RuntimeError, match="Read_alpha.*No such file"):
-        g._render(FIRST)
+    out, plate = g._render(FIRST), g.input(0)._render(FIRST)
+    for c in ("rgba.red", "rgba.green", "rgba.blue", "rgba.alpha"):
+        assert np.array_equal(out.get(c), plate.get(c)), c
+    assert g["label"].value() == node.NOT_PROCESSED and "press Process" in node.NOT_PROCESSED
 
 
 def test_cancel_mid_range_keeps_done_frames(plates, work_root, server):

@@ -24,7 +24,7 @@ from typing import List, Optional, Sequence, Tuple
 
 from ftpvm_client import vendoring
 
-PLUGIN_FILES = ("init.py", "menu.py")
+PLUGIN_FILES = ("init.py", "menu.py", "ftpvm.png")
 PLUGIN_PACKAGE = "ftpvm_nuke"
 #: Distributions pip may choose for Nuke's Python instead of taking this Python's version.
 UNPINNED = ("numpy",)

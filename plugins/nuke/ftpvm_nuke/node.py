@@ -24,6 +24,8 @@ INPUT_SOURCE, INPUT_ROTO = 0, 1
 FG_LAYER = "ftpvm_fg"
 PASS_LAYER = "ftpvm"
 PASS_READS = ("alpha", "foreground", "trimap", "boundary")
+#: The node's label (shown under it in the node graph) until a Process has written results.
+NOT_PROCESSED = "not processed: plate passes through; set keyframes, then press Process"
 BUTTON = "import ftpvm_nuke.node as _f; _f.on_button(nuke.thisNode(), {!r})"
 
 
@@ -242,19 +244,24 @@ def _sync(g: Any) -> None:
         read["file"].setValue(paths.pattern(p))
         read["first"].setValue(first)
         read["last"].setValue(max(first, last))
+        for side in ("before", "after"):
+            read[side].setValue("black")   # outside the processed range: no matte (Read's default holds one)
         read["reload"].execute()
+    processed = bool(plan.Manifest.load(paths.manifest, paths.shot_id).frames)
+    g["label"].setValue("" if processed else NOT_PROCESSED)
+    g.node("Copy_alpha")["disable"].setValue(not processed)   # before the first Process: the plate passes through
     fg_rgb = g["fg_target"].value() == "rgb"
     fg_layer = "rgba" if fg_rgb else FG_LAYER
     copy_fg = g.node("Copy_foreground")
     for i, c in enumerate(("red", "green", "blue")):
         copy_fg[f"from{i}"].setValue(f"rgba.{c}")
         copy_fg[f"to{i}"].setValue(f"{fg_layer}.{c}")
-    copy_fg["disable"].setValue("foreground" not in passes)
-    g.node("Copy_trimap")["disable"].setValue("trimap" not in passes)
-    g.node("Copy_boundary")["disable"].setValue("boundary" not in passes)
+    copy_fg["disable"].setValue(not processed or "foreground" not in passes)
+    g.node("Copy_trimap")["disable"].setValue(not processed or "trimap" not in passes)
+    g.node("Copy_boundary")["disable"].setValue(not processed or "boundary" not in passes)
     premult = g.node("Premult")
     premult["channels"].setValue("rgb" if fg_rgb else FG_LAYER)
-    premult["disable"].setValue(not (g["premult"].value() and "foreground" in passes))
+    premult["disable"].setValue(not (processed and g["premult"].value() and "foreground" in passes))
     for name in ("band", "roto_channel"):
         g[name].setVisible(g["trimap_mode"].value() in ("roto", "trimap") if name == "roto_channel"
                            else g["trimap_mode"].value() == "roto")
@@ -268,8 +275,14 @@ def _show_keyframes(g: Any, records: Dict[int, plan.KeyframeRecord]) -> None:
     g["keyframe_list"].setValue(plan.format_keyframe_list(records))
     marks = g["keyframe_marks"]
     marks.clearAnimated()
+    if not records:
+        return
+    # setValueAt keys only an animated knob (Foundry, Array_Knob.setValueAt); setAnimated keys the current frame
+    marks.setAnimated()
     for f in sorted(records):
         marks.setValueAt(1.0, float(f))
+    if int(nuke.frame()) not in records:
+        marks.removeKeyAt(float(nuke.frame()))
 
 
 # ----------------------------------------------------------------------------- actions

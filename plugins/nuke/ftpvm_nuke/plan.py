@@ -6,6 +6,7 @@ on its own. The Nuke adapter
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -143,15 +144,29 @@ class KeyframeRecord:
         return {"frame": self.frame, "mode": self.mode, "band": self.band, "digest": self.digest}
 
 
+#: Prefix of the hidden knob's text: base64 of the records' JSON.
+KEYFRAMES_PREFIX = "ftpvm-kf1:"
+
+
 def keyframes_to_text(records: Dict[int, KeyframeRecord]) -> str:
-    """The hidden knob's text for a set of keyframes (stable JSON)."""
-    return json.dumps([records[f].to_json() for f in sorted(records)], sort_keys=True)
+    """The hidden knob's text for a set of keyframes: stable JSON, base64-encoded.
+
+    Since Nuke 12.2 a string knob's ``value()`` returns TCL-evaluated text (Foundry, Python API reference:
+    ``String_Knob.value``; ``getText`` gives the text as typed), and TCL substitutes ``[...]`` (command),
+    ``$name`` (variable) and backslashes (Tcl manual, Tcl(n), rules 6-9). JSON starts with ``[``; base64 uses
+    none of the three, so ``value()`` returns it unchanged in every Nuke version.
+    """
+    data = json.dumps([records[f].to_json() for f in sorted(records)], sort_keys=True)
+    return KEYFRAMES_PREFIX + base64.b64encode(data.encode()).decode("ascii")
 
 
 def keyframes_from_text(text: str) -> Dict[int, KeyframeRecord]:
     """Parse the hidden knob's text; '' or garbage -> no keyframes."""
     try:
-        items = json.loads(text) if text and text.strip() else []
+        text = text.strip() if text else ""
+        if not text.startswith(KEYFRAMES_PREFIX):
+            return {}
+        items = json.loads(base64.b64decode(text[len(KEYFRAMES_PREFIX):], validate=True).decode())
         return {int(d["frame"]): KeyframeRecord(int(d["frame"]), str(d["mode"]), float(d["band"]), str(d["digest"]))
                 for d in items}
     except (ValueError, KeyError, TypeError):

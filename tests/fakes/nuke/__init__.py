@@ -11,7 +11,10 @@ modelled where it matters to the plugin:
 - ``execute`` on a non-Write node, or into a missing folder without ``create_directories``, fails
   like Nuke does (RuntimeError);
 - ``ProgressTask`` can be cancelled by a test (``cancel_at_progress``), ``message`` records what
-  the artist would see in ``messages``.
+  the artist would see in ``messages``;
+- host facts from Foundry's documents, each cited where it is encoded: string knobs evaluate TCL in
+  ``value()``; ``setValueAt`` keys only an animated knob; Read's ``before``/``after``; Write's EXR data window
+  is the bounding box and its display window the format; images carry a bounding box (Crop).
 
 Tests call :func:`reset` between cases.
 """
@@ -142,6 +145,7 @@ class Knob:
         self._value = self._default
         self._flags = 0
         self._keys: Dict[float, Any] = {}
+        self._animated = False
         self._node: Optional[Node] = None
         self._tooltip = ""
 
@@ -161,7 +165,7 @@ class Knob:
         return self._node
 
     def value(self) -> Any:
-        if self._keys:
+        if self._animated:
             return self.getValueAt(frame())
         return self._value
 
@@ -178,8 +182,14 @@ class Knob:
         return True
 
     def setValueAt(self, value: Any, time: float, index: int = 0, view: Optional[str] = None) -> bool:
+        # Foundry, Nuke Python API reference, Array_Knob.setValueAt: "Set value of element 'index' at time for
+        # view. If the knob is animated, it will set a new keyframe or change an existing one." A knob that is
+        # not animated only takes the value: no key, no timeline mark (setAnimated() first).
         if self._flags & NO_ANIMATION:
             raise ValueError(f"knob {self._name} cannot be animated")
+        if not self._animated:
+            self._value = self._coerce(value)
+            return True
         self._keys[float(time)] = self._coerce(value)
         return True
 
@@ -191,14 +201,17 @@ class Knob:
         return self._keys[prior[-1] if prior else times[0]]
 
     def isAnimated(self, channel: int = 0) -> bool:
-        return bool(self._keys)
+        return self._animated
 
     def setAnimated(self, channel: int = 0) -> bool:
+        # Foundry, Array_Knob.setAnimated: "Create an Animation object": a curve with a key at the current frame.
+        self._animated = True
         self._keys.setdefault(float(frame()), self._value)
         return True
 
     def clearAnimated(self, channel: int = 0) -> bool:
         self._keys.clear()
+        self._animated = False
         return True
 
     def removeKeyAt(self, frame_: float, index: int = 0, view: Optional[str] = None) -> bool:
@@ -250,6 +263,30 @@ class String_Knob(Knob):
         if not isinstance(value, str):
             raise TypeError(f"{self._name}: a string is required")
         return value
+
+    def value(self) -> str:
+        # Foundry, Nuke 12.2 release notes and Python API reference (String_Knob.value / getText): value()
+        # returns the TCL-evaluated text, getText() the text as typed. So `[...]` runs as a TCL command and
+        # `$name` is a variable: JSON that starts with `[` does not survive value().
+        return _tcl_evaluate(super().value(), self)
+
+    def getText(self, oc: Any = None) -> str:
+        return str(super().value())
+
+
+def _tcl_evaluate(text: str, knob: Knob) -> str:
+    """Nuke's TCL substitution, for the commands the fake knows (``frame``, ``value KNOB``); others fail as
+    in Nuke's TCL (an unknown command name is an error)."""
+    def command(match: "re.Match[str]") -> str:
+        words = match.group(1).split()
+        if words == ["frame"]:
+            return str(frame())
+        if len(words) == 2 and words[0] == "value" and knob.node() is not None:
+            return str(knob.node()[words[1]].value())
+        raise RuntimeError(f"{knob.name()}: TCL error: invalid command name \"{words[0] if words else ''}\"")
+    if "$" in text:
+        raise RuntimeError(f"{knob.name()}: TCL error: can't read variable in {text[:40]!r}")
+    return re.sub(r"\[([^\[\]]*)\]", command, text)
 
 
 class File_Knob(String_Knob):
@@ -370,16 +407,20 @@ class PyScript_Knob(Knob):
 class _Image:
     """Channels (full names like 'rgba.red') of one frame."""
 
-    def __init__(self, width: int, height: int, planes: Optional[Dict[str, np.ndarray]] = None) -> None:
+    def __init__(self, width: int, height: int, planes: Optional[Dict[str, np.ndarray]] = None,
+                 bbox: Optional[Tuple[int, int, int, int]] = None) -> None:
         self.width, self.height = width, height
         self.planes: Dict[str, np.ndarray] = dict(planes or {})
+        # Nuke's bounding box (x, y, r, t): origin bottom-left, r and t exclusive; it may lie outside the format
+        # (Foundry, NDK Developer Guide, "2D Architecture": Box / Format). Pixels are kept for the format only.
+        self.bbox = bbox if bbox is not None else (0, 0, width, height)
 
     def get(self, channel: str) -> np.ndarray:
         plane = self.planes.get(channel)
         return plane if plane is not None else np.zeros((self.height, self.width), np.float32)
 
     def copy(self) -> "_Image":
-        return _Image(self.width, self.height, dict(self.planes))
+        return _Image(self.width, self.height, dict(self.planes), self.bbox)
 
 
 _EXR_TO_NUKE = {"R": "rgba.red", "G": "rgba.green", "B": "rgba.blue", "A": "rgba.alpha", "Y": "rgba.red"}
@@ -710,13 +751,24 @@ class Read(Node):
                                                                     "nearest frame"]))
         self.addKnob(PyScript_Knob("reload", "reload", ""))
         self.addKnob(String_Knob("colorspace", "input transform", "default"))
+        # Foundry, Nuke User Guide, Read node "before"/"after": what frames outside the range show; hold (the
+        # default) repeats the first/last frame, black gives black.
+        for name in ("before", "after"):
+            self.addKnob(Enumeration_Knob(name, name, ["hold", "loop", "bounce", "black"]))
         self.reloads = 0
 
     def _render(self, frame_: int) -> _Image:
         pattern = self["file"].value()
         if not pattern:
             raise RuntimeError(f"{self.fullName()}: No file name set")
-        f = min(max(frame_, int(self["first"].value())), int(self["last"].value()))
+        first, last = int(self["first"].value()), int(self["last"].value())
+        outside = "before" if frame_ < first else "after" if frame_ > last else None
+        image = self._read(pattern, min(max(frame_, first), last))
+        if outside is not None and self[outside].value() == "black":
+            return _Image(image.width, image.height)   # black in the file's format
+        return image
+
+    def _read(self, pattern: str, f: int) -> _Image:
         path = _expand(pattern, f)
         if not os.path.isfile(path):
             if self["on_error"].value() == "black":
@@ -729,9 +781,25 @@ class Read(Node):
         spec = inp.spec()
         pixels = inp.read_image(0, 0, 0, spec.nchannels, oiio.FLOAT)
         inp.close()
-        planes = {_exr_name_to_channel(n): np.ascontiguousarray(pixels[:, :, i], np.float32)
-                  for i, n in enumerate(spec.channelnames)}
-        return _Image(spec.width, spec.height, planes)
+        # Nuke reads an EXR's display window as the format and its data window as the bounding box (the inverse
+        # of its writer, see Write._write); EXR rows count down from the top, Nuke's from the bottom.
+        width, height = spec.full_width, spec.full_height
+        x, y = spec.x - spec.full_x, spec.y - spec.full_y
+        bbox = (x, height - (y + spec.height), x + spec.width, height - y)
+        planes = {}
+        for i, n in enumerate(spec.channelnames):
+            plane = np.zeros((height, width), np.float32)
+            _paste(plane, pixels[:, :, i], x, y)
+            planes[_exr_name_to_channel(n)] = plane
+        return _Image(width, height, planes, bbox)
+
+
+def _paste(dest: np.ndarray, src: np.ndarray, x: int, y: int) -> None:
+    """Copy ``src`` into ``dest`` with its top-left corner at column ``x``, row ``y`` (clipped to ``dest``)."""
+    h, w = dest.shape
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + src.shape[1], w), min(y + src.shape[0], h)
+    if x1 > x0 and y1 > y0:
+        dest[y0:y1, x0:x1] = src[y0 - y:y1 - y, x0 - x:x1 - x]
 
 
 class Write(Node):
@@ -770,10 +838,18 @@ class Write(Node):
         wanted = _channel_set(self["channels"].value())
         names = [_channel_to_exr_name(c) for c in wanted]
         fmt = oiio.HALF if self["datatype"].value() == "16 bit half" else oiio.FLOAT
-        spec = oiio.ImageSpec(img.width, img.height, len(wanted), fmt)
+        # Foundry NDK, exrWriter.cpp: the EXR's dataWindow is the input's bounding box and its displayWindow
+        # the format (rows flipped: EXR y grows downwards). A Roto's bbox is its shape; a blur's grows past
+        # the frame edge. Pixels of the bbox outside the format are black here.
+        bx, by, br, bt = img.bbox
+        spec = oiio.ImageSpec(br - bx, bt - by, len(wanted), fmt)
+        spec.x, spec.y = bx, img.height - bt
+        spec.full_x, spec.full_y, spec.full_width, spec.full_height = 0, 0, img.width, img.height
         spec.channelnames = tuple(names)
         spec.attribute("compression", {"none": "none"}.get(self["compression"].value(), "zip"))
-        pixels = np.stack([img.get(c) for c in wanted], -1).astype(np.float32)
+        pixels = np.zeros((bt - by, br - bx, len(wanted)), np.float32)
+        for i, c in enumerate(wanted):
+            _paste(pixels[:, :, i], img.get(c), -bx, bt - img.height)
         out = oiio.ImageOutput.create(path)
         if out is None or not out.open(path, spec):
             raise RuntimeError(f"{self.fullName()}: Can't write {path}: {oiio.geterror()}")
@@ -809,6 +885,29 @@ class Copy(Node):
         return b
 
 
+class Crop(Node):
+    """Crops to ``box`` ("x y r t"): black outside, and the bounding box becomes the box (Foundry, Nuke
+    Reference Guide, Crop: with "reformat" off the format stays; the box may extend past it)."""
+
+    _class = "Crop"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.addKnob(String_Knob("box", "box", ""))
+
+    def _render(self, frame_: int) -> _Image:
+        img = self._input_image(0, frame_).copy()
+        if self["disable"].value() or not self["box"].value():
+            return img
+        x, y, r, t = (int(float(v)) for v in self["box"].value().split())
+        rows = np.arange(img.height)[:, None]     # array row 0 is the top: Nuke y = height - 1 - row
+        cols = np.arange(img.width)[None, :]
+        inside = (cols >= x) & (cols < r) & (img.height - 1 - rows >= y) & (img.height - 1 - rows < t)
+        img.planes = {c: np.where(inside, p, 0).astype(np.float32) for c, p in img.planes.items()}
+        img.bbox = (x, y, r, t)
+        return img
+
+
 class Premult(Node):
     """Multiplies the colour channels by alpha."""
 
@@ -831,7 +930,7 @@ class Premult(Node):
 
 
 _CLASSES: Dict[str, Callable[[], Node]] = {c._class: c for c in (
-    Group, Input, Output, Dot, NoOp, Constant, Read, Write, Copy, Premult)}
+    Group, Input, Output, Dot, NoOp, Constant, Read, Write, Copy, Crop, Premult)}
 
 _root = Root()
 _context: List[Group] = [_root]

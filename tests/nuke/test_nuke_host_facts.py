@@ -1,0 +1,116 @@
+"""Documented Nuke behaviour the fake encodes (each cited there), and the node living with it."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nuke
+from nuke_support import FIRST, H, ROOT, W, make_script
+
+from ftpvm_nuke import exr, node, plan
+from ftpvm_wire.exr_header import read_header
+
+PLUGIN = ROOT / "plugins" / "nuke"
+
+
+def test_string_knobs_evaluate_tcl_so_keyframe_records_avoid_it(plates, tmp_path):
+    k = nuke.String_Knob("k")
+    k.setValue('[{"frame": 1001}]')
+    with pytest.raises(RuntimeError, match="TCL"):
+        k.value()                                    # JSON that starts with '[' does not survive value()
+    assert k.getText() == '[{"frame": 1001}]'
+    k.setValue("f[frame]")
+    assert k.value() == f"f{nuke.frame()}"
+    plate, roto = make_script(plates, tmp_path)
+    g = node.create()
+    g.setInput(0, plate)
+    g.setInput(1, roto)
+    nuke.frame(FIRST)
+    node.set_keyframe(g)
+    text = g["keyframes_data"].getText()
+    assert not re.search(r"[\[\]$\\]", text) and g["keyframes_data"].value() == text
+    assert list(plan.keyframes_from_text(g["keyframes_data"].value())) == [FIRST]
+
+
+def test_timeline_marks_are_keys_of_an_animated_knob(plates, tmp_path):
+    k = nuke.Double_Knob("d")
+    k.setValueAt(1.0, 5.0)
+    assert k.keyTimes() == [] and not k.isAnimated()   # not animated: setValueAt keys nothing
+    plate, roto = make_script(plates, tmp_path)
+    g = node.create()
+    g.setInput(0, plate)
+    g.setInput(1, roto)
+    for f in (FIRST + 1, FIRST + 3):
+        nuke.frame(f)
+        node.set_keyframe(g)
+    nuke.frame(FIRST + 2)
+    node.remove_keyframe(g, FIRST + 1)
+    marks = g["keyframe_marks"]
+    assert marks.isAnimated() and marks.keyTimes() == [FIRST + 3]   # no stray key at the current frame
+
+
+def _cropped_write(tmp_path: Path, box: str) -> str:
+    """A Constant through a Crop (bbox = box) written by a Write: Nuke's data window = bbox."""
+    nuke.root()["format"].setValue(f"{W}x{H}")
+    const = nuke.nodes.Constant(color="0.25 0.5 0.75 1")
+    crop = nuke.nodes.Crop(box=box, inputs=[const])
+    w = nuke.nodes.Write(file=str(tmp_path / "c.####.exr"), channels="rgba", file_type="exr",
+                         create_directories=True, inputs=[crop])
+    w["compression"].setValue("none")
+    nuke.execute(w, 1, 1)
+    return str(tmp_path / "c.0001.exr")
+
+
+def test_write_stores_bbox_as_data_window_and_exr_read_places_it_in_the_format(tmp_path):
+    path = _cropped_write(tmp_path / "inside", "10 20 40 50")     # x y r t, origin bottom-left
+    header = read_header(path)
+    assert header.display_window == (0, 0, W - 1, H - 1)
+    assert header.data_window == (10, H - 50, 39, H - 21)          # EXR rows count from the top
+    alpha = exr.read(path)["A"]
+    assert alpha.shape == (H, W)
+    expected = np.zeros((H, W), np.float32)
+    expected[H - 50:H - 20, 10:40] = 1
+    assert np.array_equal(alpha, expected)
+    # a bbox past the frame edge (a blur's): cropped to the format
+    path = _cropped_write(tmp_path / "past", f"-8 -4 {W + 5} {H + 6}")
+    assert read_header(path).data_window == (-8, -6, W + 4, H + 3)
+    planes = exr.read(path)
+    assert planes["A"].shape == (H, W) and planes["A"].min() == 1 and np.allclose(planes["G"], 0.5)
+
+
+def test_a_roto_with_a_small_bbox_gives_a_full_size_guide(plates, tmp_path):
+    plate, roto = make_script(plates, tmp_path)
+    crop = nuke.nodes.Crop(box="20 10 60 40", inputs=[roto])      # a standalone Roto's bbox is its shape
+    g = node.create()
+    g.setInput(0, plate)
+    g.setInput(1, crop)
+    nuke.frame(FIRST)
+    node.set_keyframe(g)
+    paths = node.read_state(g).paths
+    assert read_header(paths.path("roto", FIRST)).data_size == (40, 30)
+    guide = exr.read(paths.path("key_guide", FIRST))
+    outer = next(iter(guide.values()))
+    full = crop._render(FIRST).get("rgba.alpha")
+    assert outer.shape == (H, W) and np.array_equal(outer, full) and outer.any()
+
+
+def test_result_reads_are_black_outside_the_range(plates, tmp_path):
+    plate, _ = make_script(plates, tmp_path)
+    g = node.create()
+    g.setInput(0, plate)
+    for p in node.PASS_READS:
+        read = g.node(f"Read_{p}")
+        assert (read["before"].value(), read["after"].value()) == ("black", "black"), p
+
+
+def test_the_menu_icon_is_shipped_and_installed(tmp_path):
+    names = set(re.findall(r'icon="([^"]+)"', (PLUGIN / "menu.py").read_text()))
+    assert names == {"ftpvm.png"}
+    for name in names:
+        assert (PLUGIN / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from ftpvm_nuke import install
+
+    assert set(names) <= set(install.PLUGIN_FILES)
