@@ -114,3 +114,34 @@ def test_the_menu_icon_is_shipped_and_installed(tmp_path):
     from ftpvm_nuke import install
 
     assert set(names) <= set(install.PLUGIN_FILES)
+
+
+def test_source_fingerprint_sees_a_new_plate_version_and_upstream_edits(plates, tmp_path):
+    """A frame's signature covers the Source: a new version, a file re-rendered in place, an upstream knob."""
+    import os
+    import shutil
+
+    plate, _ = make_script(plates, tmp_path)
+    g = node.create()
+    g.setInput(0, plate)
+
+    def signature() -> str:
+        return node.read_state(g).frame_signature(FIRST)
+    first = signature()
+    assert signature() == first                                   # nothing changed: up to date
+    v2 = tmp_path / "v002"
+    shutil.copytree(plates["dir"], v2)
+    plate["file"].setValue(str(v2 / "plate.####.exr"))           # a new plate version
+    second = signature()
+    assert second != first
+    later = v2 / f"plate.{FIRST + 4:04d}.exr"                      # re-rendered in place (the matte is recurrent)
+    st = os.stat(later)
+    os.utime(later, ns=(st.st_atime_ns, st.st_mtime_ns + 10 ** 9))
+    third = signature()
+    assert third != second
+    crop = nuke.nodes.Crop(box=f"0 0 {W} {H}", inputs=[plate])    # an upstream node and its setting
+    g.setInput(0, crop)
+    fourth = signature()
+    assert fourth != third
+    crop["box"].setValue(f"0 0 {W} {H - 1}")
+    assert signature() != fourth

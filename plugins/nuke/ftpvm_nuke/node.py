@@ -213,7 +213,48 @@ def read_state(g: Any, server_colorspaces: tuple = (), schema: Any = None) -> pl
         address=g["server"].value().strip() or DEFAULT_SERVER, shot_id=_shot_id(g),
         colorspace=plan.server_colorspace(g["colorspace"].value(), server_colorspaces),
         width=fmt.width(), height=fmt.height(), first=first, last=last, keyframes=_records(g),
-        settings=settings, passes=_passes(g), cache_root=_cache_root(g), transfer=g["transfer"].value())
+        settings=settings, passes=_passes(g), cache_root=_cache_root(g), transfer=g["transfer"].value(),
+        source_fingerprint=source_fingerprint(source))
+
+
+def source_fingerprint(source: Any) -> str:
+    """A cheap digest of what the Source input is made of, without rendering it.
+
+    Every node upstream (into groups too) by class, name and non-default knobs as Nuke saves them
+    (``writeKnobs(WRITE_NON_DEFAULT_ONLY | TO_SCRIPT)``: a new plate version, a denoise or retime setting, an
+    animation), and for each Read the size and modification time of every file in its range (a plate
+    re-rendered in place). Reading knobs and stat-ing files costs milliseconds; hashing rendered pixels would
+    cost a render of the whole range on every Process.
+    """
+    parts = []
+    seen = set()
+    todo = [source]
+    while todo:
+        n = todo.pop()
+        if n is None or id(n) in seen:
+            continue
+        seen.add(id(n))
+        parts.append(f"{n.Class()} {n.fullName()} {n.writeKnobs(nuke.WRITE_NON_DEFAULT_ONLY | nuke.TO_SCRIPT)}")
+        if n.Class() == "Read":
+            parts.extend(_file_stats(n["file"].value(), int(n["first"].value()), int(n["last"].value())))
+        todo.extend(n.input(i) for i in range(n.inputs()))
+        if hasattr(n, "nodes"):
+            todo.extend(n.nodes())
+    return plan.digest(sorted(parts))
+
+
+def _file_stats(pattern: str, first: int, last: int) -> list:
+    from ftpvm_wire.sequences import expand, is_sequence
+
+    paths = [expand(pattern, f) for f in range(first, last + 1)] if is_sequence(pattern) else [pattern]
+    out = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+            out.append(f"{path} {st.st_size} {st.st_mtime_ns}")
+        except OSError:
+            out.append(f"{path} missing")
+    return out
 
 
 def _probe(address: str) -> Any:

@@ -173,6 +173,14 @@ def keyframes_from_text(text: str) -> Dict[int, KeyframeRecord]:
         return {}
 
 
+def digest(parts: Iterable[str]) -> str:
+    """A short stable digest of text parts (order matters)."""
+    h = hashlib.sha1()
+    for part in parts:
+        h.update(part.encode("utf-8", "surrogateescape") + b"\0")
+    return h.hexdigest()[:16]
+
+
 def keyframe_digest(mode: str, band: float, *file_contents: bytes) -> str:
     """Digest of what a keyframe is made of: its rendered files, its mode and its band."""
     h = hashlib.sha1(f"{mode}|{band:g}".encode())
@@ -232,6 +240,7 @@ class NodeState:
     passes: Tuple[str, ...]
     cache_root: str
     transfer: str = "auto"
+    source_fingerprint: str = ""   # what the Source input is made of (the adapter's source_fingerprint)
 
     @property
     def paths(self) -> CachePaths:
@@ -247,9 +256,11 @@ class NodeState:
 
         Every keyframe counts: which keyframes a frame reads is the engine's rule, not the node's. After a
         keyframe edit the node sends the whole range again, and the server answers the frames the edit does
-        not reach from its cache.
+        not reach from its cache. The Source's fingerprint counts for every frame too: the matte is recurrent,
+        so a changed plate frame changes the frames after it, and the server's cache keeps the ones before.
         """
-        parts = [self.settings_digest()] + [f"{k}:{self.keyframes[k].digest}" for k in sorted(self.keyframes)]
+        parts = [self.settings_digest(), self.source_fingerprint] + [
+            f"{k}:{self.keyframes[k].digest}" for k in sorted(self.keyframes)]
         return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
 
 

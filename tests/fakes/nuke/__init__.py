@@ -41,6 +41,8 @@ STARTLINE = 0x0000000000001000
 ENDLINE = 0x0000000000002000
 DISABLED = 0x0000000000000080
 NO_ANIMATION = 0x0000000000000100
+WRITE_NON_DEFAULT_ONLY = 0x10   # Node.writeKnobs flags (values are the fake's own)
+TO_SCRIPT = 0x1
 
 
 class CancelledError(Exception):
@@ -518,6 +520,18 @@ class Node:
         if knob is None:
             raise NameError(f"knob {name} does not exist")
         return knob
+
+    def writeKnobs(self, flags: int = 0) -> str:
+        """The knobs as a .nk script writes them (Foundry, Python API reference, Node.writeKnobs): text as
+        typed (not evaluated) and animation keys; with WRITE_NON_DEFAULT_ONLY the knobs left at their default
+        are left out (the fake approximates "default" as empty, zero or False)."""
+        lines = []
+        for name, knob in self._knobs.items():
+            raw = knob.getText() if isinstance(knob, String_Knob) else knob._value
+            if flags & WRITE_NON_DEFAULT_ONLY and not raw and not knob._keys:
+                continue
+            lines.append(f"{name} {raw!r}" + (f" keys {sorted(knob._keys.items())!r}" if knob._keys else ""))
+        return "\n".join(lines)
 
     def _knob_changed(self, knob: Knob) -> None:
         pass
