@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import Dict, Mapping, Tuple
+from typing import Any, Dict, Mapping
 
 import numpy as np
 from ftpvm_wire import exr_header
 
-_TYPES = {0: np.dtype("<u4"), 1: np.dtype("<f2"), 2: np.dtype("<f4")}
+_TYPES: Dict[int, "np.dtype[Any]"] = {0: np.dtype("<u4"), 1: np.dtype("<f2"), 2: np.dtype("<f4")}
 _CODES = {"half": 1, "float": 2}
 _CODES_BY_NAME = {"uint": 0, "half": 1, "float": 2}
 

@@ -75,6 +75,7 @@ def _button(name: str, label: str) -> Any:
 def _setting_knob(g: Any, schema: Any, name: str, label: str) -> None:
     """A knob for one shot setting: an enumeration of its choices, or a number knob with its range."""
     field = schema.field(name)
+    knob: Any
     if field.choices is not None:
         knob = nuke.Enumeration_Knob(name, label, [str(c) for c in field.choices])
     else:
@@ -87,7 +88,7 @@ def _setting_knob(g: Any, schema: Any, name: str, label: str) -> None:
 
 
 def _add_knobs(g: Any, schema: Any) -> None:
-    root = nuke.root()
+    root: Any = nuke.root()
     k = g.addKnob
     k(nuke.Tab_Knob("ftpvm", "FTPVM"))
     k(nuke.String_Knob("server", "server", DEFAULT_SERVER))
@@ -444,10 +445,18 @@ def on_knob_changed(g: Any, knob: Any) -> None:
             nuke.message(messages.explain(exc))
 
 
+def _default_shot_id(g: Any) -> str:
+    """The 'default' button: the shot id derived from the script and node names."""
+    g["shot_id"].setValue("")
+    shot_id = _shot_id(g)
+    _sync(g)
+    return shot_id
+
+
 ACTIONS: Dict[str, Callable[[Any], Any]] = {
     "check": check, "process": process, "clear_cache": clear_cache,
     "set_keyframe": lambda g: set_keyframe(g), "remove_keyframe": lambda g: remove_keyframe(g),
-    "default_shot_id": lambda g: (g["shot_id"].setValue(""), _shot_id(g), _sync(g)),
+    "default_shot_id": lambda g: _default_shot_id(g),
 }
 
 

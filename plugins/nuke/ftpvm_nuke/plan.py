@@ -346,7 +346,8 @@ def plan_process(state: NodeState, manifest: Manifest, server_keyframes: Optiona
     send = tuple(f for f in sorted(state.keyframes)
                  if f not in on_server or manifest.sent_keyframes.get(f) != state.keyframes[f].digest)
     remove = tuple(sorted(on_server - set(state.keyframes)))
-    todo, fine = [], []
+    todo: List[int] = []
+    fine: List[int] = []
     for f in range(state.first, state.last + 1):
         ok = manifest.frames.get(f) == state.frame_signature(f) and all(
             exists(state.paths.path(p, f)) for p in state.passes)

@@ -56,7 +56,8 @@ def keyframe_payload(state: NodeState, frame: int, transfer: str) -> Tuple[Any, 
     source = state.paths.path("key_source", frame)
     guide_path = state.paths.path("key_guide", frame)
     try:
-        guides = {name: plane for name, plane in exr.read(guide_path).items() if name in GUIDE_NAMES}
+        guides: Dict[str, Any] = {name: plane for name, plane in exr.read(guide_path).items()
+                                  if name in GUIDE_NAMES}
         image: Any = source if transfer == "path" else open(source, "rb").read()
     except (OSError, exr.ExrError):
         guides = {}
