@@ -47,3 +47,15 @@ def mark_processed(g) -> None:
 
     paths = node.read_state(g).paths
     plan.Manifest(paths.shot_id, frames={FIRST: "signature"}).save(paths.manifest)
+
+
+def run_process(g):
+    """Press Process and run Nuke's event loop until it is done: the report, or None when it failed (the
+    artist got a message)."""
+    from ftpvm_nuke import node
+
+    job = node.on_button(g, "process")
+    if job is None:
+        return None
+    nuke.run_main_loop(job.done)
+    return job.report

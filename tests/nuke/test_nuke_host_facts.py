@@ -145,3 +145,68 @@ def test_source_fingerprint_sees_a_new_plate_version_and_upstream_edits(plates, 
     assert fourth != third
     crop["box"].setValue(f"0 0 {W} {H - 1}")
     assert signature() != fourth
+
+
+def test_nuke_calls_from_a_worker_thread_go_through_the_main_thread():
+    import threading
+
+    w = nuke.nodes.Write()
+    errors, results = [], []
+
+    def worker() -> None:
+        try:
+            w["file"].setValue("x.exr")
+        except RuntimeError as exc:
+            errors.append(str(exc))
+        results.append(nuke.executeInMainThreadWithResult(lambda v: (w["file"].setValue(v), v)[1], ("y.exr",)))
+    t = threading.Thread(target=worker)
+    t.start()
+    nuke.run_main_loop(lambda: bool(results))
+    t.join()
+    assert errors and "executeInMainThread" in errors[0]
+    assert results == ["y.exr"] and w["file"].value() == "y.exr"
+
+
+def test_process_returns_at_once_and_finishes_on_the_main_thread(plates, tmp_path):
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    plate, roto = make_script(plates, tmp_path)
+    g = node.create()
+    g.setInput(0, plate)
+    g.setInput(1, roto)
+    g["server"].setValue(f"127.0.0.1:{port}")         # nothing listens
+    job = node.on_button(g, "process")
+    assert isinstance(job, node.ProcessJob) and not job.done()   # the button returned; the UI stays live
+    assert nuke.messages == []                                    # the outcome waits for the main thread
+    nuke.run_main_loop(job.done)
+    job.thread.join()
+    assert job.report is None and job.error is not None and job.task is None
+    assert len(nuke.messages) == 1 and "cannot reach the FTPVM server" in nuke.messages[0]
+
+
+def test_cancel_is_seen_while_the_server_works_on_a_frame(tmp_path):
+    """No result arrives (the server is busy on a frame), so no progress callback runs: Cancel still stops it."""
+    import threading
+
+    from ftpvm_client import Cancelled
+    from ftpvm_nuke import process
+
+    class BusyShot:
+        def matte(self, sources, cancel, **kwargs):
+            cancel.wait()                       # the client sends Cancel once this is set
+            raise Cancelled("matte cancelled by the caller")
+            yield                               # a generator, as the client's matte is
+
+    state = plan.NodeState(address="x", shot_id="sh", colorspace="ACEScg", width=4, height=4, first=1, last=2,
+                           keyframes={}, settings={}, passes=("alpha",), cache_root=str(tmp_path))
+    todo = plan.ProcessPlan(send_keyframes=(), remove_keyframes=(), frames=(1, 2), up_to_date=())
+    report = process.ProcessReport(transfer="path")
+    args = (state, BusyShot(), plan.Manifest("sh"), todo, lambda f, t: None, lambda: True, report)
+    worker = threading.Thread(target=process._matte, args=args, daemon=True)
+    worker.start()
+    worker.join(60)                             # a hang guard, not a speed measurement
+    assert not worker.is_alive() and report.cancelled and report.matted == []

@@ -1,7 +1,9 @@
 """The Nuke adapter of FTPVMMatte: builds the Group, reads its knobs, renders through Write nodes.
 
 Decisions live in ``plan``; the work of Process lives in ``process``. This file only talks to Nuke
-(knobs, nodes, ``nuke.execute``, ``ProgressTask``, ``message``) and creates the client.
+(knobs, nodes, ``nuke.execute``, ``ProgressTask``, ``message``) and creates the client. Process runs in a
+worker thread (the network, up to minutes) and hands every node and UI call to Nuke's main thread with
+``nuke.executeInMainThread``/``executeInMainThreadWithResult``, as Foundry's Python threading examples do.
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import traceback
 from typing import Any, Callable, Dict, Optional
 
@@ -382,29 +385,81 @@ def check(g: Any) -> str:
     return line
 
 
-def process(g: Any) -> processing.ProcessReport:
-    """Process the frame range: the Process button."""
-    address = g["server"].value().strip() or DEFAULT_SERVER
-    g["status"].setValue(f"connecting to {address} ...")
-    with _client(address, quick=True) as probe:
-        info = probe.info()
+class ProcessJob:
+    """A Process running in its worker thread. ``done()`` once its result is on the node (main thread);
+    then ``report`` is set, or ``error`` (already shown to the artist)."""
+
+    def __init__(self, task: Any) -> None:
+        self.task: Any = task           # the ProgressTask; dropped when done (Nuke closes the bar)
+        self.report: Optional[processing.ProcessReport] = None
+        self.error: Optional[BaseException] = None
+        self.thread: Optional[threading.Thread] = None
+        self._done = threading.Event()
+
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def finish(self, g: Any, info: Any = None) -> None:
+        """On the main thread: show the outcome on the node, close the progress bar."""
+        self.task = None
+        try:
+            if self.error is not None:
+                show_failure(g, self.error)
+            elif self.report is not None:
+                _sync(g)
+                g["status"].setValue(messages.status_line(info, self.report.transfer) + " | " + self.report.summary())
+                if self.report.cancelled:
+                    nuke.message(f"{CLASS_LABEL}: {self.report.summary()}")
+        finally:
+            self._done.set()
+
+
+def _on_main(call: Callable[..., Any], *args: Any) -> Any:
+    """Run ``call`` on Nuke's main thread and return its result (node and knob work is not thread-safe)."""
+    return nuke.executeInMainThreadWithResult(call, args)
+
+
+def _prepare(g: Any, info: Any) -> plan.NodeState:
     state = read_state(g, info.colorspaces, advertised(info.settings_schema))
     _sync(g)
-    write_source = g.node("Write_source")
-    task = nuke.ProgressTask(f"{CLASS_LABEL}: {state.shot_id}")
+    return state
+
+
+def process(g: Any) -> ProcessJob:
+    """Process the frame range (the Process button): starts a worker thread and returns at once.
+
+    The worker asks the server, reads the node's state and renders the Source frames through the main thread,
+    and streams frames to the server itself; the ProgressTask's Cancel is watched during the stream too.
+    """
+    address = g["server"].value().strip() or DEFAULT_SERVER
+    g["status"].setValue(f"connecting to {address} ...")
+    job = ProcessJob(nuke.ProgressTask(f"{CLASS_LABEL}: {g['shot_id'].value()}"))
+    task = job.task
 
     def progress(fraction: float, text: str) -> None:
         task.setProgress(int(round(fraction * 100)))
         task.setMessage(text)
 
-    with _client(address) as client:
-        report = processing.run(state, client, lambda f: render(write_source, f), progress, task.isCancelled)
-    del task
-    _sync(g)
-    g["status"].setValue(messages.status_line(info, report.transfer) + " | " + report.summary())
-    if report.cancelled:
-        nuke.message(f"{CLASS_LABEL}: {report.summary()}")
-    return report
+    def work() -> None:
+        info = None
+        try:
+            with _client(address, quick=True) as probe:
+                info = probe.info()
+            state = _on_main(_prepare, g, info)
+            with _client(address) as client:
+                job.report = processing.run(state, client, lambda f: _on_main(_render_source, g, f), progress,
+                                            task.isCancelled)
+        except Exception as exc:  # noqa: BLE001 - shown to the artist on the main thread
+            job.error = exc
+        nuke.executeInMainThread(job.finish, (g, info))
+
+    job.thread = threading.Thread(target=work, name=f"{CLASS_LABEL} {g.name()}", daemon=True)
+    job.thread.start()
+    return job
+
+
+def _render_source(g: Any, frame: int) -> None:
+    render(g.node("Write_source"), frame)
 
 
 def clear_cache(g: Any) -> int:
@@ -465,10 +520,15 @@ def on_button(g: Any, action: str) -> Any:
     try:
         return ACTIONS[action](g)
     except Exception as exc:  # noqa: BLE001 - the artist gets a message, the Script Editor the details
-        text = messages.explain(exc, g["server"].value().strip() or DEFAULT_SERVER)
-        if type(exc).__name__ == "Unavailable" and "status" in g.knobs():
-            g["status"].setValue("not connected: server unreachable")
-        if not isinstance(exc, plan.PlanError) and type(exc).__module__.split(".")[0] != "ftpvm_client":
-            traceback.print_exc(file=sys.stderr)
-        nuke.message(text)
+        show_failure(g, exc)
         return None
+
+
+def show_failure(g: Any, exc: BaseException) -> None:
+    """One Nuke message that says what to do (details of unexpected errors go to the Script Editor)."""
+    text = messages.explain(exc, g["server"].value().strip() or DEFAULT_SERVER)
+    if type(exc).__name__ == "Unavailable" and "status" in g.knobs():
+        g["status"].setValue("not connected: server unreachable")
+    if not isinstance(exc, plan.PlanError) and type(exc).__module__.split(".")[0] != "ftpvm_client":
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    nuke.message(text)

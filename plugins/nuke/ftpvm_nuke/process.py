@@ -20,6 +20,7 @@ from .plan import (GUIDE_NAMES, Manifest, NodeState, PlanError, ProcessPlan, cho
 
 RENDER_SHARE = 0.4  # share of the progress bar for rendering plates; the rest is matting
 SAVE_EVERY = 2.0    # seconds between manifest saves while matting
+CANCEL_POLL = 0.1   # seconds between looks at the Cancel button while frames stream
 
 
 @dataclass
@@ -133,6 +134,15 @@ def _matte(state: NodeState, shot: Any, manifest: Manifest, plan: ProcessPlan,
     stop = threading.Event()
     total = len(sources)
     last_save = time.monotonic()
+    ended = threading.Event()
+
+    def watch_cancel() -> None:   # Cancel also counts while the server works on a frame, not only between them
+        while not ended.wait(CANCEL_POLL):
+            if cancelled():
+                stop.set()
+                return
+    watcher = threading.Thread(target=watch_cancel, name="ftpvm-cancel", daemon=True)
+    watcher.start()
 
     def on_progress(p: Any) -> None:
         progress(RENDER_SHARE + (1 - RENDER_SHARE) * p.done / total,
@@ -160,6 +170,9 @@ def _matte(state: NodeState, shot: Any, manifest: Manifest, plan: ProcessPlan,
                 break
     except Cancelled:
         report.cancelled = True
+    finally:
+        ended.set()
+        watcher.join()
     if stop.is_set():
         report.cancelled = True
 

@@ -14,15 +14,19 @@ modelled where it matters to the plugin:
   the artist would see in ``messages``;
 - host facts from Foundry's documents, each cited where it is encoded: string knobs evaluate TCL in
   ``value()``; ``setValueAt`` keys only an animated knob; Read's ``before``/``after``; Write's EXR data window
-  is the bounding box and its display window the format; images carry a bounding box (Crop).
+  is the bounding box and its display window the format; images carry a bounding box (Crop); node and knob
+  calls off the main thread fail, ``executeInMainThread``/``WithResult`` queue work for the main thread, which
+  a test runs with :func:`run_main_loop` (Nuke's event loop).
 
 Tests call :func:`reset` between cases.
 """
 from __future__ import annotations
 
 import os
+import queue
 import re
 import sys
+import threading
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -178,6 +182,7 @@ class Knob:
         return value
 
     def setValue(self, value: Any, chan: int = 0) -> bool:
+        _require_main_thread(f"{self._name}.setValue")
         self._value = self._coerce(value)
         if self._node is not None:
             self._node._knob_changed(self)
@@ -1080,6 +1085,7 @@ def frame(f: Optional[int] = None) -> int:
 def execute(nameOrNode: Union[Node, str], start: Optional[int] = None, end: Optional[int] = None,
             incr: int = 1, views: Optional[List[str]] = None, continueOnError: bool = False) -> None:
     """Render a Write node for frames start..end (step incr), writing its files."""
+    _require_main_thread("nuke.execute")
     node = toNode(nameOrNode) if isinstance(nameOrNode, str) else nameOrNode
     if node is None:
         raise ValueError(f"{nameOrNode}: no such node")
@@ -1096,6 +1102,60 @@ def execute(nameOrNode: Union[Node, str], start: Optional[int] = None, end: Opti
         except RuntimeError:
             if not continueOnError:
                 raise
+
+
+# ----------------------------------------------------------------------------- threads
+# Foundry, Nuke Python Developer's Guide, "Threading" (and the executeInMain module): the nuke module is not
+# thread-safe; a worker thread hands node and UI work to the main thread with nuke.executeInMainThread (queued,
+# returns at once) or nuke.executeInMainThreadWithResult (waits for the result; runs directly when called on
+# the main thread). ProgressTask is made and updated from worker threads in Foundry's examples.
+_main_queue: "queue.Queue[Tuple[Callable[..., Any], tuple, dict, Optional[list]]]" = queue.Queue()
+
+
+def _require_main_thread(what: str) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        raise RuntimeError(f"{what} called from a worker thread: use nuke.executeInMainThread")
+
+
+def executeInMainThread(call: Callable[..., Any], args: Any = (), kwargs: Optional[dict] = None) -> None:
+    _main_queue.put((call, tuple(args) if isinstance(args, (tuple, list)) else (args,), dict(kwargs or {}), None))
+
+
+def executeInMainThreadWithResult(call: Callable[..., Any], args: Any = (), kwargs: Optional[dict] = None) -> Any:
+    args = tuple(args) if isinstance(args, (tuple, list)) else (args,)
+    if threading.current_thread() is threading.main_thread():
+        return call(*args, **dict(kwargs or {}))
+    box: list = []
+    done = threading.Event()
+    _main_queue.put((call, args, dict(kwargs or {}), [box, done]))
+    done.wait()
+    if box and box[0] == "error":
+        raise box[1]
+    return box[1] if box else None
+
+
+def run_main_loop(until: Callable[[], bool], timeout: float = 600.0) -> None:
+    """Fake only: Nuke's event loop on the main thread, running queued calls until ``until()`` is true."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not until():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the main-thread work did not finish")
+        try:
+            call, args, kwargs, reply = _main_queue.get(timeout=0.05)
+        except queue.Empty:
+            continue
+        if reply is None:
+            call(*args, **kwargs)
+            continue
+        box, done = reply
+        try:
+            box[:] = ["ok", call(*args, **kwargs)]
+        except BaseException as exc:  # noqa: BLE001 - handed back to the waiting worker
+            box[:] = ["error", exc]
+        finally:
+            done.set()
 
 
 # ----------------------------------------------------------------------------- menus and plug-ins
