@@ -2,7 +2,7 @@
 # Small per-Python venvs for the host-Python round-trip test (tests/hostpy): .venv-hostpy/<X.Y>, each with only what
 # a host carries for the client (numpy, grpcio, protobuf, fileseq: the newest wheels that Python can get; no torch).
 #
-#   bash scripts/setup_host_pythons.sh              # 3.9 and 3.13 (what CI runs)
+#   bash scripts/setup_host_pythons.sh              # $FTPVM_HOST_PYTHONS, else 3.9 and 3.13 (what CI runs)
 #   bash scripts/setup_host_pythons.sh 3.10 3.11    # others
 #
 # Pythons come from pyenv (PYENV_VERSION=3.9.18 pyenv which python); one that is missing is reported and left out,
@@ -10,7 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 versions=("$@")
-[ ${#versions[@]} -eq 0 ] && versions=(3.9 3.13)
+# shellcheck disable=SC2206
+[ ${#versions[@]} -eq 0 ] && versions=(${FTPVM_HOST_PYTHONS:-3.9 3.13})
 for version in "${versions[@]}"; do
     venv=".venv-hostpy/$version"
     if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import numpy, grpc, google.protobuf, fileseq" 2>/dev/null; then
