@@ -21,7 +21,7 @@ with warnings.catch_warnings():
     from ftpvm_client import Client
     from ftpvm_wire.protocol import pb
     import ftpvm_wire.sequences  # noqa: F401  (fileseq)
-    from ftpvm_nuke import exr, plan  # noqa: F401  (the Nuke plug-in's host-side pure code)
+    from ftpvm_nuke import exr, plan, process  # noqa: F401  (the Nuke plug-in's host-side pure code)
 
 HEIGHT, WIDTH = 64, 96
 
