@@ -151,8 +151,8 @@ KEYFRAMES_PREFIX = "ftpvm-kf1:"
 def keyframes_to_text(records: Dict[int, KeyframeRecord]) -> str:
     """The hidden knob's text for a set of keyframes: stable JSON, base64-encoded.
 
-    Since Nuke 12.2 a string knob's ``value()`` returns TCL-evaluated text (Foundry, Python API reference:
-    ``String_Knob.value``; ``getText`` gives the text as typed), and TCL substitutes ``[...]`` (command),
+    Since Nuke 12.2 a string knob's ``value()`` returns TCL-evaluated text (Foundry, Nuke 12.2 Python API
+    reference, ``String_Knob.value``: "the evaluated value"; ``getText``: "the non-evaluated value"), and TCL substitutes ``[...]`` (command),
     ``$name`` (variable) and backslashes (Tcl manual, Tcl(n), rules 6-9). JSON starts with ``[``; base64 uses
     none of the three, so ``value()`` returns it unchanged in every Nuke version.
     """

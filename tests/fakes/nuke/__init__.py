@@ -189,9 +189,9 @@ class Knob:
         return True
 
     def setValueAt(self, value: Any, time: float, index: int = 0, view: Optional[str] = None) -> bool:
-        # Foundry, Nuke Python API reference, Array_Knob.setValueAt: "Set value of element 'index' at time for
-        # view. If the knob is animated, it will set a new keyframe or change an existing one." A knob that is
-        # not animated only takes the value: no key, no timeline mark (setAnimated() first).
+        # Foundry, Nuke Python API reference, Array_Knob (setValueAt, setAnimated, isAnimated;
+        # learn.foundry.com/nuke/developers/120/pythonreference/nuke.Array_Knob-class.html): a key is set only
+        # on an animated knob; one that is not animated only takes the value: no key, no timeline mark.
         if self._flags & NO_ANIMATION:
             raise ValueError(f"knob {self._name} cannot be animated")
         if not self._animated:
@@ -272,9 +272,10 @@ class String_Knob(Knob):
         return value
 
     def value(self) -> str:
-        # Foundry, Nuke 12.2 release notes and Python API reference (String_Knob.value / getText): value()
-        # returns the TCL-evaluated text, getText() the text as typed. So `[...]` runs as a TCL command and
-        # `$name` is a variable: JSON that starts with `[` does not survive value().
+        # Foundry, Nuke 12.2 Python API reference, String_Knob (learn.foundry.com/nuke/developers/12.2/
+        # pythonreference/nuke.String_Knob-class.html): value() "Get the evaluated value of this knob as a
+        # string", getText() "the non-evaluated value"; nuke.value(): "expand brackets and dollar signs in
+        # string knobs". So `[...]` runs as a TCL command: JSON that starts with `[` does not survive value().
         return _tcl_evaluate(super().value(), self)
 
     def getText(self, oc: Any = None) -> str:
