@@ -6,6 +6,12 @@
 The stubs live inside ``ftpvm_wire`` (the torch-free leaf that the server, the client and the hosts share;
 it is vendored with the client), and everyone imports them through ``ftpvm_wire.protocol``. protoc writes an absolute import (``from ftpvm.v1 import``)
 into the service module; it is rewritten to a relative one so the package can be moved.
+
+Generator version (``grpcio-tools`` pinned in pyproject's ``dev`` extra): the stubs refuse a runtime older than the
+generator (``_runtime_version.ValidateProtobufRuntimeVersion`` in ``_pb2.py``, ``GRPC_GENERATED_VERSION`` in
+``_pb2_grpc.py``), and a host brings its own Python (Nuke 14: 3.9). grpcio-tools 1.80.1 is the newest with Python
+3.9 wheels; its stubs need grpcio >= 1.80.1 and protobuf >= 6.31.1, which the newest 3.9 wheels (grpcio 1.80.1,
+protobuf 6.33.6) meet, and protobuf 7.x accepts older gencode. ``tests/hostpy`` runs a round-trip on 3.9-3.13.
 """
 from __future__ import annotations
 

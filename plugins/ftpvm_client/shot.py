@@ -5,7 +5,8 @@ import collections
 import os
 import threading
 import time
-from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Optional, Protocol, Sequence, Tuple, Union
+from typing import (Any, Callable, Deque, Dict, Iterable, Iterator, List, Optional, Protocol, Sequence, Tuple, Union,
+                    cast)
 
 import grpc
 import numpy as np
@@ -150,7 +151,7 @@ class ShotHandle:
         if result_dtype == "none" and not outputs:
             raise ValueError('result_dtype="none" needs outputs= (otherwise nothing comes back)')
         start = pb.MatteStart(
-            shot_id=self.shot_id, passes=[PASSES[p][0] for p in names],
+            shot_id=self.shot_id, passes=[cast(Any, PASSES[p][0]) for p in names],
             result_encoding=pb.ENCODING_PATH if result_dtype == "none" else ENCODING_OF_DTYPE[result_dtype],
             outputs=[self._template(p, t) for p, t in (outputs or {}).items()],
             expected_frames=len(frames) if hasattr(frames, "__len__") else 0)  # type: ignore[arg-type]
@@ -212,6 +213,7 @@ class _MatteStream:
             with self._take:
                 if stop.is_set() or self._closed.is_set():
                     return
+                item: Optional[Tuple[int, FrameSource]]
                 if queue:
                     item = queue.popleft()
                 else:
@@ -291,11 +293,13 @@ class _MatteStream:
         offset = 0
         for layout in header.passes:
             name = PASS_NAMES.get(getattr(layout, "pass"))
+            data = payload[offset:offset + layout.byte_size]
+            offset += layout.byte_size
+            if name is None:
+                continue  # a pass this client does not know (a newer server): its bytes are skipped
             if layout.written_path:
                 result.written[name] = layout.written_path
             if layout.byte_size:
-                data = payload[offset:offset + layout.byte_size]
-                offset += layout.byte_size
                 image = from_planes(data, header.width, header.height, layout.channels, header.encoding)
                 setattr(result, name, image[:, :, 0] if layout.channels == 1 else image)
         return result

@@ -12,7 +12,7 @@ import importlib.metadata as metadata
 import re
 import shutil
 from pathlib import Path
-from typing import Dict, Iterable, List, Tuple
+from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
 #: Our packages a host imports, in import order.
 PACKAGES: Tuple[str, ...] = ("ftpvm_client", "ftpvm_wire")
@@ -67,11 +67,36 @@ def closure(names: Iterable[str] = REQUIREMENTS) -> Dict[str, str]:
     return found
 
 
-def pins(names: Iterable[str] = REQUIREMENTS, unpinned: Iterable[str] = ()) -> List[str]:
-    """``name==version`` for the closure of ``names`` (bare names for ``unpinned`` ones), normalised, sorted."""
+def stub_requirements() -> Dict[str, str]:
+    """The oldest grpcio and protobuf the committed stubs accept, read from the stubs themselves.
+
+    ``_pb2_grpc.py`` refuses a grpcio older than its ``GRPC_GENERATED_VERSION``; ``_pb2.py`` refuses a protobuf
+    runtime older than the gencode version it passes to ``ValidateProtobufRuntimeVersion``.
+    """
+    stubs = Path(package_dir("ftpvm_wire"), "_proto", "ftpvm", "v1")
+    grpc_text = (stubs / "matting_pb2_grpc.py").read_text()
+    pb_text = (stubs / "matting_pb2.py").read_text()
+    grpc_version = re.search(r"GRPC_GENERATED_VERSION = '([^']+)'", grpc_text)
+    gencode = re.search(r"ValidateProtobufRuntimeVersion\(\s*\S+,\s*(\d+),\s*(\d+),\s*(\d+),", pb_text)
+    if not grpc_version or not gencode:
+        raise VendoringError(f"cannot read the generator versions from {stubs}; regenerate: python tools/gen_proto.py")
+    return {"grpcio": grpc_version.group(1), "protobuf": ".".join(gencode.groups())}
+
+
+def pins(names: Iterable[str] = REQUIREMENTS, unpinned: Iterable[str] = (),
+         floors: Optional[Mapping[str, str]] = None) -> List[str]:
+    """``name==version`` for the closure of ``names``, normalised, sorted; ``unpinned`` ones bare, or
+    ``name>=floor`` where ``floors`` has one (pip then picks the newest the target Python can get)."""
     loose = {normalize(n) for n in unpinned}
-    return sorted(normalize(name) if normalize(name) in loose else f"{normalize(name)}=={version}"
-                  for name, version in closure(names).items())
+    low = {normalize(n): v for n, v in (floors or {}).items()}
+    out = []
+    for name, version in closure(names).items():
+        key = normalize(name)
+        if key not in loose:
+            out.append(f"{key}=={version}")
+        else:
+            out.append(f"{key}>={low[key]}" if key in low else key)
+    return sorted(out)
 
 
 def is_pure(name: str) -> bool:

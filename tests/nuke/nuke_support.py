@@ -39,3 +39,23 @@ def make_script(plates: dict, script_dir: Path):
     plate = nuke.nodes.Read(file=plates["plate"], first=plates["first"], last=plates["last"])
     roto = nuke.nodes.Read(file=plates["roto"], first=plates["first"], last=plates["last"])
     return plate, roto
+
+
+def mark_processed(g) -> None:
+    """Record one processed frame in the node's cache manifest, as a Process would (the outputs get wired)."""
+    from ftpvm_nuke import node, plan
+
+    paths = node.read_state(g).paths
+    plan.Manifest(paths.shot_id, frames={FIRST: "signature"}).save(paths.manifest)
+
+
+def run_process(g):
+    """Press Process and run Nuke's event loop until it is done: the report, or None when it failed (the
+    artist got a message)."""
+    from ftpvm_nuke import node
+
+    job = node.on_button(g, "process")
+    if job is None:
+        return None
+    nuke.run_main_loop(job.done)
+    return job.report

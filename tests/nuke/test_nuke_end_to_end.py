@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import nuke
-from nuke_support import FIRST, H, W, make_script
+from nuke_support import FIRST, H, W, make_script, run_process
 
 from ftpvm_nuke import exr, node, plan
 
@@ -43,7 +43,7 @@ def test_process_range_path_mode(plates, work_root, server, tmp_path_factory):
     rec = node.on_button(g, "set_keyframe")
     assert rec.mode == "roto" and nuke.messages == []
     assert g["keyframe_marks"].keyTimes() == [float(FIRST)]
-    report = node.on_button(g, "process")
+    report = run_process(g)
     assert nuke.messages == [], nuke.messages
     assert report.transfer == "path" and report.matted == list(range(FIRST, FIRST + 6))
     assert report.sent_keyframes == [FIRST]
@@ -67,7 +67,7 @@ def test_process_range_path_mode(plates, work_root, server, tmp_path_factory):
     assert np.abs(out.get("rgba.red") - plate["R"]).max() < 1e-3
 
     # a second Process has nothing left to do
-    again = node.on_button(g, "process")
+    again = run_process(g)
     assert again.plan.frames == () and again.rendered == [] and "Up to date" in g["status"].value()
 
 
@@ -80,7 +80,7 @@ def test_inline_mode_and_rgb_premult(plates, work_root, server, tmp_path_factory
     g["output_trimap"].setValue(True)
     nuke.frame(FIRST)
     node.on_button(g, "set_keyframe")
-    report = node.on_button(g, "process")
+    report = run_process(g)
     assert nuke.messages == [], nuke.messages
     assert report.transfer == "inline"   # the cache is outside the server's allowed roots
     state = node.read_state(g)
@@ -93,12 +93,18 @@ def test_inline_mode_and_rgb_premult(plates, work_root, server, tmp_path_factory
     assert np.abs(out.get("rgba.green") - fg["G"] * alpha).max() < 1e-5   # premultiplied foreground in rgb
     tri = out.get("ftpvm.trimap")
     assert set(np.unique(tri)).issubset({0.0, 0.5, 1.0}) and (tri == 0.5).any()
+    # outside the processed range the result Reads give black (their default, hold, repeated frame FIRST + 2)
+    assert g["label"].value() == ""
+    assert not g._render(FIRST + 4).get("rgba.alpha").any() and not g._render(FIRST - 3).get("rgba.alpha").any()
 
 
-def test_unprocessed_frame_is_a_viewer_error_not_a_crash(plates, work_root, server):
+def test_before_the_first_process_the_plate_passes_through(plates, work_root, server):
+    """Was a Read error in the viewer; now the plate, and the node's label says why there is no matte."""
     g = build(plates, work_root / "unprocessed", server)
-    with pytest.raises(RuntimeError, match="Read_alpha.*No such file"):
-        g._render(FIRST)
+    out, plate = g._render(FIRST), g.input(0)._render(FIRST)
+    for c in ("rgba.red", "rgba.green", "rgba.blue", "rgba.alpha"):
+        assert np.array_equal(out.get(c), plate.get(c)), c
+    assert g["label"].value() == node.NOT_PROCESSED and "press Process" in node.NOT_PROCESSED
 
 
 def test_cancel_mid_range_keeps_done_frames(plates, work_root, server):
@@ -106,7 +112,7 @@ def test_cancel_mid_range_keeps_done_frames(plates, work_root, server):
     nuke.frame(FIRST)
     node.on_button(g, "set_keyframe")
     nuke.cancel_at_progress = 60     # the artist presses Cancel while frames are being matted
-    report = node.on_button(g, "process")
+    report = run_process(g)
     assert report.cancelled and 0 < len(report.matted) < 6
     assert len(nuke.messages) == 1 and "Cancelled" in nuke.messages[0] and "Traceback" not in nuke.messages[0]
     state = node.read_state(g)
@@ -114,7 +120,7 @@ def test_cancel_mid_range_keeps_done_frames(plates, work_root, server):
     assert sorted(manifest.frames) == report.matted
     nuke.cancel_at_progress = None
     nuke.messages.clear()
-    rest = node.on_button(g, "process")
+    rest = run_process(g)
     assert not rest.cancelled and rest.matted == [f for f in range(FIRST, FIRST + 6) if f not in report.matted]
 
 
@@ -132,14 +138,14 @@ def test_keyframe_change_is_recomputed_only_where_the_engine_says(plates, work_r
     g = build(plates, work_root / "rekey", server)
     nuke.frame(FIRST)
     node.on_button(g, "set_keyframe")
-    first = node.on_button(g, "process")
+    first = run_process(g)
     assert first.from_cache == []
     state = node.read_state(g)
     before = {f: _pixels(state.paths.path("alpha", f)) for f in range(FIRST, FIRST + 6)}
     nuke.frame(FIRST + 3)
     g["band"].setValue(6.0)
     node.on_button(g, "set_keyframe")         # a second keyframe, later in the shot
-    report = node.on_button(g, "process")
+    report = run_process(g)
     assert report.sent_keyframes == [FIRST + 3]
     assert report.matted == list(range(FIRST, FIRST + 6))
     assert report.from_cache == [FIRST, FIRST + 1, FIRST + 2]   # first_last: earlier frames never read it
@@ -148,7 +154,7 @@ def test_keyframe_change_is_recomputed_only_where_the_engine_says(plates, work_r
     assert not np.array_equal(after[FIRST + 3], before[FIRST + 3])
     # removing it brings those frames back to what the first keyframe alone gives, from the cache
     node.on_button(g, "remove_keyframe")
-    report = node.on_button(g, "process")
+    report = run_process(g)
     assert report.removed_keyframes == [FIRST + 3] and report.from_cache == list(range(FIRST, FIRST + 6))
     again = {f: _pixels(state.paths.path("alpha", f)) for f in range(FIRST, FIRST + 6)}
     assert all(np.array_equal(again[f], before[f]) for f in range(FIRST, FIRST + 6))
@@ -162,7 +168,7 @@ def test_inner_outer_roto_keyframe_is_built_by_the_engine(plates, work_root, ser
     rec = node.on_button(g, "set_keyframe")
     assert rec.mode == "inner_outer" and rec.band == 0.0
     g["last"].setValue(FIRST + 1)
-    report = node.on_button(g, "process")
+    report = run_process(g)
     assert nuke.messages == [] and report.matted == [FIRST, FIRST + 1]
     from ftpvm_client import Client
 
@@ -186,7 +192,7 @@ def test_server_not_running_is_a_message(plates, work_root):
     nuke.frame(FIRST)
     node.on_button(g, "set_keyframe")         # needs no server
     assert nuke.messages == []
-    assert node.on_button(g, "process") is None
+    assert run_process(g) is None
     assert len(nuke.messages) == 1
     text = nuke.messages[0]
     assert "cannot reach the FTPVM server" in text and f"127.0.0.1:{port}" in text and "Traceback" not in text
@@ -197,7 +203,7 @@ def test_no_keyframe_and_wrong_size_are_messages(plates, work_root, server):
     from ftpvm_client import Client
 
     g = build(plates, work_root / "wrong", server)
-    assert node.on_button(g, "process") is None
+    assert run_process(g) is None
     assert nuke.messages == ["FTPVMMatte: No keyframe yet: go to a frame where the roto is right and press "
                              "'set keyframe'."]
     nuke.frame(FIRST)
@@ -205,5 +211,5 @@ def test_no_keyframe_and_wrong_size_are_messages(plates, work_root, server):
     with Client(server.address) as client:     # someone made this shot at another size
         assert g["shot_id"].value() not in [s.shot_id for s in client.list_shots()]   # no-keyframe: untouched
         client.open_shot(g["shot_id"].value(), width=W * 2, height=H * 2, colorspace="ACEScg")
-    assert node.on_button(g, "process") is None
+    assert run_process(g) is None
     assert "another 'shot id'" in nuke.messages[-1] and "Traceback" not in nuke.messages[-1]

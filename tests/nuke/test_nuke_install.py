@@ -28,8 +28,15 @@ def test_plan_fetches_wheels_for_another_python(tmp_path):
     requirements = cmd[cmd.index("cp") + 1:][2:]  # after "--implementation cp --platform TAG"
     from importlib.metadata import version
 
-    assert {f"grpcio=={version('grpcio')}", f"protobuf=={version('protobuf')}", f"fileseq=={version('fileseq')}",
-            f"typing-extensions=={version('typing_extensions')}", "numpy"} <= set(requirements)  # pinned closure
+    from ftpvm_client.vendoring import stub_requirements
+
+    floors = stub_requirements()
+    # Another Python version: compiled wheels at the newest that Python has, no older than the stubs accept
+    # (grpcio 1.85 has no Python 3.9 wheels); pure ones pinned to the tested versions.
+    assert {f"grpcio>={floors['grpcio']}", f"protobuf>={floors['protobuf']}", f"fileseq=={version('fileseq')}",
+            f"typing-extensions=={version('typing_extensions')}", "numpy"} <= set(requirements)
+    same = install.plan_install(tmp_path, install.PythonTarget(install.PythonTarget.current().version, "win-amd64"))
+    assert {f"grpcio=={version('grpcio')}", f"protobuf=={version('protobuf')}"} <= set(same.distributions)
     with pytest.raises(install.InstallError, match="Drop --offline"):
         install.plan_install(tmp_path, nuke_py, offline=True)
     with pytest.raises(install.InstallError, match="no wheel platform"):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import nuke
-from nuke_support import FIRST, ROOT, make_script, write_exr
+from nuke_support import FIRST, ROOT, make_script, mark_processed, write_exr
 
 from ftpvm_nuke import node, plan
 from ftpvm_wire.schema import advertised, snapshot
@@ -141,6 +141,7 @@ def test_outputs_follow_the_knobs(plates, tmp_path):
     g.setInput(0, plate)
     g["fg_target"].setValue("rgb")
     g["premult"].setValue(True)
+    mark_processed(g)   # results exist (before any, the plate passes through: test_nuke_host_facts)
     node._sync(g)
     assert g.node("Copy_foreground")["to0"].value() == "rgba.red"
     assert not g.node("Premult")["disable"].value() and g.node("Premult")["channels"].value() == "rgb"
@@ -192,6 +193,7 @@ def test_panel_edits_rewire_the_node(plates, tmp_path):
     plate, _ = make_script(plates, tmp_path)
     g = node.create()
     g.setInput(0, plate)
+    mark_processed(g)
     assert g["band"].visible() and not g["inner_channel"].visible()
     nuke.ui_set(g["trimap_mode"], "inner_outer")
     assert g["inner_channel"].visible() and g["outer_channel"].visible() and not g["band"].visible()

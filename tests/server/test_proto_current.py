@@ -36,3 +36,18 @@ def test_stubs_import_relatively_from_the_wire_package():
 
     assert matting_pb2.DESCRIPTOR.package == "ftpvm.v1"
     assert "Matting" in matting_pb2.DESCRIPTOR.services_by_name
+
+
+def test_pyproject_lower_bounds_are_what_the_stubs_accept():
+    """grpcio/protobuf floors in pyproject = the stubs' generator versions (older runtimes refuse the stubs)."""
+    import re
+
+    from ftpvm_client.vendoring import stub_requirements
+
+    floors = stub_requirements()
+    text = (ROOT / "pyproject.toml").read_text()
+    for name in ("grpcio", "protobuf"):
+        bounds = set(re.findall(rf'"{name}>=([0-9.]+)', text))
+        assert bounds == {floors[name]}, (name, bounds, floors)
+    # 1.80.1 is the newest grpcio-tools with Python 3.9 wheels (Nuke 14); tests/hostpy proves 3.9-3.13 accept them
+    assert '"grpcio-tools==1.80.1"' in text and floors == {"grpcio": "1.80.1", "protobuf": "6.31.1"}

@@ -2,83 +2,62 @@
 
 Nuke's Python has no image library, yet the node must hand guide pixels to the client and, in
 inline mode, write the results it receives. The node's internal Write nodes produce uncompressed
-scanline EXRs (``compression none``), which this module reads; it writes the same kind, which
-every EXR reader (Nuke included) opens.
+scanline EXRs (``compression none``), which this module reads (the header through ``ftpvm_wire.exr_header``,
+the pixels into the display window); it writes the same kind, which every EXR reader (Nuke included) opens.
 """
 from __future__ import annotations
 
 import os
 import struct
-from typing import Dict, Mapping, Tuple
+from typing import Any, Dict, Mapping
 
 import numpy as np
+from ftpvm_wire import exr_header
 
-MAGIC = 20000630
-_TYPES = {0: np.dtype("<u4"), 1: np.dtype("<f2"), 2: np.dtype("<f4")}
+_TYPES: Dict[int, "np.dtype[Any]"] = {0: np.dtype("<u4"), 1: np.dtype("<f2"), 2: np.dtype("<f4")}
 _CODES = {"half": 1, "float": 2}
+_CODES_BY_NAME = {"uint": 0, "half": 1, "float": 2}
 
 
 class ExrError(ValueError):
     """The file is not an EXR this module reads."""
 
 
-def _attributes(data: bytes) -> Tuple[Dict[str, Tuple[str, bytes]], int]:
-    attrs: Dict[str, Tuple[str, bytes]] = {}
-    pos = 8
-    while True:
-        end = data.index(b"\0", pos)
-        name = data[pos:end].decode()
-        pos = end + 1
-        if not name:
-            return attrs, pos
-        end = data.index(b"\0", pos)
-        kind = data[pos:end].decode()
-        (size,) = struct.unpack_from("<i", data, end + 1)
-        pos = end + 5
-        attrs[name] = (kind, data[pos:pos + size])
-        pos += size
-
-
-def _channels(raw: bytes) -> list:
-    out, pos = [], 0
-    while raw[pos:pos + 1] not in (b"\0", b""):
-        end = raw.index(b"\0", pos)
-        name = raw[pos:end].decode()
-        ptype, _linear, xs, ys = struct.unpack_from("<iB3xii", raw, end + 1)
-        if (xs, ys) != (1, 1):
-            raise ExrError(f"channel {name!r} is subsampled; only full-resolution channels are read")
-        out.append((name, ptype))
-        pos = end + 1 + 16
-    return out
-
-
 def read(path: str) -> Dict[str, np.ndarray]:
-    """Channels of an uncompressed scanline EXR as {name: (H, W) float32}."""
+    """Channels of an uncompressed scanline EXR as {name: (H, W) float32}, H x W being the display window.
+
+    Nuke's EXR writer stores the input's bounding box as the data window and the format as the display window
+    (NDK ``exrWriter.cpp``): a Roto's bbox is its shape, a blurred matte's reaches past the frame edge. The data
+    window is placed into the display window: cropped where it lies outside, black where it does not cover it.
+    """
     with open(path, "rb") as f:
         data = f.read()
     try:
-        magic, version = struct.unpack_from("<ii", data, 0)
-    except struct.error:
-        raise ExrError(f"{path} is not an EXR file (too short)") from None
-    if magic != MAGIC:
-        raise ExrError(f"{path} is not an EXR file")
-    if version & 0x1A00:
-        raise ExrError(f"{path} is tiled, deep or multi-part; write it as plain scanlines")
-    attrs, pos = _attributes(data)
-    if attrs["compression"][1][0] != 0:
+        header = exr_header.parse_header(data)
+    except exr_header.ExrHeaderError as exc:
+        raise ExrError(f"{path} is not an EXR file this node reads: {exc}") from None
+    if header.tiled or header.deep:
+        raise ExrError(f"{path} is tiled or deep; write it as plain scanlines")
+    if header.compression != "none":
         raise ExrError(f"{path} is compressed; the node's Write nodes must use compression 'none'")
-    x0, y0, x1, y1 = struct.unpack("<iiii", attrs["dataWindow"][1])
-    width, height = x1 - x0 + 1, y1 - y0 + 1
-    channels = _channels(attrs["channels"][1])
-    offsets = struct.unpack_from(f"<{height}Q", data, pos)
-    planes = {name: np.empty((height, width), np.float32) for name, _ in channels}
+    if any((c.x_sampling, c.y_sampling) != (1, 1) for c in header.channels):
+        raise ExrError(f"{path} has subsampled channels; only full-resolution channels are read")
+    x0, y0, _x1, _y1 = header.data_window
+    dx0, dy0, _dx1, _dy1 = header.display_window
+    width, height = header.data_size
+    out_w, out_h = header.display_size
+    offsets = struct.unpack_from(f"<{height}Q", data, header.header_bytes)
+    planes = {c.name: np.zeros((out_h, out_w), np.float32) for c in header.channels}
+    left, right = max(dx0 - x0, 0), min(dx0 + out_w - x0, width)   # data columns inside the display window
     for offset in offsets:
         y, _size = struct.unpack_from("<ii", data, offset)
         at = offset + 8
-        for name, ptype in channels:
-            dtype = _TYPES[ptype]
-            row = np.frombuffer(data, dtype, width, at)
-            planes[name][y - y0] = row
+        row = y - dy0
+        for channel in header.channels:
+            dtype = _TYPES[_CODES_BY_NAME[channel.pixel_type]]
+            if 0 <= row < out_h and right > left:
+                values = np.frombuffer(data, dtype, width, at)
+                planes[channel.name][row, x0 - dx0 + left:x0 - dx0 + right] = values[left:right]
             at += width * dtype.itemsize
     return planes
 
@@ -100,7 +79,7 @@ def write(path: str, channels: Mapping[str, np.ndarray], pixel_type: str = "half
     dtype = _TYPES[code]
     chlist = b"".join(n.encode() + b"\0" + struct.pack("<iB3xii", code, 0, 1, 1) for n in names) + b"\0"
     box = struct.pack("<iiii", 0, 0, width - 1, height - 1)
-    header = struct.pack("<ii", MAGIC, 2) + b"".join([
+    header = struct.pack("<ii", exr_header.MAGIC, 2) + b"".join([
         _attr("channels", "chlist", chlist),
         _attr("compression", "compression", b"\0"),
         _attr("dataWindow", "box2i", box),

@@ -5,8 +5,10 @@ Runs in the project's Python (``ftpvm nuke install``), not inside Nuke. The plug
 closure of what they need: grpcio, protobuf, numpy, fileseq, typing_extensions, ...; see
 ``ftpvm_client.vendoring``). Dependencies come from this Python's own site-packages when Nuke's Python has the
 same version and platform (no network), else as wheels from the package index built for Nuke's Python
-(``pip install --target --python-version --platform --only-binary=:all:``), pinned to this Python's versions
-except numpy (its wheels are built per Python version, so pip picks the one for Nuke's).
+(``pip install --target --python-version --platform --only-binary=:all:``): pure-Python distributions pinned to
+this Python's versions; numpy, and for another Python version every compiled one (grpcio, protobuf: their newest
+releases may have no wheels for Nuke 14's Python 3.9), at the newest version that Python can get, no older than
+the committed stubs accept (``vendoring.stub_requirements``).
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from typing import List, Optional, Sequence, Tuple
 
 from ftpvm_client import vendoring
 
-PLUGIN_FILES = ("init.py", "menu.py")
+PLUGIN_FILES = ("init.py", "menu.py", "ftpvm.png")
 PLUGIN_PACKAGE = "ftpvm_nuke"
 #: Distributions pip may choose for Nuke's Python instead of taking this Python's version.
 UNPINNED = ("numpy",)
@@ -134,10 +136,19 @@ def plan_install(target: Path, python: Optional[PythonTarget] = None, offline: b
                            f"Drop --offline to fetch wheels built for Nuke's Python.")
     platforms = (platform_tag,) if platform_tag else python.pip_platforms()
     try:
-        pinned = vendoring.pins(unpinned=UNPINNED)
+        pinned = pip_requirements(python)
     except vendoring.VendoringError as exc:
         raise InstallError(str(exc)) from None
     return InstallPlan(Path(target), python, "pip", pinned, platforms)
+
+
+def pip_requirements(python: PythonTarget) -> List[str]:
+    """What pip installs for ``python``: the closure pinned, except :data:`UNPINNED` and (for another Python
+    version) the compiled distributions, which get the stubs' floors so pip chooses wheels that Python has."""
+    loose = list(UNPINNED)
+    if python.version != PythonTarget.current().version:
+        loose += [name for name in vendoring.closure() if not vendoring.is_pure(name)]
+    return vendoring.pins(unpinned=loose, floors=vendoring.stub_requirements())
 
 
 def plugin_source() -> Path:

@@ -1,7 +1,9 @@
 """The Nuke adapter of FTPVMMatte: builds the Group, reads its knobs, renders through Write nodes.
 
 Decisions live in ``plan``; the work of Process lives in ``process``. This file only talks to Nuke
-(knobs, nodes, ``nuke.execute``, ``ProgressTask``, ``message``) and creates the client.
+(knobs, nodes, ``nuke.execute``, ``ProgressTask``, ``message``) and creates the client. Process runs in a
+worker thread (the network, up to minutes) and hands every node and UI call to Nuke's main thread with
+``nuke.executeInMainThread``/``executeInMainThreadWithResult``, as Foundry's Python threading examples do.
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import traceback
 from typing import Any, Callable, Dict, Optional
 
@@ -24,6 +27,8 @@ INPUT_SOURCE, INPUT_ROTO = 0, 1
 FG_LAYER = "ftpvm_fg"
 PASS_LAYER = "ftpvm"
 PASS_READS = ("alpha", "foreground", "trimap", "boundary")
+#: The node's label (shown under it in the node graph) until a Process has written results.
+NOT_PROCESSED = "not processed: plate passes through; set keyframes, then press Process"
 BUTTON = "import ftpvm_nuke.node as _f; _f.on_button(nuke.thisNode(), {!r})"
 
 
@@ -73,6 +78,7 @@ def _button(name: str, label: str) -> Any:
 def _setting_knob(g: Any, schema: Any, name: str, label: str) -> None:
     """A knob for one shot setting: an enumeration of its choices, or a number knob with its range."""
     field = schema.field(name)
+    knob: Any
     if field.choices is not None:
         knob = nuke.Enumeration_Knob(name, label, [str(c) for c in field.choices])
     else:
@@ -85,7 +91,7 @@ def _setting_knob(g: Any, schema: Any, name: str, label: str) -> None:
 
 
 def _add_knobs(g: Any, schema: Any) -> None:
-    root = nuke.root()
+    root: Any = nuke.root()
     k = g.addKnob
     k(nuke.Tab_Knob("ftpvm", "FTPVM"))
     k(nuke.String_Knob("server", "server", DEFAULT_SERVER))
@@ -211,7 +217,48 @@ def read_state(g: Any, server_colorspaces: tuple = (), schema: Any = None) -> pl
         address=g["server"].value().strip() or DEFAULT_SERVER, shot_id=_shot_id(g),
         colorspace=plan.server_colorspace(g["colorspace"].value(), server_colorspaces),
         width=fmt.width(), height=fmt.height(), first=first, last=last, keyframes=_records(g),
-        settings=settings, passes=_passes(g), cache_root=_cache_root(g), transfer=g["transfer"].value())
+        settings=settings, passes=_passes(g), cache_root=_cache_root(g), transfer=g["transfer"].value(),
+        source_fingerprint=source_fingerprint(source))
+
+
+def source_fingerprint(source: Any) -> str:
+    """A cheap digest of what the Source input is made of, without rendering it.
+
+    Every node upstream (into groups too) by class, name and non-default knobs as Nuke saves them
+    (``writeKnobs(WRITE_NON_DEFAULT_ONLY | TO_SCRIPT)``: a new plate version, a denoise or retime setting, an
+    animation), and for each Read the size and modification time of every file in its range (a plate
+    re-rendered in place). Reading knobs and stat-ing files costs milliseconds; hashing rendered pixels would
+    cost a render of the whole range on every Process.
+    """
+    parts = []
+    seen = set()
+    todo = [source]
+    while todo:
+        n = todo.pop()
+        if n is None or id(n) in seen:
+            continue
+        seen.add(id(n))
+        parts.append(f"{n.Class()} {n.fullName()} {n.writeKnobs(nuke.WRITE_NON_DEFAULT_ONLY | nuke.TO_SCRIPT)}")
+        if n.Class() == "Read":
+            parts.extend(_file_stats(n["file"].value(), int(n["first"].value()), int(n["last"].value())))
+        todo.extend(n.input(i) for i in range(n.inputs()))
+        if hasattr(n, "nodes"):
+            todo.extend(n.nodes())
+    return plan.digest(sorted(parts))
+
+
+def _file_stats(pattern: str, first: int, last: int) -> list:
+    from ftpvm_wire.sequences import expand, is_sequence
+
+    paths = [expand(pattern, f) for f in range(first, last + 1)] if is_sequence(pattern) else [pattern]
+    out = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+            out.append(f"{path} {st.st_size} {st.st_mtime_ns}")
+        except OSError:
+            out.append(f"{path} missing")
+    return out
 
 
 def _probe(address: str) -> Any:
@@ -242,19 +289,24 @@ def _sync(g: Any) -> None:
         read["file"].setValue(paths.pattern(p))
         read["first"].setValue(first)
         read["last"].setValue(max(first, last))
+        for side in ("before", "after"):
+            read[side].setValue("black")   # outside the processed range: no matte (Read's default holds one)
         read["reload"].execute()
+    processed = bool(plan.Manifest.load(paths.manifest, paths.shot_id).frames)
+    g["label"].setValue("" if processed else NOT_PROCESSED)
+    g.node("Copy_alpha")["disable"].setValue(not processed)   # before the first Process: the plate passes through
     fg_rgb = g["fg_target"].value() == "rgb"
     fg_layer = "rgba" if fg_rgb else FG_LAYER
     copy_fg = g.node("Copy_foreground")
     for i, c in enumerate(("red", "green", "blue")):
         copy_fg[f"from{i}"].setValue(f"rgba.{c}")
         copy_fg[f"to{i}"].setValue(f"{fg_layer}.{c}")
-    copy_fg["disable"].setValue("foreground" not in passes)
-    g.node("Copy_trimap")["disable"].setValue("trimap" not in passes)
-    g.node("Copy_boundary")["disable"].setValue("boundary" not in passes)
+    copy_fg["disable"].setValue(not processed or "foreground" not in passes)
+    g.node("Copy_trimap")["disable"].setValue(not processed or "trimap" not in passes)
+    g.node("Copy_boundary")["disable"].setValue(not processed or "boundary" not in passes)
     premult = g.node("Premult")
     premult["channels"].setValue("rgb" if fg_rgb else FG_LAYER)
-    premult["disable"].setValue(not (g["premult"].value() and "foreground" in passes))
+    premult["disable"].setValue(not (processed and g["premult"].value() and "foreground" in passes))
     for name in ("band", "roto_channel"):
         g[name].setVisible(g["trimap_mode"].value() in ("roto", "trimap") if name == "roto_channel"
                            else g["trimap_mode"].value() == "roto")
@@ -268,8 +320,14 @@ def _show_keyframes(g: Any, records: Dict[int, plan.KeyframeRecord]) -> None:
     g["keyframe_list"].setValue(plan.format_keyframe_list(records))
     marks = g["keyframe_marks"]
     marks.clearAnimated()
+    if not records:
+        return
+    # setValueAt keys only an animated knob (Foundry, Array_Knob.setValueAt); setAnimated keys the current frame
+    marks.setAnimated()
     for f in sorted(records):
         marks.setValueAt(1.0, float(f))
+    if int(nuke.frame()) not in records:
+        marks.removeKeyAt(float(nuke.frame()))
 
 
 # ----------------------------------------------------------------------------- actions
@@ -327,29 +385,81 @@ def check(g: Any) -> str:
     return line
 
 
-def process(g: Any) -> processing.ProcessReport:
-    """Process the frame range: the Process button."""
-    address = g["server"].value().strip() or DEFAULT_SERVER
-    g["status"].setValue(f"connecting to {address} ...")
-    with _client(address, quick=True) as probe:
-        info = probe.info()
+class ProcessJob:
+    """A Process running in its worker thread. ``done()`` once its result is on the node (main thread);
+    then ``report`` is set, or ``error`` (already shown to the artist)."""
+
+    def __init__(self, task: Any) -> None:
+        self.task: Any = task           # the ProgressTask; dropped when done (Nuke closes the bar)
+        self.report: Optional[processing.ProcessReport] = None
+        self.error: Optional[BaseException] = None
+        self.thread: Optional[threading.Thread] = None
+        self._done = threading.Event()
+
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def finish(self, g: Any, info: Any = None) -> None:
+        """On the main thread: show the outcome on the node, close the progress bar."""
+        self.task = None
+        try:
+            if self.error is not None:
+                show_failure(g, self.error)
+            elif self.report is not None:
+                _sync(g)
+                g["status"].setValue(messages.status_line(info, self.report.transfer) + " | " + self.report.summary())
+                if self.report.cancelled:
+                    nuke.message(f"{CLASS_LABEL}: {self.report.summary()}")
+        finally:
+            self._done.set()
+
+
+def _on_main(call: Callable[..., Any], *args: Any) -> Any:
+    """Run ``call`` on Nuke's main thread and return its result (node and knob work is not thread-safe)."""
+    return nuke.executeInMainThreadWithResult(call, args)
+
+
+def _prepare(g: Any, info: Any) -> plan.NodeState:
     state = read_state(g, info.colorspaces, advertised(info.settings_schema))
     _sync(g)
-    write_source = g.node("Write_source")
-    task = nuke.ProgressTask(f"{CLASS_LABEL}: {state.shot_id}")
+    return state
+
+
+def process(g: Any) -> ProcessJob:
+    """Process the frame range (the Process button): starts a worker thread and returns at once.
+
+    The worker asks the server, reads the node's state and renders the Source frames through the main thread,
+    and streams frames to the server itself; the ProgressTask's Cancel is watched during the stream too.
+    """
+    address = g["server"].value().strip() or DEFAULT_SERVER
+    g["status"].setValue(f"connecting to {address} ...")
+    job = ProcessJob(nuke.ProgressTask(f"{CLASS_LABEL}: {g['shot_id'].value()}"))
+    task = job.task
 
     def progress(fraction: float, text: str) -> None:
         task.setProgress(int(round(fraction * 100)))
         task.setMessage(text)
 
-    with _client(address) as client:
-        report = processing.run(state, client, lambda f: render(write_source, f), progress, task.isCancelled)
-    del task
-    _sync(g)
-    g["status"].setValue(messages.status_line(info, report.transfer) + " | " + report.summary())
-    if report.cancelled:
-        nuke.message(f"{CLASS_LABEL}: {report.summary()}")
-    return report
+    def work() -> None:
+        info = None
+        try:
+            with _client(address, quick=True) as probe:
+                info = probe.info()
+            state = _on_main(_prepare, g, info)
+            with _client(address) as client:
+                job.report = processing.run(state, client, lambda f: _on_main(_render_source, g, f), progress,
+                                            task.isCancelled)
+        except Exception as exc:  # noqa: BLE001 - shown to the artist on the main thread
+            job.error = exc
+        nuke.executeInMainThread(job.finish, (g, info))
+
+    job.thread = threading.Thread(target=work, name=f"{CLASS_LABEL} {g.name()}", daemon=True)
+    job.thread.start()
+    return job
+
+
+def _render_source(g: Any, frame: int) -> None:
+    render(g.node("Write_source"), frame)
 
 
 def clear_cache(g: Any) -> int:
@@ -390,10 +500,18 @@ def on_knob_changed(g: Any, knob: Any) -> None:
             nuke.message(messages.explain(exc))
 
 
+def _default_shot_id(g: Any) -> str:
+    """The 'default' button: the shot id derived from the script and node names."""
+    g["shot_id"].setValue("")
+    shot_id = _shot_id(g)
+    _sync(g)
+    return shot_id
+
+
 ACTIONS: Dict[str, Callable[[Any], Any]] = {
     "check": check, "process": process, "clear_cache": clear_cache,
     "set_keyframe": lambda g: set_keyframe(g), "remove_keyframe": lambda g: remove_keyframe(g),
-    "default_shot_id": lambda g: (g["shot_id"].setValue(""), _shot_id(g), _sync(g)),
+    "default_shot_id": lambda g: _default_shot_id(g),
 }
 
 
@@ -402,10 +520,15 @@ def on_button(g: Any, action: str) -> Any:
     try:
         return ACTIONS[action](g)
     except Exception as exc:  # noqa: BLE001 - the artist gets a message, the Script Editor the details
-        text = messages.explain(exc, g["server"].value().strip() or DEFAULT_SERVER)
-        if type(exc).__name__ == "Unavailable" and "status" in g.knobs():
-            g["status"].setValue("not connected: server unreachable")
-        if not isinstance(exc, plan.PlanError) and type(exc).__module__.split(".")[0] != "ftpvm_client":
-            traceback.print_exc(file=sys.stderr)
-        nuke.message(text)
+        show_failure(g, exc)
         return None
+
+
+def show_failure(g: Any, exc: BaseException) -> None:
+    """One Nuke message that says what to do (details of unexpected errors go to the Script Editor)."""
+    text = messages.explain(exc, g["server"].value().strip() or DEFAULT_SERVER)
+    if type(exc).__name__ == "Unavailable" and "status" in g.knobs():
+        g["status"].setValue("not connected: server unreachable")
+    if not isinstance(exc, plan.PlanError) and type(exc).__module__.split(".")[0] != "ftpvm_client":
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    nuke.message(text)

@@ -6,6 +6,7 @@ on its own. The Nuke adapter
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -143,19 +144,41 @@ class KeyframeRecord:
         return {"frame": self.frame, "mode": self.mode, "band": self.band, "digest": self.digest}
 
 
+#: Prefix of the hidden knob's text: base64 of the records' JSON.
+KEYFRAMES_PREFIX = "ftpvm-kf1:"
+
+
 def keyframes_to_text(records: Dict[int, KeyframeRecord]) -> str:
-    """The hidden knob's text for a set of keyframes (stable JSON)."""
-    return json.dumps([records[f].to_json() for f in sorted(records)], sort_keys=True)
+    """The hidden knob's text for a set of keyframes: stable JSON, base64-encoded.
+
+    Since Nuke 12.2 a string knob's ``value()`` returns TCL-evaluated text (Foundry, Nuke 12.2 Python API
+    reference, ``String_Knob.value``: "the evaluated value"; ``getText``: "the non-evaluated value"), and TCL substitutes ``[...]`` (command),
+    ``$name`` (variable) and backslashes (Tcl manual, Tcl(n), rules 6-9). JSON starts with ``[``; base64 uses
+    none of the three, so ``value()`` returns it unchanged in every Nuke version.
+    """
+    data = json.dumps([records[f].to_json() for f in sorted(records)], sort_keys=True)
+    return KEYFRAMES_PREFIX + base64.b64encode(data.encode()).decode("ascii")
 
 
 def keyframes_from_text(text: str) -> Dict[int, KeyframeRecord]:
     """Parse the hidden knob's text; '' or garbage -> no keyframes."""
     try:
-        items = json.loads(text) if text and text.strip() else []
+        text = text.strip() if text else ""
+        if not text.startswith(KEYFRAMES_PREFIX):
+            return {}
+        items = json.loads(base64.b64decode(text[len(KEYFRAMES_PREFIX):], validate=True).decode())
         return {int(d["frame"]): KeyframeRecord(int(d["frame"]), str(d["mode"]), float(d["band"]), str(d["digest"]))
                 for d in items}
     except (ValueError, KeyError, TypeError):
         return {}
+
+
+def digest(parts: Iterable[str]) -> str:
+    """A short stable digest of text parts (order matters)."""
+    h = hashlib.sha1()
+    for part in parts:
+        h.update(part.encode("utf-8", "surrogateescape") + b"\0")
+    return h.hexdigest()[:16]
 
 
 def keyframe_digest(mode: str, band: float, *file_contents: bytes) -> str:
@@ -217,6 +240,7 @@ class NodeState:
     passes: Tuple[str, ...]
     cache_root: str
     transfer: str = "auto"
+    source_fingerprint: str = ""   # what the Source input is made of (the adapter's source_fingerprint)
 
     @property
     def paths(self) -> CachePaths:
@@ -232,9 +256,11 @@ class NodeState:
 
         Every keyframe counts: which keyframes a frame reads is the engine's rule, not the node's. After a
         keyframe edit the node sends the whole range again, and the server answers the frames the edit does
-        not reach from its cache.
+        not reach from its cache. The Source's fingerprint counts for every frame too: the matte is recurrent,
+        so a changed plate frame changes the frames after it, and the server's cache keeps the ones before.
         """
-        parts = [self.settings_digest()] + [f"{k}:{self.keyframes[k].digest}" for k in sorted(self.keyframes)]
+        parts = [self.settings_digest(), self.source_fingerprint] + [
+            f"{k}:{self.keyframes[k].digest}" for k in sorted(self.keyframes)]
         return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
 
 
@@ -320,7 +346,8 @@ def plan_process(state: NodeState, manifest: Manifest, server_keyframes: Optiona
     send = tuple(f for f in sorted(state.keyframes)
                  if f not in on_server or manifest.sent_keyframes.get(f) != state.keyframes[f].digest)
     remove = tuple(sorted(on_server - set(state.keyframes)))
-    todo, fine = [], []
+    todo: List[int] = []
+    fine: List[int] = []
     for f in range(state.first, state.last + 1):
         ok = manifest.frames.get(f) == state.frame_signature(f) and all(
             exists(state.paths.path(p, f)) for p in state.passes)

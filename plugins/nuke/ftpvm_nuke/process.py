@@ -20,6 +20,7 @@ from .plan import (GUIDE_NAMES, Manifest, NodeState, PlanError, ProcessPlan, cho
 
 RENDER_SHARE = 0.4  # share of the progress bar for rendering plates; the rest is matting
 SAVE_EVERY = 2.0    # seconds between manifest saves while matting
+CANCEL_POLL = 0.1   # seconds between looks at the Cancel button while frames stream
 
 
 @dataclass
@@ -56,7 +57,8 @@ def keyframe_payload(state: NodeState, frame: int, transfer: str) -> Tuple[Any, 
     source = state.paths.path("key_source", frame)
     guide_path = state.paths.path("key_guide", frame)
     try:
-        guides = {name: plane for name, plane in exr.read(guide_path).items() if name in GUIDE_NAMES}
+        guides: Dict[str, Any] = {name: plane for name, plane in exr.read(guide_path).items()
+                                  if name in GUIDE_NAMES}
         image: Any = source if transfer == "path" else open(source, "rb").read()
     except (OSError, exr.ExrError):
         guides = {}
@@ -132,6 +134,15 @@ def _matte(state: NodeState, shot: Any, manifest: Manifest, plan: ProcessPlan,
     stop = threading.Event()
     total = len(sources)
     last_save = time.monotonic()
+    ended = threading.Event()
+
+    def watch_cancel() -> None:   # Cancel also counts while the server works on a frame, not only between them
+        while not ended.wait(CANCEL_POLL):
+            if cancelled():
+                stop.set()
+                return
+    watcher = threading.Thread(target=watch_cancel, name="ftpvm-cancel", daemon=True)
+    watcher.start()
 
     def on_progress(p: Any) -> None:
         progress(RENDER_SHARE + (1 - RENDER_SHARE) * p.done / total,
@@ -159,6 +170,9 @@ def _matte(state: NodeState, shot: Any, manifest: Manifest, plan: ProcessPlan,
                 break
     except Cancelled:
         report.cancelled = True
+    finally:
+        ended.set()
+        watcher.join()
     if stop.is_set():
         report.cancelled = True
 

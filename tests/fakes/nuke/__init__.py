@@ -11,15 +11,22 @@ modelled where it matters to the plugin:
 - ``execute`` on a non-Write node, or into a missing folder without ``create_directories``, fails
   like Nuke does (RuntimeError);
 - ``ProgressTask`` can be cancelled by a test (``cancel_at_progress``), ``message`` records what
-  the artist would see in ``messages``.
+  the artist would see in ``messages``;
+- host facts from Foundry's documents, each cited where it is encoded: string knobs evaluate TCL in
+  ``value()``; ``setValueAt`` keys only an animated knob; Read's ``before``/``after``; Write's EXR data window
+  is the bounding box and its display window the format; images carry a bounding box (Crop); node and knob
+  calls off the main thread fail, ``executeInMainThread``/``WithResult`` queue work for the main thread, which
+  a test runs with :func:`run_main_loop` (Nuke's event loop).
 
 Tests call :func:`reset` between cases.
 """
 from __future__ import annotations
 
 import os
+import queue
 import re
 import sys
+import threading
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -38,6 +45,8 @@ STARTLINE = 0x0000000000001000
 ENDLINE = 0x0000000000002000
 DISABLED = 0x0000000000000080
 NO_ANIMATION = 0x0000000000000100
+WRITE_NON_DEFAULT_ONLY = 0x10   # Node.writeKnobs flags (values are the fake's own)
+TO_SCRIPT = 0x1
 
 
 class CancelledError(Exception):
@@ -142,6 +151,7 @@ class Knob:
         self._value = self._default
         self._flags = 0
         self._keys: Dict[float, Any] = {}
+        self._animated = False
         self._node: Optional[Node] = None
         self._tooltip = ""
 
@@ -161,7 +171,7 @@ class Knob:
         return self._node
 
     def value(self) -> Any:
-        if self._keys:
+        if self._animated:
             return self.getValueAt(frame())
         return self._value
 
@@ -172,14 +182,21 @@ class Knob:
         return value
 
     def setValue(self, value: Any, chan: int = 0) -> bool:
+        _require_main_thread(f"{self._name}.setValue")
         self._value = self._coerce(value)
         if self._node is not None:
             self._node._knob_changed(self)
         return True
 
     def setValueAt(self, value: Any, time: float, index: int = 0, view: Optional[str] = None) -> bool:
+        # Foundry, Nuke Python API reference, Array_Knob (setValueAt, setAnimated, isAnimated;
+        # learn.foundry.com/nuke/developers/120/pythonreference/nuke.Array_Knob-class.html): a key is set only
+        # on an animated knob; one that is not animated only takes the value: no key, no timeline mark.
         if self._flags & NO_ANIMATION:
             raise ValueError(f"knob {self._name} cannot be animated")
+        if not self._animated:
+            self._value = self._coerce(value)
+            return True
         self._keys[float(time)] = self._coerce(value)
         return True
 
@@ -191,14 +208,17 @@ class Knob:
         return self._keys[prior[-1] if prior else times[0]]
 
     def isAnimated(self, channel: int = 0) -> bool:
-        return bool(self._keys)
+        return self._animated
 
     def setAnimated(self, channel: int = 0) -> bool:
+        # Foundry, Array_Knob.setAnimated: "Create an Animation object": a curve with a key at the current frame.
+        self._animated = True
         self._keys.setdefault(float(frame()), self._value)
         return True
 
     def clearAnimated(self, channel: int = 0) -> bool:
         self._keys.clear()
+        self._animated = False
         return True
 
     def removeKeyAt(self, frame_: float, index: int = 0, view: Optional[str] = None) -> bool:
@@ -250,6 +270,31 @@ class String_Knob(Knob):
         if not isinstance(value, str):
             raise TypeError(f"{self._name}: a string is required")
         return value
+
+    def value(self) -> str:
+        # Foundry, Nuke 12.2 Python API reference, String_Knob (learn.foundry.com/nuke/developers/12.2/
+        # pythonreference/nuke.String_Knob-class.html): value() "Get the evaluated value of this knob as a
+        # string", getText() "the non-evaluated value"; nuke.value(): "expand brackets and dollar signs in
+        # string knobs". So `[...]` runs as a TCL command: JSON that starts with `[` does not survive value().
+        return _tcl_evaluate(super().value(), self)
+
+    def getText(self, oc: Any = None) -> str:
+        return str(super().value())
+
+
+def _tcl_evaluate(text: str, knob: Knob) -> str:
+    """Nuke's TCL substitution, for the commands the fake knows (``frame``, ``value KNOB``); others fail as
+    in Nuke's TCL (an unknown command name is an error)."""
+    def command(match: "re.Match[str]") -> str:
+        words = match.group(1).split()
+        if words == ["frame"]:
+            return str(frame())
+        if len(words) == 2 and words[0] == "value" and knob.node() is not None:
+            return str(knob.node()[words[1]].value())
+        raise RuntimeError(f"{knob.name()}: TCL error: invalid command name \"{words[0] if words else ''}\"")
+    if "$" in text:
+        raise RuntimeError(f"{knob.name()}: TCL error: can't read variable in {text[:40]!r}")
+    return re.sub(r"\[([^\[\]]*)\]", command, text)
 
 
 class File_Knob(String_Knob):
@@ -370,16 +415,20 @@ class PyScript_Knob(Knob):
 class _Image:
     """Channels (full names like 'rgba.red') of one frame."""
 
-    def __init__(self, width: int, height: int, planes: Optional[Dict[str, np.ndarray]] = None) -> None:
+    def __init__(self, width: int, height: int, planes: Optional[Dict[str, np.ndarray]] = None,
+                 bbox: Optional[Tuple[int, int, int, int]] = None) -> None:
         self.width, self.height = width, height
         self.planes: Dict[str, np.ndarray] = dict(planes or {})
+        # Nuke's bounding box (x, y, r, t): origin bottom-left, r and t exclusive; it may lie outside the format
+        # (Foundry, NDK Developer Guide, "2D Architecture": Box / Format). Pixels are kept for the format only.
+        self.bbox = bbox if bbox is not None else (0, 0, width, height)
 
     def get(self, channel: str) -> np.ndarray:
         plane = self.planes.get(channel)
         return plane if plane is not None else np.zeros((self.height, self.width), np.float32)
 
     def copy(self) -> "_Image":
-        return _Image(self.width, self.height, dict(self.planes))
+        return _Image(self.width, self.height, dict(self.planes), self.bbox)
 
 
 _EXR_TO_NUKE = {"R": "rgba.red", "G": "rgba.green", "B": "rgba.blue", "A": "rgba.alpha", "Y": "rgba.red"}
@@ -477,6 +526,18 @@ class Node:
         if knob is None:
             raise NameError(f"knob {name} does not exist")
         return knob
+
+    def writeKnobs(self, flags: int = 0) -> str:
+        """The knobs as a .nk script writes them (Foundry, Python API reference, Node.writeKnobs): text as
+        typed (not evaluated) and animation keys; with WRITE_NON_DEFAULT_ONLY the knobs left at their default
+        are left out (the fake approximates "default" as empty, zero or False)."""
+        lines = []
+        for name, knob in self._knobs.items():
+            raw = knob.getText() if isinstance(knob, String_Knob) else knob._value
+            if flags & WRITE_NON_DEFAULT_ONLY and not raw and not knob._keys:
+                continue
+            lines.append(f"{name} {raw!r}" + (f" keys {sorted(knob._keys.items())!r}" if knob._keys else ""))
+        return "\n".join(lines)
 
     def _knob_changed(self, knob: Knob) -> None:
         pass
@@ -710,13 +771,24 @@ class Read(Node):
                                                                     "nearest frame"]))
         self.addKnob(PyScript_Knob("reload", "reload", ""))
         self.addKnob(String_Knob("colorspace", "input transform", "default"))
+        # Foundry, Nuke User Guide, Read node "before"/"after": what frames outside the range show; hold (the
+        # default) repeats the first/last frame, black gives black.
+        for name in ("before", "after"):
+            self.addKnob(Enumeration_Knob(name, name, ["hold", "loop", "bounce", "black"]))
         self.reloads = 0
 
     def _render(self, frame_: int) -> _Image:
         pattern = self["file"].value()
         if not pattern:
             raise RuntimeError(f"{self.fullName()}: No file name set")
-        f = min(max(frame_, int(self["first"].value())), int(self["last"].value()))
+        first, last = int(self["first"].value()), int(self["last"].value())
+        outside = "before" if frame_ < first else "after" if frame_ > last else None
+        image = self._read(pattern, min(max(frame_, first), last))
+        if outside is not None and self[outside].value() == "black":
+            return _Image(image.width, image.height)   # black in the file's format
+        return image
+
+    def _read(self, pattern: str, f: int) -> _Image:
         path = _expand(pattern, f)
         if not os.path.isfile(path):
             if self["on_error"].value() == "black":
@@ -729,9 +801,25 @@ class Read(Node):
         spec = inp.spec()
         pixels = inp.read_image(0, 0, 0, spec.nchannels, oiio.FLOAT)
         inp.close()
-        planes = {_exr_name_to_channel(n): np.ascontiguousarray(pixels[:, :, i], np.float32)
-                  for i, n in enumerate(spec.channelnames)}
-        return _Image(spec.width, spec.height, planes)
+        # Nuke reads an EXR's display window as the format and its data window as the bounding box (the inverse
+        # of its writer, see Write._write); EXR rows count down from the top, Nuke's from the bottom.
+        width, height = spec.full_width, spec.full_height
+        x, y = spec.x - spec.full_x, spec.y - spec.full_y
+        bbox = (x, height - (y + spec.height), x + spec.width, height - y)
+        planes = {}
+        for i, n in enumerate(spec.channelnames):
+            plane = np.zeros((height, width), np.float32)
+            _paste(plane, pixels[:, :, i], x, y)
+            planes[_exr_name_to_channel(n)] = plane
+        return _Image(width, height, planes, bbox)
+
+
+def _paste(dest: np.ndarray, src: np.ndarray, x: int, y: int) -> None:
+    """Copy ``src`` into ``dest`` with its top-left corner at column ``x``, row ``y`` (clipped to ``dest``)."""
+    h, w = dest.shape
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + src.shape[1], w), min(y + src.shape[0], h)
+    if x1 > x0 and y1 > y0:
+        dest[y0:y1, x0:x1] = src[y0 - y:y1 - y, x0 - x:x1 - x]
 
 
 class Write(Node):
@@ -770,10 +858,18 @@ class Write(Node):
         wanted = _channel_set(self["channels"].value())
         names = [_channel_to_exr_name(c) for c in wanted]
         fmt = oiio.HALF if self["datatype"].value() == "16 bit half" else oiio.FLOAT
-        spec = oiio.ImageSpec(img.width, img.height, len(wanted), fmt)
+        # Foundry NDK, exrWriter.cpp: the EXR's dataWindow is the input's bounding box and its displayWindow
+        # the format (rows flipped: EXR y grows downwards). A Roto's bbox is its shape; a blur's grows past
+        # the frame edge. Pixels of the bbox outside the format are black here.
+        bx, by, br, bt = img.bbox
+        spec = oiio.ImageSpec(br - bx, bt - by, len(wanted), fmt)
+        spec.x, spec.y = bx, img.height - bt
+        spec.full_x, spec.full_y, spec.full_width, spec.full_height = 0, 0, img.width, img.height
         spec.channelnames = tuple(names)
         spec.attribute("compression", {"none": "none"}.get(self["compression"].value(), "zip"))
-        pixels = np.stack([img.get(c) for c in wanted], -1).astype(np.float32)
+        pixels = np.zeros((bt - by, br - bx, len(wanted)), np.float32)
+        for i, c in enumerate(wanted):
+            _paste(pixels[:, :, i], img.get(c), -bx, bt - img.height)
         out = oiio.ImageOutput.create(path)
         if out is None or not out.open(path, spec):
             raise RuntimeError(f"{self.fullName()}: Can't write {path}: {oiio.geterror()}")
@@ -809,6 +905,29 @@ class Copy(Node):
         return b
 
 
+class Crop(Node):
+    """Crops to ``box`` ("x y r t"): black outside, and the bounding box becomes the box (Foundry, Nuke
+    Reference Guide, Crop: with "reformat" off the format stays; the box may extend past it)."""
+
+    _class = "Crop"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.addKnob(String_Knob("box", "box", ""))
+
+    def _render(self, frame_: int) -> _Image:
+        img = self._input_image(0, frame_).copy()
+        if self["disable"].value() or not self["box"].value():
+            return img
+        x, y, r, t = (int(float(v)) for v in self["box"].value().split())
+        rows = np.arange(img.height)[:, None]     # array row 0 is the top: Nuke y = height - 1 - row
+        cols = np.arange(img.width)[None, :]
+        inside = (cols >= x) & (cols < r) & (img.height - 1 - rows >= y) & (img.height - 1 - rows < t)
+        img.planes = {c: np.where(inside, p, 0).astype(np.float32) for c, p in img.planes.items()}
+        img.bbox = (x, y, r, t)
+        return img
+
+
 class Premult(Node):
     """Multiplies the colour channels by alpha."""
 
@@ -831,7 +950,7 @@ class Premult(Node):
 
 
 _CLASSES: Dict[str, Callable[[], Node]] = {c._class: c for c in (
-    Group, Input, Output, Dot, NoOp, Constant, Read, Write, Copy, Premult)}
+    Group, Input, Output, Dot, NoOp, Constant, Read, Write, Copy, Crop, Premult)}
 
 _root = Root()
 _context: List[Group] = [_root]
@@ -967,6 +1086,7 @@ def frame(f: Optional[int] = None) -> int:
 def execute(nameOrNode: Union[Node, str], start: Optional[int] = None, end: Optional[int] = None,
             incr: int = 1, views: Optional[List[str]] = None, continueOnError: bool = False) -> None:
     """Render a Write node for frames start..end (step incr), writing its files."""
+    _require_main_thread("nuke.execute")
     node = toNode(nameOrNode) if isinstance(nameOrNode, str) else nameOrNode
     if node is None:
         raise ValueError(f"{nameOrNode}: no such node")
@@ -983,6 +1103,60 @@ def execute(nameOrNode: Union[Node, str], start: Optional[int] = None, end: Opti
         except RuntimeError:
             if not continueOnError:
                 raise
+
+
+# ----------------------------------------------------------------------------- threads
+# Foundry, Nuke Python Developer's Guide, "Threading" (and the executeInMain module): the nuke module is not
+# thread-safe; a worker thread hands node and UI work to the main thread with nuke.executeInMainThread (queued,
+# returns at once) or nuke.executeInMainThreadWithResult (waits for the result; runs directly when called on
+# the main thread). ProgressTask is made and updated from worker threads in Foundry's examples.
+_main_queue: "queue.Queue[Tuple[Callable[..., Any], tuple, dict, Optional[list]]]" = queue.Queue()
+
+
+def _require_main_thread(what: str) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        raise RuntimeError(f"{what} called from a worker thread: use nuke.executeInMainThread")
+
+
+def executeInMainThread(call: Callable[..., Any], args: Any = (), kwargs: Optional[dict] = None) -> None:
+    _main_queue.put((call, tuple(args) if isinstance(args, (tuple, list)) else (args,), dict(kwargs or {}), None))
+
+
+def executeInMainThreadWithResult(call: Callable[..., Any], args: Any = (), kwargs: Optional[dict] = None) -> Any:
+    args = tuple(args) if isinstance(args, (tuple, list)) else (args,)
+    if threading.current_thread() is threading.main_thread():
+        return call(*args, **dict(kwargs or {}))
+    box: list = []
+    done = threading.Event()
+    _main_queue.put((call, args, dict(kwargs or {}), [box, done]))
+    done.wait()
+    if box and box[0] == "error":
+        raise box[1]
+    return box[1] if box else None
+
+
+def run_main_loop(until: Callable[[], bool], timeout: float = 600.0) -> None:
+    """Fake only: Nuke's event loop on the main thread, running queued calls until ``until()`` is true."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not until():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the main-thread work did not finish")
+        try:
+            call, args, kwargs, reply = _main_queue.get(timeout=0.05)
+        except queue.Empty:
+            continue
+        if reply is None:
+            call(*args, **kwargs)
+            continue
+        box, done = reply
+        try:
+            box[:] = ["ok", call(*args, **kwargs)]
+        except BaseException as exc:  # noqa: BLE001 - handed back to the waiting worker
+            box[:] = ["error", exc]
+        finally:
+            done.set()
 
 
 # ----------------------------------------------------------------------------- menus and plug-ins

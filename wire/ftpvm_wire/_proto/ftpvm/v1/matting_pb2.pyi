@@ -111,7 +111,7 @@ class ServerInfo(_message.Message):
     path_mode: bool
     allowed_roots: _containers.RepeatedScalarFieldContainer[str]
     colorspaces: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, server_version: _Optional[str] = ..., protocol: _Optional[str] = ..., engine_version: _Optional[str] = ..., model_fingerprint: _Optional[str] = ..., weights_source: _Optional[str] = ..., device: _Optional[str] = ..., precision: _Optional[str] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., passes: _Optional[_Iterable[str]] = ..., settings_schema_json: _Optional[str] = ..., auth_required: _Optional[bool] = ..., path_mode: _Optional[bool] = ..., allowed_roots: _Optional[_Iterable[str]] = ..., colorspaces: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, server_version: _Optional[str] = ..., protocol: _Optional[str] = ..., engine_version: _Optional[str] = ..., model_fingerprint: _Optional[str] = ..., weights_source: _Optional[str] = ..., device: _Optional[str] = ..., precision: _Optional[str] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., passes: _Optional[_Iterable[str]] = ..., settings_schema_json: _Optional[str] = ..., auth_required: bool = ..., path_mode: bool = ..., allowed_roots: _Optional[_Iterable[str]] = ..., colorspaces: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ShotRef(_message.Message):
     __slots__ = ("shot_id",)
@@ -133,7 +133,7 @@ class OpenShotRequest(_message.Message):
     colorspace: str
     settings_json: str
     reset: bool
-    def __init__(self, shot_id: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., colorspace: _Optional[str] = ..., settings_json: _Optional[str] = ..., reset: _Optional[bool] = ...) -> None: ...
+    def __init__(self, shot_id: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., colorspace: _Optional[str] = ..., settings_json: _Optional[str] = ..., reset: bool = ...) -> None: ...
 
 class ShotCounters(_message.Message):
     __slots__ = ("frames", "cache_hits", "errors", "frames_per_second")
@@ -181,7 +181,7 @@ class DeleteShotResponse(_message.Message):
     __slots__ = ("deleted",)
     DELETED_FIELD_NUMBER: _ClassVar[int]
     deleted: bool
-    def __init__(self, deleted: _Optional[bool] = ...) -> None: ...
+    def __init__(self, deleted: bool = ...) -> None: ...
 
 class KeyframeStart(_message.Message):
     __slots__ = ("shot_id", "frame", "image", "trimap", "outer", "band", "inner")
@@ -329,7 +329,7 @@ class FrameResult(_message.Message):
     nonfinite_pixels: int
     progress: Progress
     byte_size: int
-    def __init__(self, frame: _Optional[int] = ..., status: _Optional[_Union[Status, _Mapping]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., encoding: _Optional[_Union[Encoding, str]] = ..., passes: _Optional[_Iterable[_Union[PassLayout, _Mapping]]] = ..., from_cache: _Optional[bool] = ..., nonfinite_pixels: _Optional[int] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., byte_size: _Optional[int] = ...) -> None: ...
+    def __init__(self, frame: _Optional[int] = ..., status: _Optional[_Union[Status, _Mapping]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., encoding: _Optional[_Union[Encoding, str]] = ..., passes: _Optional[_Iterable[_Union[PassLayout, _Mapping]]] = ..., from_cache: bool = ..., nonfinite_pixels: _Optional[int] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., byte_size: _Optional[int] = ...) -> None: ...
 
 class MatteResponse(_message.Message):
     __slots__ = ("result", "chunk")

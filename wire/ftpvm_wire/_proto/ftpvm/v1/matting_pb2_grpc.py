@@ -5,7 +5,7 @@ import warnings
 
 from . import matting_pb2 as ftpvm_dot_v1_dot_matting__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.80.1'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -25,7 +25,7 @@ if _version_not_supported:
     )
 
 
-class MattingStub:
+class MattingStub(object):
     """Missing associated documentation comment in .proto file."""
 
     def __init__(self, channel):
@@ -86,7 +86,7 @@ class MattingStub:
                 _registered_method=True)
 
 
-class MattingServicer:
+class MattingServicer(object):
     """Missing associated documentation comment in .proto file."""
 
     def GetInfo(self, request, context):
@@ -220,7 +220,7 @@ def add_MattingServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class Matting:
+class Matting(object):
     """Missing associated documentation comment in .proto file."""
 
     @staticmethod
