@@ -261,6 +261,7 @@ def serve(args: argparse.Namespace) -> int:
     server.stop(args.shutdown_grace).wait(args.shutdown_grace + 5)
     scheduler.close(cancel_running=True)
     engine.close()
+    service.shm.close()
     log.info("stopped; state flushed")
     return 0
 

@@ -22,6 +22,7 @@ from .limits import Limits, WireError, invalid
 from .paths import PathGuard
 from .payloads import ChunkReader, Peekable, decode_image, keyframe_guides
 from .scheduler import Scheduler
+from .shm import ShmHost
 from .stream import MatteStream, deadline_of
 
 log = logging.getLogger("ftpvm_server.service")
@@ -43,13 +44,15 @@ class MattingService(pb_grpc.MattingServicer):
     """RPC -> engine."""
 
     def __init__(self, engine: Any, scheduler: Scheduler, limits: Limits, guard: PathGuard, info: pb.ServerInfo,
-                 default_settings: Optional[Dict[str, Any]] = None):
+                 default_settings: Optional[Dict[str, Any]] = None, shm: bool = True):
         self.engine = engine
         self.default_settings = dict(default_settings or {})
         self.scheduler = scheduler
         self.limits = limits
         self.guard = guard
         self.info = info
+        self.shm = ShmHost(enabled=shm)
+        self.info.shm.CopyFrom(self.shm.support())
         self.counters = Counters()
         self._open_lock = threading.Lock()
 
