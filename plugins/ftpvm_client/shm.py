@@ -1,6 +1,6 @@
 """The client's side of the shared-memory transport: one segment per Matte call, cut into slots.
 
-Slot ``n % slots`` carries the n-th frame sent in the call: its plate (raw planes) and room for its
+Slot ``n % slots`` carries the n-th frame sent in the call: its plate (interleaved pixels) and room for its
 result. The stream keeps at most ``slots`` frames unanswered and copies each result out before the
 next frame goes, so a slot is never rewritten while the server may still read or write it.
 """
@@ -46,7 +46,7 @@ class ShmSlots:
         self.sent += 1
         view = self.segment.buf[base:base + self.plate_bytes]
         try:
-            wire_shm.write_planes(plate, view, self.send_encoding)
+            wire_shm.write_pixels(plate, view, self.send_encoding)
         finally:
             view.release()
         header = pb.ImageHeader(encoding=pb.ENCODING_SHM, width=self.width, height=self.height, channels=3,
@@ -74,7 +74,7 @@ class ShmSlots:
         start = int(region.offset) + offset
         view = wire_shm.region_view(self.segment, start, size, "result")
         try:
-            return wire_shm.read_planes(view, width, height, channels, encoding)
+            return wire_shm.read_pixels(view, width, height, channels, encoding)
         finally:
             view.release()
 

@@ -139,7 +139,7 @@ class ShotHandle:
     def matte(self, frames: Iterable[Tuple[int, FrameSource]], passes: Sequence[str] = ("alpha",), *,
               outputs: Optional[Dict[str, str]] = None, progress: Optional[Callable[[Progress], Any]] = None,
               cancel: Optional[threading.Event] = None, raise_errors: bool = True,
-              send_dtype: str = "float16", result_dtype: str = "float16",
+              send_dtype: Optional[str] = None, result_dtype: Optional[str] = None,
               timeout: Optional[float] = None, transport: str = "auto") -> Iterator[MatteResult]:
         """Matte ``frames`` (``(frame, plate)`` pairs; plate an array, a server path or EXR bytes).
 
@@ -155,6 +155,9 @@ class ShotHandle:
         server does not share memory with this process); "auto" (default) shm when the server
         offers it and shares memory with this process, else inline; "path" only server paths in and
         written files out (every frame a path, ``outputs=`` and ``result_dtype="none"``).
+        ``send_dtype`` / ``result_dtype`` ("float16" | "float32"; results also "none"): by default
+        float16 in the stream (half the bytes) and float32 in shared memory (a plain copy, where
+        converting to half would cost more than the bytes it saves).
         """
         if transport not in TRANSPORTS:
             raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, not {transport!r}")
@@ -166,23 +169,25 @@ class ShotHandle:
             raise ValueError(f"unknown pass(es) {unknown}; choose from {sorted(PASSES)}")
         if result_dtype == "none" and not outputs:
             raise ValueError('result_dtype="none" needs outputs= (otherwise nothing comes back)')
+        frames = _paths_only(frames) if transport == "path" else frames
+        shared = transport in ("shm", "auto") and self.client.shared_memory()
+        if transport == "shm" and not shared:
+            raise FTPVMError("the server does not share memory with this process (another machine or container, "
+                             "another user, or the transport is off); use transport=\"inline\"")
+        default_dtype = "float32" if shared else "float16"
+        send_dtype, result_dtype = send_dtype or default_dtype, result_dtype or default_dtype
         start = pb.MatteStart(
             shot_id=self.shot_id, passes=[PASSES[p][0] for p in names],
             result_encoding=pb.ENCODING_PATH if result_dtype == "none" else ENCODING_OF_DTYPE[result_dtype],
             outputs=[self._template(p, t) for p, t in (outputs or {}).items()],
             expected_frames=len(frames) if hasattr(frames, "__len__") else 0)  # type: ignore[arg-type]
-        frames = _paths_only(frames) if transport == "path" else frames
         slots = None
-        if transport in ("shm", "auto"):
-            if self.client.shared_memory():
-                from .shm import ShmSlots
+        if shared:
+            from .shm import ShmSlots
 
-                result_channels = sum(PASSES[p][1] for p in names) if result_dtype != "none" else 0
-                slots = lambda: ShmSlots(self.width, self.height, ENCODING_OF_DTYPE[send_dtype],  # noqa: E731
-                                         start.result_encoding, result_channels, WINDOW)
-            elif transport == "shm":
-                raise FTPVMError("the server does not share memory with this process (another machine or "
-                                 "container, another user, or the transport is off); use transport=\"inline\"")
+            result_channels = sum(PASSES[p][1] for p in names) if result_dtype != "none" else 0
+            slots = lambda: ShmSlots(self.width, self.height, ENCODING_OF_DTYPE[send_dtype],  # noqa: E731
+                                     start.result_encoding, result_channels, WINDOW)
         stream = _MatteStream(self.client, start, iter(frames), ENCODING_OF_DTYPE[send_dtype], cancel, timeout,
                               slots)
         total = start.expected_frames or None

@@ -103,14 +103,14 @@ class ShmSession:
             raise invalid(f"{what}: shm_encoding must be RAW_F16 or RAW_F32") from None
         if header.shm.size != expected or header.byte_size != expected:
             raise invalid(f"{what}: shared-memory region of {header.shm.size} bytes (byte_size {header.byte_size}) "
-                          f"does not match {header.channels} planes of {header.width}x{header.height} "
+                          f"does not match {header.width}x{header.height} pixels of {header.channels} channel(s) "
                           f"({expected} bytes)")
         if header.data:
             raise invalid(f"{what}: a shared-memory image carries no bytes in the stream; leave data empty")
         try:
             view = self._region(header.shm, what)
             try:
-                return wire_shm.read_planes(view, header.width, header.height, header.channels, header.shm_encoding)
+                return wire_shm.read_pixels(view, header.width, header.height, header.channels, header.shm_encoding)
             finally:
                 view.release()
         except ValueError as exc:
@@ -118,7 +118,7 @@ class ShmSession:
 
     def write_result(self, region: pb.ShmRegion, images: Sequence[np.ndarray], encoding: int,
                      layouts: Sequence[pb.PassLayout]) -> bool:
-        """Write ``images`` as consecutive raw planes into ``region``, filling each layout's channels and
+        """Write ``images`` one after another, interleaved, into ``region``, filling each layout's channels and
         byte_size. False (nothing promised to the client) when the region cannot take them: the caller
         then sends chunks."""
         shapes: List[Tuple[int, int]] = []
@@ -139,7 +139,7 @@ class ShmSession:
             for image, (channels, size), layout in zip(images, shapes, layouts):
                 part = view[offset:offset + size]
                 try:
-                    wire_shm.write_planes(image, part, encoding)
+                    wire_shm.write_pixels(image, part, encoding)
                 finally:
                     part.release()
                 layout.channels, layout.byte_size = channels, size

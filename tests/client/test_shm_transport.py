@@ -11,7 +11,7 @@ import pytest
 from ftpvm_client import Client, FTPVMError, InvalidArgument
 from ftpvm_client import shm as client_shm
 from ftpvm_wire import shm as wire_shm
-from ftpvm_wire.planes import ENCODING_OF_DTYPE, raw_byte_size, to_planes
+from ftpvm_wire.planes import ENCODING_OF_DTYPE, raw_byte_size, raw_dtype
 from ftpvm_wire.protocol import pb
 from server_harness import COLORSPACE
 
@@ -43,13 +43,13 @@ def test_planes_round_trip_through_a_region():
     image = np.random.default_rng(1).random((5, 7, 3), dtype=np.float32)
     for encoding in (pb.ENCODING_RAW_F16, pb.ENCODING_RAW_F32):
         buf = bytearray(raw_byte_size(7, 5, 3, encoding))
-        wire_shm.write_planes(image, memoryview(buf), encoding)
-        assert bytes(buf) == to_planes(image, encoding)[3]  # byte for byte the inline payload
-        back = wire_shm.read_planes(memoryview(buf), 7, 5, 3, encoding)
+        wire_shm.write_pixels(image, memoryview(buf), encoding)
+        assert bytes(buf) == image.astype(raw_dtype(encoding)).tobytes()  # interleaved, little-endian
+        back = wire_shm.read_pixels(memoryview(buf), 7, 5, 3, encoding)
         tol = 1e-3 if encoding == pb.ENCODING_RAW_F16 else 0
         np.testing.assert_allclose(back, image, atol=tol)
-    with pytest.raises(ValueError, match="cannot hold"):
-        wire_shm.write_planes(image, memoryview(bytearray(10)), pb.ENCODING_RAW_F16)
+    with pytest.raises(ValueError, match="do not make 7x5 pixels"):
+        wire_shm.write_pixels(image, memoryview(bytearray(10)), pb.ENCODING_RAW_F16)
 
 
 @pytest.mark.parametrize("name", ["", "x", "/ftpvm_a", "ftpvm_../x", "other_abc", "ftpvm_" + "a" * 25])
@@ -86,9 +86,10 @@ def test_shm_results_equal_inline_and_the_segment_is_unlinked(client, shot_data,
     d = shot_data
     frames = [(f, d.plates_linear[f]) for f in range(5)]
     passes = ("alpha", "foreground", "trimap")
-    inline = list(_shot(client, d, "shm-a").matte(frames, passes=passes, transport="inline"))
+    kwargs = dict(passes=passes, send_dtype="float16", result_dtype="float32")
+    inline = list(_shot(client, d, "shm-a").matte(frames, transport="inline", **kwargs))
     assert spy_slots == []
-    shm = list(_shot(client, d, "shm-b").matte(frames, passes=passes, transport="shm"))
+    shm = list(_shot(client, d, "shm-b").matte(frames, transport="shm", **kwargs))
     assert len(spy_slots) == 1 and spy_slots[0].sent == 5  # every plate went through the segment
     for a, b in zip(inline, shm):
         assert a.frame == b.frame and b.ok
@@ -146,7 +147,7 @@ def test_server_validates_regions_and_falls_back_to_chunks(client, shot_data):
                                          size=plate_bytes + alpha_bytes)
     name = segment.name.lstrip("/")
     try:
-        wire_shm.write_planes(d.plates_linear[1], segment.buf[:plate_bytes], F16)
+        wire_shm.write_pixels(d.plates_linear[1], segment.buf[:plate_bytes], F16)
 
         def header(frame, region_name=name, offset=0, size=plate_bytes, result=None):
             plate = pb.ImageHeader(encoding=pb.ENCODING_SHM, width=96, height=64, channels=3, byte_size=size,
@@ -171,7 +172,7 @@ def test_server_validates_regions_and_falls_back_to_chunks(client, shot_data):
         assert codes == [ok, bad, bad, bad, bad, ok]
         first, _ = answers[0]
         assert first.HasField("shm") and first.shm.offset == plate_bytes and first.byte_size == 0
-        alpha_shm = wire_shm.read_planes(segment.buf[plate_bytes:], 96, 64, 1, F16)
+        alpha_shm = wire_shm.read_pixels(segment.buf[plate_bytes:], 96, 64, 1, F16)
         messages = [a[0].status.message for a in answers]
         assert "no shared-memory segment" in messages[1]
         assert "must be 'ftpvm_'" in messages[2]
@@ -180,7 +181,8 @@ def test_server_validates_regions_and_falls_back_to_chunks(client, shot_data):
         last, payload = answers[5]
         assert not last.HasField("shm") and last.byte_size == alpha_bytes == len(payload)
         # the same plate matted inline gives the same alpha
-        inline = list(client.shot("shm-raw").matte([(1, d.plates_linear[1])], transport="inline"))
+        inline = list(client.shot("shm-raw").matte([(1, d.plates_linear[1])], transport="inline",
+                                                    result_dtype="float16"))
         np.testing.assert_array_equal(alpha_shm[:, :, 0], inline[0].alpha)
     finally:
         segment.close()

@@ -1,4 +1,4 @@
-"""Shared-memory transport rules both ends share: segment names, mapping, and raw planes in a region.
+"""Shared-memory transport rules both ends share: segment names, mapping, and pixels in a region.
 
 A client on the server's machine puts plates and takes results through POSIX shared memory instead
 of the gRPC stream (``ENCODING_SHM``, ``FrameHeader.result_shm``; see docs/server.md). The client
@@ -49,10 +49,19 @@ def region_view(segment: shared_memory.SharedMemory, offset: int, size: int, wha
     return segment.buf[offset:offset + size]
 
 
-def write_planes(image: np.ndarray, out: memoryview, encoding: int) -> Tuple[int, int, int]:
-    """Write (H, W) or (H, W, C) ``image`` as raw planes of ``encoding`` into ``out`` (exactly its size).
+def _pixels(data: memoryview, width: int, height: int, channels: int, encoding: int) -> np.ndarray:
+    dtype = raw_dtype(encoding)
+    if len(data) != width * height * channels * dtype.itemsize:
+        raise ValueError(f"{len(data)} bytes do not make {width}x{height} pixels of {channels} {dtype.name} "
+                         f"channel(s) ({width * height * channels * dtype.itemsize} bytes)")
+    return np.frombuffer(data, dtype=dtype).reshape(height, width, channels)
 
-    One pass, no intermediate bytes object. Returns (width, height, channels).
+
+def write_pixels(image: np.ndarray, out: memoryview, encoding: int) -> Tuple[int, int, int]:
+    """Write (H, W) or (H, W, C) ``image`` into ``out`` (exactly its size) as interleaved pixels of ``encoding``.
+
+    Shared memory carries pixels interleaved (row by row, channels together), as host apps and the engine hold
+    them, so float32 costs one plain copy. Returns (width, height, channels).
     """
     array = np.asarray(image)
     if array.ndim == 2:
@@ -60,25 +69,13 @@ def write_planes(image: np.ndarray, out: memoryview, encoding: int) -> Tuple[int
     if array.ndim != 3:
         raise ValueError(f"an image must be (H, W) or (H, W, C); got shape {array.shape}")
     height, width, channels = array.shape
-    dtype = raw_dtype(encoding)
-    if len(out) != height * width * channels * dtype.itemsize:
-        raise ValueError(f"{len(out)} bytes cannot hold {channels} planes of {width}x{height} {dtype.name}")
-    planes = np.frombuffer(out, dtype=dtype).reshape(channels, height, width)
-    for c in range(channels):
-        planes[c] = array[:, :, c]
+    np.copyto(_pixels(out, width, height, channels, encoding), array, casting="unsafe")
     return width, height, channels
 
 
-def read_planes(data: memoryview, width: int, height: int, channels: int, encoding: int) -> np.ndarray:
-    """Raw planes in ``data`` -> a new (H, W, C) float32 array (a copy: the region may be reused at once)."""
-    dtype = raw_dtype(encoding)
-    if len(data) != width * height * channels * dtype.itemsize:
-        raise ValueError(f"{len(data)} bytes do not make {channels} planes of {width}x{height} {dtype.name}")
-    planes = np.frombuffer(data, dtype=dtype).reshape(channels, height, width)
-    out = np.empty((height, width, channels), dtype=np.float32)
-    for c in range(channels):
-        out[:, :, c] = planes[c]
-    return out
+def read_pixels(data: memoryview, width: int, height: int, channels: int, encoding: int) -> np.ndarray:
+    """Interleaved pixels in ``data`` -> a new (H, W, C) float32 array (a copy: the region may be reused at once)."""
+    return _pixels(data, width, height, channels, encoding).astype(np.float32, copy=True)
 
 
 def probe_matches(name: str, token: bytes) -> bool:
@@ -95,5 +92,5 @@ def probe_matches(name: str, token: bytes) -> bool:
         segment.close()
 
 
-__all__ = ["MAX_NAME", "PREFIX", "attach", "check_name", "probe_matches", "read_planes", "region_view",
-           "write_planes"]
+__all__ = ["MAX_NAME", "PREFIX", "attach", "check_name", "probe_matches", "read_pixels", "region_view",
+           "write_pixels"]
