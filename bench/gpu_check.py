@@ -4,7 +4,7 @@
     python bench/gpu_check.py --quick      # tiny sizes and counts (what CI runs; forced when there is no CUDA)
 
 Sections (each row: section, what, result, status ok | FAIL | skip: why):
-- tests      the CUDA tests (``pytest -k cuda`` over tests/model and tests/engine);
+- tests      the CUDA tests (``pytest -k cuda`` over tests/model, engine, imaging and client);
 - golden     every golden case (tests/fixtures/golden) on CUDA in float32 against the same calls on the CPU
              (TF32 off), max abs difference of every output;
 - stream     the engine's one streaming step (``StreamingStep``) at 1024x576 (ratio 1) and 3840x2160 (auto
@@ -89,7 +89,7 @@ def check_tests(plan: Plan, timeout: float) -> List[Row]:
     if not plan.cuda:
         return [Row("tests", "pytest -k cuda", "-", NEEDS_CUDA)]
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "cuda", "-rs",
-               "tests/model", "tests/engine"]
+               "tests/model", "tests/engine", "tests/imaging", "tests/client"]
     began = time.monotonic()
     done = subprocess.run(command, cwd=ROOT, env=env_for_children(), capture_output=True, text=True,
                           timeout=timeout)
