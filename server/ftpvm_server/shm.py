@@ -91,7 +91,11 @@ class ShmSession:
         return wire_shm.region_view(segment, int(region.offset), int(region.size), what)
 
     def read_plate(self, header: pb.ImageHeader, what: str, limits: Limits) -> np.ndarray:
-        """The (H, W, C) float32 plate an ENCODING_SHM header names (a copy); WireError when it cannot be."""
+        """The (H, W, C) float32 plate an ENCODING_SHM header names; WireError when it cannot be.
+
+        Float32 pixels are not copied: the array is a view of the client's slot, which the client rewrites only
+        after this frame's result has reached it (the stream drops its frames before :meth:`close`).
+        """
         if not header.HasField("shm"):
             raise invalid(f"{what}: ENCODING_SHM needs `shm` (segment name, offset, size)")
         limits.size(header.width, header.height, what)
@@ -109,10 +113,8 @@ class ShmSession:
             raise invalid(f"{what}: a shared-memory image carries no bytes in the stream; leave data empty")
         try:
             view = self._region(header.shm, what)
-            try:
-                return wire_shm.read_pixels(view, header.width, header.height, header.channels, header.shm_encoding)
-            finally:
-                view.release()
+            return wire_shm.read_pixels(view, header.width, header.height, header.channels, header.shm_encoding,
+                                        copy=False)
         except ValueError as exc:
             raise invalid(f"{what}: {exc}") from None
 
@@ -152,6 +154,6 @@ class ShmSession:
         for segment in self._segments.values():
             try:
                 segment.close()
-            except BufferError:  # a view still alive (should not happen); the mapping goes with the process
-                log.debug("shared-memory segment %s still in use at close", segment.name)
+            except BufferError:  # a plate view still alive (a bug): the mapping lives until its last view goes
+                log.warning("shared-memory segment %s still in use at the end of a call", segment.name)
         self._segments.clear()

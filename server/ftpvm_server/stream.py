@@ -189,6 +189,7 @@ class MatteStream:
         reader = threading.Thread(target=self._read, name=f"ftpvm-matte-reader-{self.shot.id}", daemon=True)
         reader.start()
         inflight: Deque[Tuple[_Decoded, Any, float]] = collections.deque()
+        item = future = None
         ended = False
         try:
             while True:
@@ -217,6 +218,10 @@ class MatteStream:
         finally:
             self.cancel.set()
             reader.join(timeout=5)
+            inflight.clear()  # plates may be views of the client's shared memory: drop them all, then unmap
+            item = future = None  # noqa: F841
+            while not self.decoded.empty():
+                self.decoded.get_nowait()
             self.shm.close()
             log.info("matte stream ended shot=%s frames=%d seconds=%.2f fps=%.2f cancelled=%s",
                      self.shot.id, self.done, time.monotonic() - self.began, self._fps(),
@@ -232,11 +237,11 @@ class MatteStream:
 
     def _submit(self, item: _Decoded) -> Any:
         shot, passes, cancel = self.shot, [p for p in self.passes], self.cancel
-        frame, image = item.frame, item.image
+        frame, plate = item.frame, [item.image]  # the job lets go of the plate (maybe shared memory) when it ran
 
         def job(job_cancel: threading.Event) -> Any:
             started = time.monotonic()
-            results = list(shot.matte([(frame, image)], passes=passes, cancel=job_cancel))
+            results = list(shot.matte([(frame, plate.pop())], passes=passes, cancel=job_cancel))
             return results[0], time.monotonic() - started
 
         deadline = deadline_of(self.context)

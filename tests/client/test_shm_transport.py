@@ -105,6 +105,14 @@ def test_shm_results_equal_inline_and_the_segment_is_unlinked(client, shot_data,
     assert auto[0].ok and isinstance(auto[1].error, InvalidArgument) and "32x32" in str(auto[1].error)
 
 
+def test_the_server_unmaps_every_segment_at_the_end_of_a_call(server, client, shot_data):
+    # plates are read in place (no copy); the call must drop them all before it unmaps
+    list(_shot(client, shot_data, "shm-unmap").matte([(f, shot_data.plates_linear[f]) for f in range(4)],
+                                                     transport="shm"))
+    log = server.log_tail(400)
+    assert "still in use" not in log and "Exception ignored" not in log and "BufferError" not in log
+
+
 def test_no_shared_memory_means_inline_for_auto_and_an_error_for_shm(server, shot_data, spy_slots):
     with Client(server.address, timeout=60) as c:
         c._shared_memory = False  # as a client on another machine finds

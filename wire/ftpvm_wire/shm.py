@@ -73,9 +73,11 @@ def write_pixels(image: np.ndarray, out: memoryview, encoding: int) -> Tuple[int
     return width, height, channels
 
 
-def read_pixels(data: memoryview, width: int, height: int, channels: int, encoding: int) -> np.ndarray:
-    """Interleaved pixels in ``data`` -> a new (H, W, C) float32 array (a copy: the region may be reused at once)."""
-    return _pixels(data, width, height, channels, encoding).astype(np.float32, copy=True)
+def read_pixels(data: memoryview, width: int, height: int, channels: int, encoding: int,
+                copy: bool = True) -> np.ndarray:
+    """Interleaved pixels in ``data`` -> (H, W, C) float32: a new array, or with ``copy=False`` and float32 pixels
+    a view of ``data`` itself (valid only while the region is not reused)."""
+    return _pixels(data, width, height, channels, encoding).astype(np.float32, copy=copy)
 
 
 def probe_matches(name: str, token: bytes) -> bool:
