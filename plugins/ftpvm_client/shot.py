@@ -5,7 +5,8 @@ import collections
 import os
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Iterable, Iterator, List, Optional, Protocol, Sequence, Tuple, Union
+from typing import (TYPE_CHECKING, Any, Callable, Deque, Dict, Iterable, Iterator, List, Optional, Protocol, Sequence,
+                    Tuple, Union)
 
 import grpc
 import numpy as np
@@ -15,10 +16,10 @@ from ftpvm_wire.protocol import PASS_NAMES, PASSES, pb
 
 from .errors import Cancelled, FTPVMError, error_for, from_rpc_error
 from .retry import RetryPolicy, call_with_retry, is_transient
+from .types import Keyframe, MatteResult, Progress, ShotInfo
 
 if TYPE_CHECKING:  # multiprocessing is imported only when a call uses shared memory
     from .shm import ShmSlots
-from .types import Keyframe, MatteResult, Progress, ShotInfo
 
 
 class Connection(Protocol):
@@ -268,7 +269,8 @@ class _MatteStream:
                     self.pending.append(item)
             yield from self._frame_messages(*item, slots)
 
-    def _frame_messages(self, frame: int, source: FrameSource, slots: Optional["ShmSlots"]) -> Iterator[pb.MatteRequest]:
+    def _frame_messages(self, frame: int, source: FrameSource,
+                        slots: Optional["ShmSlots"]) -> Iterator[pb.MatteRequest]:
         if slots is not None and slots.fits(source):  # type: ignore[arg-type]
             with self._take:  # not while the attempt's segment is being closed
                 if slots.segment is None:
