@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-format", default="text", choices=("text", "json"),
                    help="'text' lines or one JSON object per line (default: text)")
     p.add_argument("--no-warmup", action="store_true", help="skip the warm-up pass at start")
+    p.add_argument("--no-shm", action="store_true",
+                   help="no shared-memory transport: clients on this machine send pixels inline")
     p.add_argument("--version", action="version", version=f"ftpvm-server {__version__}")
     return p
 
@@ -228,7 +230,7 @@ def serve(args: argparse.Namespace) -> int:
         options=[("grpc.max_send_message_length", limits.max_message_bytes),
                  ("grpc.max_receive_message_length", limits.max_message_bytes),
                  ("grpc.so_reuseport", 0)])
-    service = MattingService(engine, scheduler, limits, guard, info, default_settings(args))
+    service = MattingService(engine, scheduler, limits, guard, info, default_settings(args), shm=not args.no_shm)
     pb_grpc.add_MattingServicer_to_server(service, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -13,7 +13,7 @@ from ftpvm_client import shm as client_shm
 from ftpvm_wire import shm as wire_shm
 from ftpvm_wire.planes import ENCODING_OF_DTYPE, raw_byte_size, raw_dtype
 from ftpvm_wire.protocol import pb
-from server_harness import COLORSPACE
+from server_harness import COLORSPACE, launch
 
 F16 = ENCODING_OF_DTYPE["float16"]
 
@@ -195,3 +195,16 @@ def test_server_validates_regions_and_falls_back_to_chunks(client, shot_data):
     finally:
         segment.close()
         segment.unlink()
+
+
+def test_a_server_started_with_no_shm_offers_none_and_auto_goes_inline(tmp_path, synthetic_checkpoint, shot_data,
+                                                                       spy_slots):
+    srv = launch(tmp_path / "state", synthetic_checkpoint, tmp_path / "server.log", extra=["--no-shm"])
+    try:
+        with Client(srv.address, timeout=60) as c:
+            assert c.stub.GetInfo(pb.GetInfoRequest()).shm.enabled is False
+            assert c.shared_memory() is False
+            results = list(_shot(c, shot_data, "no-shm").matte([(1, shot_data.plates_linear[1])]))
+            assert results[0].ok and spy_slots == []
+    finally:
+        assert srv.stop() == 0, srv.log_tail()

@@ -1,4 +1,4 @@
-"""The torch colour path (OCIO baked to matrix + curve) against OCIO itself, on CPU tensors (and CUDA where there is one)."""
+"""The torch colour path (OCIO baked to matrix + curve) against OCIO itself, on CPU tensors (and CUDA if present)."""
 from __future__ import annotations
 
 import numpy as np
