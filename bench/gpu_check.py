@@ -55,6 +55,7 @@ class Plan:
     """Sizes and counts of one run (full on CUDA, tiny with --quick)."""
 
     cuda: bool
+    full: bool                      # the issue's sizes: the speed targets are judged
     stream_sizes: Sequence[tuple]   # (width, height, downsample_ratio)
     precisions: Sequence[str]
     stream_frames: int
@@ -66,9 +67,9 @@ class Plan:
     @classmethod
     def make(cls, cuda: bool, quick: bool) -> "Plan":
         if cuda and not quick:
-            return cls(True, [(1024, 576, 1.0), (3840, 2160, "auto")], ("fp32", "fp16", "bf16"), 60,
+            return cls(True, True, [(1024, 576, 1.0), (3840, 2160, "auto")], ("fp32", "fp16", "bf16"), 60,
                        (1920, 1080), 24, 50, 256)
-        return cls(cuda, [(128, 96, 1.0), (256, 160, "auto")], ("fp32", "fp16", "bf16"), 2, (128, 96), 2,
+        return cls(cuda, False, [(128, 96, 1.0), (256, 160, "auto")], ("fp32", "fp16", "bf16"), 2, (128, 96), 2,
                    50 if cuda else 2, 32)
 
 
@@ -192,10 +193,10 @@ def check_stream(plan: Plan) -> List[Row]:
             peak = f"{torch.cuda.max_memory_allocated(device) / 2**20:.0f} MiB" if device.type == "cuda" else "n/a"
             target = ""
             status = "ok" if finite else "FAIL"
-            if plan.cuda and (width, height, precision) == (1024, 576, "fp16"):
+            if plan.full and (width, height, precision) == (1024, 576, "fp16"):
                 target = " (target >= 300)"
                 status = status if fps >= 300 else "FAIL"
-            elif plan.cuda and (width, height) == (3840, 2160) and precision == "fp16":
+            elif plan.full and (width, height) == (3840, 2160) and precision == "fp16":
                 target = " (target >= 60)"
                 status = status if fps >= 60 else "FAIL"
             rows.append(Row("stream", what, f"{fps:.1f} frames/s{target}, peak {peak}, "
@@ -288,8 +289,8 @@ def check_server(plan: Plan) -> List[Row]:
                     per_frame = (time.perf_counter() - began) / plan.server_frames
                     overhead = per_frame / engine - 1
                     ok = all(r.ok for r in results)
-                    target = " (target <= 15%)" if plan.cuda else ""
-                    status = "ok" if ok and (not plan.cuda or overhead <= 0.15) else "FAIL"
+                    target = " (target <= 15%)" if plan.full else ""
+                    status = "ok" if ok and (not plan.full or overhead <= 0.15) else "FAIL"
                     rows.append(Row("server", what, f"{1 / per_frame:.1f} frames/s, overhead over the engine "
                                     f"{overhead:+.0%}{target}", status))
         finally:

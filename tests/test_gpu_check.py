@@ -25,7 +25,8 @@ def test_the_full_plan_is_what_the_issue_asks_for():
     plan = _module().Plan.make(cuda=True, quick=False)
     assert list(plan.stream_sizes) == [(1024, 576, 1.0), (3840, 2160, "auto")]
     assert tuple(plan.precisions) == ("fp32", "fp16", "bf16")
-    assert plan.server_size == (1920, 1080) and plan.train_iterations == 50
+    assert plan.server_size == (1920, 1080) and plan.train_iterations == 50 and plan.full
+    assert not _module().Plan.make(cuda=True, quick=True).full  # targets are judged at the issue's sizes only
     assert _module().Plan.make(cuda=False, quick=False).server_size != (1920, 1080)  # no CUDA: always small
 
 
