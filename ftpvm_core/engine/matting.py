@@ -18,6 +18,7 @@ from ftpvm_core.engine.chain import FRESH, ChainIndex, KeyFn
 from ftpvm_core.engine.memory_bank import select_memory
 from ftpvm_core.engine.settings import ShotSettings
 from ftpvm_core.imaging.colour import ColourConverter
+from ftpvm_core.imaging.colour_torch import baked
 from ftpvm_core.imaging.foreground import estimate_foreground_torch
 from ftpvm_core.model.step_types import Memory, StepOutput
 from ftpvm_core.model.streaming import StreamingStep
@@ -52,9 +53,24 @@ class Unrecoverable(Exception):
     """The state before a frame can be neither loaded nor replayed."""
 
 
-def model_input(colour: ColourConverter, image: np.ndarray) -> torch.Tensor:
-    """(H, W, 3) plate -> the model's sRGB input rounded to float16 (a replay from the stored input is exact)."""
-    return torch.from_numpy(colour.to_model(image)).to(torch.float16)
+def model_input(colour: ColourConverter, image: np.ndarray, device: torch.device | None = None) -> torch.Tensor:
+    """(H, W, 3) plate -> the model's sRGB input rounded to float16 (a replay from the stored input is exact).
+
+    With ``device``, on that device when the colour transform bakes to matrix + curve (see
+    :mod:`ftpvm_core.imaging.colour_torch`; equal to OCIO within its TOLERANCE before the float16 rounding),
+    else with OCIO on the CPU.
+    """
+    transform = baked(colour) if device is not None else None
+    if transform is None:
+        return torch.from_numpy(colour.to_model(image)).to(torch.float16)
+    plate = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).to(device)
+    return transform.to_model(plate).to(torch.float16)
+
+
+def on_device(device: torch.device) -> torch.device | None:
+    """Where full-resolution colour work runs: the engine's device when it is a GPU, else None (OCIO on the CPU,
+    multi-threaded and as fast there)."""
+    return device if device.type == "cuda" else None
 
 
 def frame_tensor(x16: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -111,7 +127,7 @@ class MatteLoop:
                 self_mem = step.encode_memory(x, trimap[None, None, None])
         new_state = ChainState(out.state, self_mem)
         self.caches.save_state(key, new_state)
-        self.caches.save_input(self.input_name(input_hash), x16)
+        self.caches.save_input(self.input_name(input_hash), x16.cpu())
         self.chain.record(frame, key, prev, input_hash)
         passes = (alpha.cpu().numpy(), trimap.float().cpu().numpy(),
                   boundary.to(torch.float16).float().cpu().numpy())
@@ -172,7 +188,8 @@ class MatteLoop:
             except Unrecoverable:
                 prev_state = None
                 continue  # next attempt: warm-up, then fresh
-            passes, new_state = self.compute(frame, model_input(self.colour, image), state, key, prev, input_hash)
+            x16 = model_input(self.colour, image, on_device(self.step.device))
+            passes, new_state = self.compute(frame, x16, state, key, prev, input_hash)
             self.caches.save_result(key, passes)
             return (frame, passes, False), (frame, key, new_state)
 
@@ -181,7 +198,11 @@ class MatteLoop:
         fg = None
         if "foreground" in passes:
             dev = self.step.device
-            lin = torch.from_numpy(self.colour.to_linear(image)).to(dev).permute(2, 0, 1)[None]
+            if self.colour.input_is_linear:  # no copy on the CPU: NaN/inf -> 0 on the device
+                lin = torch.nan_to_num(torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).to(dev),
+                                       nan=0.0, posinf=0.0, neginf=0.0).permute(2, 0, 1)[None]
+            else:
+                lin = torch.from_numpy(self.colour.to_linear(image)).to(dev).permute(2, 0, 1)[None]
             a = torch.from_numpy(alpha).to(dev)[None, None]
             fg = self.colour.from_linear(estimate_foreground_torch(lin, a)[0].permute(1, 2, 0).cpu().numpy())
             if premultiply:
@@ -190,4 +211,5 @@ class MatteLoop:
                            boundary if "boundary" in passes else None, from_cache)
 
 
-__all__ = ["FrameResult", "Keyframes", "MatteLoop", "Unrecoverable", "frame_passes", "frame_tensor", "model_input"]
+__all__ = ["FrameResult", "Keyframes", "MatteLoop", "Unrecoverable", "frame_passes", "frame_tensor", "model_input",
+           "on_device"]

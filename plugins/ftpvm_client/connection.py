@@ -52,6 +52,7 @@ class Client:
         else:
             self._channel = grpc.insecure_channel(self.address, options)
         self.stub = pb_grpc.MattingStub(self._channel)
+        self._shared_memory: Optional[bool] = None
 
     # -- plumbing ------------------------------------------------------------------------
     def __enter__(self) -> "Client":
@@ -89,6 +90,16 @@ class Client:
                     raise Unavailable(f"no ftpvm-server answered at {self.address} within {timeout:g} s; "
                                       f"is it running?") from None
                 time.sleep(0.1)
+
+    def shared_memory(self) -> bool:
+        """True when this client shares POSIX shared memory with the server (same machine, the server
+        offers the transport and its probe segment is readable here); asked once per client."""
+        if self._shared_memory is None:
+            from ftpvm_wire.shm import probe_matches
+
+            support = self.call(self.stub.GetInfo, pb.GetInfoRequest()).shm
+            self._shared_memory = bool(support.enabled) and probe_matches(support.probe_name, support.probe_token)
+        return self._shared_memory
 
     # -- server and shots ----------------------------------------------------------------
     def info(self) -> ServerInfo:

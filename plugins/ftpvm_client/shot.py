@@ -5,8 +5,8 @@ import collections
 import os
 import threading
 import time
-from typing import (Any, Callable, Deque, Dict, Iterable, Iterator, List, Optional, Protocol, Sequence, Tuple, Union,
-                    cast)
+from typing import (TYPE_CHECKING, Any, Callable, Deque, Dict, Iterable, Iterator, List, Optional, Protocol, Sequence,
+                    Tuple, Union, cast)
 
 import grpc
 import numpy as np
@@ -17,6 +17,9 @@ from ftpvm_wire.protocol import PASS_NAMES, PASSES, pb
 from .errors import Cancelled, FTPVMError, error_for, from_rpc_error
 from .retry import RetryPolicy, call_with_retry, is_transient
 from .types import Keyframe, MatteResult, Progress, ShotInfo
+
+if TYPE_CHECKING:  # multiprocessing is imported only when a call uses shared memory
+    from .shm import ShmSlots
 
 
 class Connection(Protocol):
@@ -36,12 +39,16 @@ class Connection(Protocol):
 
     def delete_shot(self, shot_id: str) -> bool: ...
 
+    def shared_memory(self) -> bool: ...
+
 
 #: What a frame source may be: a (H, W, 3) array, a path on the server's disk, or EXR bytes.
 FrameSource = Union[np.ndarray, str, "os.PathLike[str]", bytes]
 
 #: Frames sent ahead of their results (bounds memory on both ends).
 WINDOW = 4
+#: How ``matte`` moves pixels (see its docstring).
+TRANSPORTS = ("auto", "inline", "shm", "path")
 
 
 def _header_and_payload(source: FrameSource, encoding: int) -> Tuple[pb.ImageHeader, bytes]:
@@ -133,8 +140,8 @@ class ShotHandle:
     def matte(self, frames: Iterable[Tuple[int, FrameSource]], passes: Sequence[str] = ("alpha",), *,
               outputs: Optional[Dict[str, str]] = None, progress: Optional[Callable[[Progress], Any]] = None,
               cancel: Optional[threading.Event] = None, raise_errors: bool = True,
-              send_dtype: str = "float16", result_dtype: str = "float16",
-              timeout: Optional[float] = None) -> Iterator[MatteResult]:
+              send_dtype: Optional[str] = None, result_dtype: Optional[str] = None,
+              timeout: Optional[float] = None, transport: str = "auto") -> Iterator[MatteResult]:
         """Matte ``frames`` (``(frame, plate)`` pairs; plate an array, a server path or EXR bytes).
 
         Yields a MatteResult per frame, in order. ``outputs`` maps pass names to server-side EXR
@@ -143,19 +150,47 @@ class ShotHandle:
         setting ``cancel`` stops the server's work and raises Cancelled. A failed frame raises
         its error, or is yielded with ``error`` set when ``raise_errors`` is False.
         Transient failures (server restarting) resend the frames still in flight.
+
+        ``transport`` says how array plates and result pixels travel: "inline" in the gRPC stream;
+        "shm" through POSIX shared memory (a client on the server's machine; FTPVMError when the
+        server does not share memory with this process); "auto" (default) shm when the server
+        offers it and shares memory with this process, else inline; "path" only server paths in and
+        written files out (every frame a path, ``outputs=`` and ``result_dtype="none"``).
+        ``send_dtype`` / ``result_dtype`` ("float16" | "float32"; results also "none"): by default
+        float16 in the stream (half the bytes) and float32 in shared memory (a plain copy, where
+        converting to half would cost more than the bytes it saves).
         """
+        if transport not in TRANSPORTS:
+            raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, not {transport!r}")
+        if transport == "path" and (not outputs or result_dtype != "none"):
+            raise ValueError('transport="path" returns written files only: give outputs= and result_dtype="none"')
         names = tuple(passes)
         unknown = [p for p in names if p not in PASSES]
         if unknown or not names:
             raise ValueError(f"unknown pass(es) {unknown}; choose from {sorted(PASSES)}")
         if result_dtype == "none" and not outputs:
             raise ValueError('result_dtype="none" needs outputs= (otherwise nothing comes back)')
+        frames = _paths_only(frames) if transport == "path" else frames
+        shared = transport in ("shm", "auto") and self.client.shared_memory()
+        if transport == "shm" and not shared:
+            raise FTPVMError("the server does not share memory with this process (another machine or container, "
+                             "another user, or the transport is off); use transport=\"inline\"")
+        default_dtype = "float32" if shared else "float16"
+        send_dtype, result_dtype = send_dtype or default_dtype, result_dtype or default_dtype
         start = pb.MatteStart(
             shot_id=self.shot_id, passes=[cast(Any, PASSES[p][0]) for p in names],
             result_encoding=pb.ENCODING_PATH if result_dtype == "none" else ENCODING_OF_DTYPE[result_dtype],
             outputs=[self._template(p, t) for p, t in (outputs or {}).items()],
             expected_frames=len(frames) if hasattr(frames, "__len__") else 0)  # type: ignore[arg-type]
-        stream = _MatteStream(self.client, start, iter(frames), ENCODING_OF_DTYPE[send_dtype], cancel, timeout)
+        slots = None
+        if shared:
+            from .shm import ShmSlots
+
+            result_channels = sum(PASSES[p][1] for p in names) if result_dtype != "none" else 0
+            slots = lambda: ShmSlots(self.width, self.height, ENCODING_OF_DTYPE[send_dtype],  # noqa: E731
+                                     start.result_encoding, result_channels, WINDOW)
+        stream = _MatteStream(self.client, start, iter(frames), ENCODING_OF_DTYPE[send_dtype], cancel, timeout,
+                              slots)
         total = start.expected_frames or None
         done = 0
         for result in stream:
@@ -176,12 +211,23 @@ class ShotHandle:
         return template
 
 
+def _paths_only(frames: Iterable[Tuple[int, FrameSource]]) -> Iterator[Tuple[int, FrameSource]]:
+    for frame, source in frames:
+        if not isinstance(source, (str, os.PathLike)):
+            raise ValueError(f'transport="path" sends server paths only; frame {frame} is a {type(source).__name__}')
+        yield frame, source
+
+
 class _MatteStream:
-    """One Matte call, re-opened on transient failures with the frames still unanswered."""
+    """One Matte call, re-opened on transient failures with the frames still unanswered. With ``slots`` (a
+    factory), each attempt moves array plates and results through its own shared-memory segment."""
 
     def __init__(self, client: Connection, start: pb.MatteStart, frames: Iterator[Tuple[int, FrameSource]],
-                 encoding: int, cancel: Optional[threading.Event], timeout: Optional[float]):
+                 encoding: int, cancel: Optional[threading.Event], timeout: Optional[float],
+                 slots: Optional[Callable[[], "ShmSlots"]] = None):
         self.client, self.start, self.frames, self.encoding = client, start, frames, encoding
+        self.make_slots = slots
+        self.slots: Optional["ShmSlots"] = None
         self.cancel_event = cancel or threading.Event()
         self.timeout = timeout
         self.pending: Deque[Tuple[int, FrameSource]] = collections.deque()
@@ -200,7 +246,7 @@ class _MatteStream:
     # Frames that went out but have no result yet are kept in ``pending`` (at most WINDOW). Each
     # attempt (call) has its own ``stop`` event, so a dead call's sender never takes another frame.
     def _requests(self, resend: List[Tuple[int, FrameSource]], window: threading.Semaphore,
-                  stop: threading.Event) -> Iterator[pb.MatteRequest]:
+                  stop: threading.Event, slots: Optional["ShmSlots"]) -> Iterator[pb.MatteRequest]:
         yield pb.MatteRequest(start=self.start)
         queue = collections.deque(resend)
         while True:
@@ -222,13 +268,25 @@ class _MatteStream:
                         self.exhausted = True
                         return
                     self.pending.append(item)
-            yield from self._frame_messages(*item)
+            yield from self._frame_messages(*item, slots)
 
-    def _frame_messages(self, frame: int, source: FrameSource) -> Iterator[pb.MatteRequest]:
+    def _frame_messages(self, frame: int, source: FrameSource,
+                        slots: Optional["ShmSlots"]) -> Iterator[pb.MatteRequest]:
+        if slots is not None and slots.fits(source):  # type: ignore[arg-type]
+            with self._take:  # not while the attempt's segment is being closed
+                if slots.segment is None:
+                    return
+                header, region = slots.put_plate(source)  # type: ignore[arg-type]
+            yield pb.MatteRequest(frame=pb.FrameHeader(frame=int(frame), plate=header, result_shm=region))
+            return
         header, payload = _header_and_payload(source, self.encoding)
         first, rest = split(payload, self.client.chunk_bytes, self.client.chunk_bytes)
         header.data = first
-        yield pb.MatteRequest(frame=pb.FrameHeader(frame=int(frame), plate=header))
+        message = pb.FrameHeader(frame=int(frame), plate=header)
+        region = slots.result_region() if slots is not None else None
+        if region is not None:
+            message.result_shm.CopyFrom(region)
+        yield pb.MatteRequest(frame=message)
         for data in rest:
             yield pb.MatteRequest(chunk=pb.Chunk(data=data))
 
@@ -241,7 +299,8 @@ class _MatteStream:
             stop = threading.Event()
             with self._take:
                 resend = list(self.pending)
-            requests = self._requests(resend, window, stop)
+            self.slots = self.make_slots() if self.make_slots is not None else None
+            requests = self._requests(resend, window, stop, self.slots)
             self._call = self.client.stub.Matte(requests, timeout=self.timeout, metadata=self.client.metadata)
             try:
                 for result in self._results(self._call):
@@ -261,6 +320,9 @@ class _MatteStream:
             finally:
                 stop.set()
                 self._call.cancel()
+                if self.slots is not None:
+                    with self._take:  # the sender holds this while it writes a plate
+                        self.slots.close()
 
     def _results(self, call: Iterator[pb.MatteResponse]) -> Iterator[MatteResult]:
         responses = iter(call)
@@ -282,8 +344,7 @@ class _MatteStream:
             self.frames_per_second = header.progress.frames_per_second
             yield self._decode(header, assembler.bytes())
 
-    @staticmethod
-    def _decode(header: pb.FrameResult, payload: bytes) -> MatteResult:
+    def _decode(self, header: pb.FrameResult, payload: bytes) -> MatteResult:
         result = MatteResult(frame=header.frame, from_cache=header.from_cache,
                              nonfinite_pixels=header.nonfinite_pixels)
         if header.status.code != 0:
@@ -293,13 +354,19 @@ class _MatteStream:
         offset = 0
         for layout in header.passes:
             name = PASS_NAMES.get(getattr(layout, "pass"))
-            data = payload[offset:offset + layout.byte_size]
-            offset += layout.byte_size
+            start, offset = offset, offset + layout.byte_size
             if name is None:
                 continue  # a pass this client does not know (a newer server): its bytes are skipped
             if layout.written_path:
                 result.written[name] = layout.written_path
             if layout.byte_size:
-                image = from_planes(data, header.width, header.height, layout.channels, header.encoding)
+                if header.HasField("shm"):
+                    if self.slots is None:
+                        raise FTPVMError("protocol error: a result in shared memory this call did not offer")
+                    image = self.slots.read(header.shm, start, layout.byte_size, header.width, header.height,
+                                            layout.channels, header.encoding)
+                else:
+                    image = from_planes(payload[start:offset], header.width, header.height, layout.channels,
+                                        header.encoding)
                 setattr(result, name, image[:, :, 0] if layout.channels == 1 else image)
         return result

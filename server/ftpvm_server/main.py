@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-format", default="text", choices=("text", "json"),
                    help="'text' lines or one JSON object per line (default: text)")
     p.add_argument("--no-warmup", action="store_true", help="skip the warm-up pass at start")
+    p.add_argument("--no-shm", action="store_true",
+                   help="no shared-memory transport: clients on this machine send pixels inline")
     p.add_argument("--version", action="version", version=f"ftpvm-server {__version__}")
     return p
 
@@ -271,7 +273,7 @@ def serve(args: argparse.Namespace) -> int:
                  ("grpc.max_receive_message_length", limits.max_message_bytes),
                  ("grpc.so_reuseport", 0)])
     service = MattingService(engine, scheduler, limits, guard, info, default_settings(args),
-                             temp_dir=str(engine.store.temp_dir))
+                             temp_dir=str(engine.store.temp_dir), shm=not args.no_shm)
     pb_grpc.add_MattingServicer_to_server(service, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -305,6 +307,7 @@ def serve(args: argparse.Namespace) -> int:
     watchdog.close()
     scheduler.close(cancel_running=True)
     engine.close()
+    service.shm.close()
     log.info("stopped; state flushed")
     return 0
 

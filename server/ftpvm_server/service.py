@@ -23,6 +23,7 @@ from .limits import Limits, WireError, invalid
 from .paths import PathGuard
 from .payloads import ChunkReader, Peekable, keyframe_guides, receive_image
 from .scheduler import Scheduler
+from .shm import ShmHost
 from .stream import MatteStream, deadline_of
 
 log = logging.getLogger("ftpvm_server.service")
@@ -44,7 +45,8 @@ class MattingService(pb_grpc.MattingServicer):
     """RPC -> engine."""
 
     def __init__(self, engine: Any, scheduler: Scheduler, limits: Limits, guard: PathGuard, info: pb.ServerInfo,
-                 default_settings: Optional[Dict[str, Any]] = None, temp_dir: Optional[str] = None):
+                 default_settings: Optional[Dict[str, Any]] = None, temp_dir: Optional[str] = None,
+                 shm: bool = True):
         self.engine = engine
         self.temp_dir = temp_dir
         self.default_settings = dict(default_settings or {})
@@ -52,6 +54,8 @@ class MattingService(pb_grpc.MattingServicer):
         self.limits = limits
         self.guard = guard
         self.info = info
+        self.shm = ShmHost(enabled=shm)
+        self.info.shm.CopyFrom(self.shm.support())
         self.counters = Counters()
         self._open_lock = threading.Lock()
 

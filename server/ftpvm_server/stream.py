@@ -24,8 +24,9 @@ from .counters import Counters
 from .errors import abort, status_of
 from .limits import Limits, WireError, invalid
 from .paths import PathGuard, expand_template
-from .payloads import ChunkReader, Peekable, receive_image
+from .payloads import ChunkReader, Peekable, receive_image, sanitize
 from .scheduler import QueueFull, Scheduler
+from .shm import ShmHost, ShmSession
 
 log = logging.getLogger("ftpvm_server.stream")
 
@@ -41,6 +42,7 @@ class _Decoded:
     image: Optional[np.ndarray] = None
     nonfinite: int = 0
     error: Optional[BaseException] = None
+    result_shm: Optional[pb.ShmRegion] = None
 
 
 _END = object()
@@ -60,6 +62,7 @@ class StreamHost(Protocol):
     scheduler: Scheduler
     counters: Counters
     temp_dir: Optional[str]
+    shm: ShmHost
 
     def get_shot(self, shot_id: str) -> Any: ...
 
@@ -107,6 +110,7 @@ class MatteStream:
         self.done = 0
         self.began = time.monotonic()
         self.key = f"matte:{id(self)}"
+        self.shm = ShmSession(service.shm.enabled)
 
     # -- reader thread -----------------------------------------------------------------
     def _put(self, item: Any) -> bool:
@@ -135,8 +139,25 @@ class MatteStream:
                                       f"each followed by their chunks"))
                     break
                 header = message.frame
-                item = _Decoded(frame=header.frame)
+                item = _Decoded(frame=header.frame,
+                                result_shm=header.result_shm if header.HasField("result_shm") else None)
                 what = f"plate of frame {header.frame}"
+                if header.plate.encoding == pb.ENCODING_SHM:
+                    try:
+                        limits.frame(header.frame)
+                        item.image, item.nonfinite = sanitize(self.shm.read_plate(header.plate, what, limits))
+                        if item.image.shape[:2] != (size[1], size[0]):
+                            raise invalid(f"plate of frame {header.frame} is {item.image.shape[1]}x"
+                                          f"{item.image.shape[0]} but the shot is {size[0]}x{size[1]}")
+                        if item.image.shape[2] != 3:
+                            raise invalid(f"plate of frame {header.frame} has {item.image.shape[2]} channel(s); "
+                                          f"it must have 3")
+                    except WireError as exc:
+                        item.image, item.error = None, exc
+                    _skip_chunks(self.requests)
+                    if not self._put(item):
+                        break
+                    continue
                 try:
                     limits.frame(header.frame)
                     raw = header.plate.encoding in (pb.ENCODING_RAW_F16, pb.ENCODING_RAW_F32)
@@ -162,6 +183,7 @@ class MatteStream:
         reader = threading.Thread(target=self._read, name=f"ftpvm-matte-reader-{self.shot.id}", daemon=True)
         reader.start()
         inflight: Deque[Tuple[_Decoded, Any, float]] = collections.deque()
+        item = future = None
         ended, broken = False, None
         try:
             while True:
@@ -192,6 +214,11 @@ class MatteStream:
         finally:
             self.cancel.set()
             reader.join(timeout=5)
+            inflight.clear()  # plates may be views of the client's shared memory: drop them all, then unmap
+            item = future = None  # noqa: F841
+            while not self.decoded.empty():
+                self.decoded.get_nowait()
+            self.shm.close()
             log.info("matte stream ended shot=%s frames=%d seconds=%.2f fps=%.2f cancelled=%s",
                      self.shot.id, self.done, time.monotonic() - self.began, self._fps(),
                      not self.context.is_active())
@@ -206,11 +233,11 @@ class MatteStream:
 
     def _submit(self, item: _Decoded) -> Any:
         shot, passes, cancel = self.shot, [p for p in self.passes], self.cancel
-        frame, image = item.frame, item.image
+        frame, plate = item.frame, [item.image]  # the job lets go of the plate (maybe shared memory) when it ran
 
         def job(job_cancel: threading.Event) -> Any:
             started = time.monotonic()
-            results = list(shot.matte([(frame, image)], passes=passes, cancel=job_cancel))
+            results = list(shot.matte([(frame, plate.pop())], passes=passes, cancel=job_cancel))
             return results[0], time.monotonic() - started
 
         deadline = deadline_of(self.context)
@@ -235,7 +262,7 @@ class MatteStream:
                 raise item.error
             result, seconds = self._wait(future)
             header.from_cache = bool(result.from_cache)
-            payload = self._encode(result, header)
+            payload = self._encode(result, header, item.result_shm)
             self.service.counters.frame(shot_id, seconds, header.from_cache)
         except Exception as exc:  # noqa: BLE001 - this frame fails; the stream goes on
             code, message, _ = status_of(exc)
@@ -264,8 +291,9 @@ class MatteStream:
                 if not self.context.is_active():
                     self.cancel.set()
 
-    def _encode(self, result: Any, header: pb.FrameResult) -> bytes:
+    def _encode(self, result: Any, header: pb.FrameResult, region: Optional[pb.ShmRegion] = None) -> bytes:
         parts: List[bytes] = []
+        pixels: List[Tuple[Any, np.ndarray]] = []
         for name in self.passes:
             image = getattr(result, name)
             if image is None:
@@ -275,9 +303,15 @@ class MatteStream:
             if name in self.templates:
                 layout.written_path = self._write(name, image, header.frame)
             if self.encoding != pb.ENCODING_PATH:
-                _, _, channels, data = to_planes(image, self.encoding)
-                layout.channels, layout.byte_size = channels, len(data)
-                parts.append(data)
+                pixels.append((layout, image))
+        if pixels and region is not None and self.shm.write_result(
+                region, [i for _, i in pixels], self.encoding, [layout for layout, _ in pixels]):
+            header.shm.CopyFrom(region)
+            return b""
+        for layout, image in pixels:
+            _, _, channels, data = to_planes(image, self.encoding)
+            layout.channels, layout.byte_size = channels, len(data)
+            parts.append(data)
         return b"".join(parts)
 
     def _write(self, name: str, image: np.ndarray, frame: int) -> str:

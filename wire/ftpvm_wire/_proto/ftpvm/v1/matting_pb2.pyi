@@ -14,6 +14,7 @@ class Encoding(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ENCODING_RAW_F32: _ClassVar[Encoding]
     ENCODING_EXR: _ClassVar[Encoding]
     ENCODING_PATH: _ClassVar[Encoding]
+    ENCODING_SHM: _ClassVar[Encoding]
 
 class Pass(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -27,14 +28,25 @@ ENCODING_RAW_F16: Encoding
 ENCODING_RAW_F32: Encoding
 ENCODING_EXR: Encoding
 ENCODING_PATH: Encoding
+ENCODING_SHM: Encoding
 PASS_UNSPECIFIED: Pass
 PASS_ALPHA: Pass
 PASS_FOREGROUND: Pass
 PASS_TRIMAP: Pass
 PASS_BOUNDARY: Pass
 
+class ShmRegion(_message.Message):
+    __slots__ = ("name", "offset", "size")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    offset: int
+    size: int
+    def __init__(self, name: _Optional[str] = ..., offset: _Optional[int] = ..., size: _Optional[int] = ...) -> None: ...
+
 class ImageHeader(_message.Message):
-    __slots__ = ("encoding", "width", "height", "channels", "byte_size", "data", "path")
+    __slots__ = ("encoding", "width", "height", "channels", "byte_size", "data", "path", "shm", "shm_encoding")
     ENCODING_FIELD_NUMBER: _ClassVar[int]
     WIDTH_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
@@ -42,6 +54,8 @@ class ImageHeader(_message.Message):
     BYTE_SIZE_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
+    SHM_FIELD_NUMBER: _ClassVar[int]
+    SHM_ENCODING_FIELD_NUMBER: _ClassVar[int]
     encoding: Encoding
     width: int
     height: int
@@ -49,7 +63,9 @@ class ImageHeader(_message.Message):
     byte_size: int
     data: bytes
     path: str
-    def __init__(self, encoding: _Optional[_Union[Encoding, str]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., channels: _Optional[int] = ..., byte_size: _Optional[int] = ..., data: _Optional[bytes] = ..., path: _Optional[str] = ...) -> None: ...
+    shm: ShmRegion
+    shm_encoding: Encoding
+    def __init__(self, encoding: _Optional[_Union[Encoding, str]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., channels: _Optional[int] = ..., byte_size: _Optional[int] = ..., data: _Optional[bytes] = ..., path: _Optional[str] = ..., shm: _Optional[_Union[ShmRegion, _Mapping]] = ..., shm_encoding: _Optional[_Union[Encoding, str]] = ...) -> None: ...
 
 class Chunk(_message.Message):
     __slots__ = ("data",)
@@ -82,7 +98,7 @@ class Limits(_message.Message):
     def __init__(self, max_width: _Optional[int] = ..., max_height: _Optional[int] = ..., max_pixels: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., chunk_bytes: _Optional[int] = ..., max_shots: _Optional[int] = ..., max_frames_in_flight: _Optional[int] = ..., max_keyframe_band: _Optional[int] = ...) -> None: ...
 
 class ServerInfo(_message.Message):
-    __slots__ = ("server_version", "protocol", "engine_version", "model_fingerprint", "weights_source", "device", "precision", "limits", "passes", "settings_schema_json", "auth_required", "path_mode", "allowed_roots", "colorspaces")
+    __slots__ = ("server_version", "protocol", "engine_version", "model_fingerprint", "weights_source", "device", "precision", "limits", "passes", "settings_schema_json", "auth_required", "path_mode", "allowed_roots", "colorspaces", "shm")
     SERVER_VERSION_FIELD_NUMBER: _ClassVar[int]
     PROTOCOL_FIELD_NUMBER: _ClassVar[int]
     ENGINE_VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -97,6 +113,7 @@ class ServerInfo(_message.Message):
     PATH_MODE_FIELD_NUMBER: _ClassVar[int]
     ALLOWED_ROOTS_FIELD_NUMBER: _ClassVar[int]
     COLORSPACES_FIELD_NUMBER: _ClassVar[int]
+    SHM_FIELD_NUMBER: _ClassVar[int]
     server_version: str
     protocol: str
     engine_version: str
@@ -111,7 +128,18 @@ class ServerInfo(_message.Message):
     path_mode: bool
     allowed_roots: _containers.RepeatedScalarFieldContainer[str]
     colorspaces: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, server_version: _Optional[str] = ..., protocol: _Optional[str] = ..., engine_version: _Optional[str] = ..., model_fingerprint: _Optional[str] = ..., weights_source: _Optional[str] = ..., device: _Optional[str] = ..., precision: _Optional[str] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., passes: _Optional[_Iterable[str]] = ..., settings_schema_json: _Optional[str] = ..., auth_required: bool = ..., path_mode: bool = ..., allowed_roots: _Optional[_Iterable[str]] = ..., colorspaces: _Optional[_Iterable[str]] = ...) -> None: ...
+    shm: ShmSupport
+    def __init__(self, server_version: _Optional[str] = ..., protocol: _Optional[str] = ..., engine_version: _Optional[str] = ..., model_fingerprint: _Optional[str] = ..., weights_source: _Optional[str] = ..., device: _Optional[str] = ..., precision: _Optional[str] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., passes: _Optional[_Iterable[str]] = ..., settings_schema_json: _Optional[str] = ..., auth_required: bool = ..., path_mode: bool = ..., allowed_roots: _Optional[_Iterable[str]] = ..., colorspaces: _Optional[_Iterable[str]] = ..., shm: _Optional[_Union[ShmSupport, _Mapping]] = ...) -> None: ...
+
+class ShmSupport(_message.Message):
+    __slots__ = ("enabled", "probe_name", "probe_token")
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    PROBE_NAME_FIELD_NUMBER: _ClassVar[int]
+    PROBE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    enabled: bool
+    probe_name: str
+    probe_token: bytes
+    def __init__(self, enabled: bool = ..., probe_name: _Optional[str] = ..., probe_token: _Optional[bytes] = ...) -> None: ...
 
 class ShotRef(_message.Message):
     __slots__ = ("shot_id",)
@@ -255,12 +283,14 @@ class MatteStart(_message.Message):
     def __init__(self, shot_id: _Optional[str] = ..., passes: _Optional[_Iterable[_Union[Pass, str]]] = ..., result_encoding: _Optional[_Union[Encoding, str]] = ..., outputs: _Optional[_Iterable[_Union[OutputTemplate, _Mapping]]] = ..., expected_frames: _Optional[int] = ...) -> None: ...
 
 class FrameHeader(_message.Message):
-    __slots__ = ("frame", "plate")
+    __slots__ = ("frame", "plate", "result_shm")
     FRAME_FIELD_NUMBER: _ClassVar[int]
     PLATE_FIELD_NUMBER: _ClassVar[int]
+    RESULT_SHM_FIELD_NUMBER: _ClassVar[int]
     frame: int
     plate: ImageHeader
-    def __init__(self, frame: _Optional[int] = ..., plate: _Optional[_Union[ImageHeader, _Mapping]] = ...) -> None: ...
+    result_shm: ShmRegion
+    def __init__(self, frame: _Optional[int] = ..., plate: _Optional[_Union[ImageHeader, _Mapping]] = ..., result_shm: _Optional[_Union[ShmRegion, _Mapping]] = ...) -> None: ...
 
 class Cancel(_message.Message):
     __slots__ = ()
@@ -308,7 +338,7 @@ class Progress(_message.Message):
     def __init__(self, frames_done: _Optional[int] = ..., frames_expected: _Optional[int] = ..., frames_per_second: _Optional[float] = ...) -> None: ...
 
 class FrameResult(_message.Message):
-    __slots__ = ("frame", "status", "width", "height", "encoding", "passes", "from_cache", "nonfinite_pixels", "progress", "byte_size")
+    __slots__ = ("frame", "status", "width", "height", "encoding", "passes", "from_cache", "nonfinite_pixels", "progress", "byte_size", "shm")
     FRAME_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     WIDTH_FIELD_NUMBER: _ClassVar[int]
@@ -319,6 +349,7 @@ class FrameResult(_message.Message):
     NONFINITE_PIXELS_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_FIELD_NUMBER: _ClassVar[int]
     BYTE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SHM_FIELD_NUMBER: _ClassVar[int]
     frame: int
     status: Status
     width: int
@@ -329,7 +360,8 @@ class FrameResult(_message.Message):
     nonfinite_pixels: int
     progress: Progress
     byte_size: int
-    def __init__(self, frame: _Optional[int] = ..., status: _Optional[_Union[Status, _Mapping]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., encoding: _Optional[_Union[Encoding, str]] = ..., passes: _Optional[_Iterable[_Union[PassLayout, _Mapping]]] = ..., from_cache: bool = ..., nonfinite_pixels: _Optional[int] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., byte_size: _Optional[int] = ...) -> None: ...
+    shm: ShmRegion
+    def __init__(self, frame: _Optional[int] = ..., status: _Optional[_Union[Status, _Mapping]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., encoding: _Optional[_Union[Encoding, str]] = ..., passes: _Optional[_Iterable[_Union[PassLayout, _Mapping]]] = ..., from_cache: bool = ..., nonfinite_pixels: _Optional[int] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., byte_size: _Optional[int] = ..., shm: _Optional[_Union[ShmRegion, _Mapping]] = ...) -> None: ...
 
 class MatteResponse(_message.Message):
     __slots__ = ("result", "chunk")

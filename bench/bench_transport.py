@@ -1,0 +1,233 @@
+"""Per-frame transport time between a client and ftpvm-server on one machine: inline, path and shared memory.
+
+    python bench/bench_transport.py                         # 1920x1080, alpha + foreground, 12 frames per mode
+    python bench/bench_transport.py --size 960x540 --frames 4
+
+The server here is the real service (``MattingService``: limits, payload decoding, the Matte stream, result
+encoding) in its own process, over an engine stub that answers every frame at once with fixed passes, so the
+time per frame is the transport alone: the client's encoding, gRPC or shared memory, the server's decoding and
+sanitising, result encoding, and the client's decoding. Modes:
+- inline  half planes in the gRPC stream (1 MiB chunks), both ways;
+- shm     half planes through a POSIX shared-memory segment, both ways (``transport="shm"``);
+- path    the client sends paths of EXR plates; the server reads them and writes the passes as EXRs;
+- memcpy  one plain copy of the bytes the shared-memory mode moves (plate + result, float32), the floor;
+- shm data  the shared-memory data path alone (no gRPC, no stream machinery, warm pages): the client's copy in,
+          the server's finite check and result copy, the client's copy out.
+By default (``ShotHandle.matte``'s dtypes) inline sends half floats and shared memory float32.
+Everything stays on 127.0.0.1 and is bounded.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Sequence
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+for _d in (ROOT, ROOT / "wire", ROOT / "server", ROOT / "plugins"):
+    if str(_d) not in sys.path:
+        sys.path.insert(0, str(_d))
+
+PASSES = ("alpha", "foreground")
+
+
+class _StubShot:
+    """Just enough of an engine shot for the Matte stream: fixed passes, no compute."""
+
+    def __init__(self, shot_id: str, width: int, height: int, colorspace: str):
+        from ftpvm_core.engine.settings import ShotSettings
+
+        self.id, self.width, self.height, self.colorspace = shot_id, width, height, colorspace
+        self.settings = ShotSettings()
+        rng = np.random.default_rng(0)
+        self._alpha = rng.random((height, width), dtype=np.float32)
+        self._fg = rng.random((height, width, 3), dtype=np.float32)
+
+    def keyframes(self) -> List[Any]:
+        return [type("K", (), {"frame": 0})()]
+
+    def cached_frames(self) -> int:
+        return 0
+
+    def matte(self, frames, passes=("alpha",), cancel=None):
+        from ftpvm_core.engine.matting import FrameResult
+
+        for frame, _image in frames:
+            yield FrameResult(frame, self._alpha, self._fg if "foreground" in passes else None, None, None, False)
+
+
+class _StubEngine:
+    def __init__(self) -> None:
+        self.shots: Dict[str, _StubShot] = {}
+
+    def list_shots(self) -> List[str]:
+        return list(self.shots)
+
+    def open_shot(self, shot_id, width, height, colorspace, settings=None, reset=False):
+        self.shots[shot_id] = _StubShot(shot_id, width, height, colorspace)
+        return self.shots[shot_id]
+
+    def get_shot(self, shot_id):
+        return self.shots[shot_id]
+
+
+def serve_stub(root: str) -> None:
+    """Run the real service over the stub engine; print the port; serve until stdin closes."""
+    from concurrent import futures
+
+    import grpc
+
+    from ftpvm_server.limits import Limits
+    from ftpvm_server.paths import PathGuard
+    from ftpvm_server.scheduler import Scheduler
+    from ftpvm_server.service import MattingService
+    from ftpvm_wire.protocol import pb, pb_grpc
+
+    limits = Limits()
+    guard = PathGuard([root])
+    service = MattingService(_StubEngine(), Scheduler(max_queue=limits.max_queue), limits, guard,
+                             pb.ServerInfo(protocol="ftpvm.v1", path_mode=True, allowed_roots=[root]))
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8),
+                         options=[("grpc.max_send_message_length", limits.max_message_bytes),
+                                  ("grpc.max_receive_message_length", limits.max_message_bytes)])
+    pb_grpc.add_MattingServicer_to_server(service, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    print(port, flush=True)
+    sys.stdin.read()
+    server.stop(2).wait(5)
+    service.shm.close()
+
+
+def time_mode(shot, frames, repeats: int, **kwargs) -> float:
+    """Seconds per frame of one matte call over ``frames`` (after one warm-up frame)."""
+    list(shot.matte(frames[:1], passes=PASSES, **kwargs))
+    began = time.perf_counter()
+    n = 0
+    for _ in range(repeats):
+        for result in shot.matte(frames, passes=PASSES, **kwargs):
+            assert result.ok, result.error
+            n += 1
+    return (time.perf_counter() - began) / n
+
+
+def memcpy_seconds(width: int, height: int, repeats: int = 10) -> float:
+    """One copy of a plate's and a result's float32 pixels (the bytes the shared-memory mode moves)."""
+    nbytes = width * height * (3 + 4) * 4
+    src = np.random.default_rng(1).integers(0, 255, nbytes, dtype=np.uint8)
+    dst = np.empty_like(src)
+    np.copyto(dst, src)
+    began = time.perf_counter()
+    for _ in range(repeats):
+        np.copyto(dst, src)
+    return (time.perf_counter() - began) / repeats
+
+
+def shm_data_path_seconds(width: int, height: int, repeats: int = 8) -> float:
+    """The shared-memory data path alone, in one process with warm pages: the client writes a plate into its slot,
+    the server reads it (in place) and checks it is finite, writes alpha + foreground, the client copies them out."""
+    from ftpvm_client.shm import ShmSlots
+    from ftpvm_server.limits import Limits
+    from ftpvm_server.payloads import sanitize
+    from ftpvm_server.shm import ShmSession
+    from ftpvm_wire.protocol import pb
+
+    rng = np.random.default_rng(2)
+    plate = rng.random((height, width, 3), dtype=np.float32)
+    alpha, fg = rng.random((height, width), dtype=np.float32), rng.random((height, width, 3), dtype=np.float32)
+    f32 = pb.ENCODING_RAW_F32
+    slots = ShmSlots(width, height, f32, f32, 4, 1)
+    session, limits = ShmSession(True), Limits()
+
+    def one() -> None:
+        header, region = slots.put_plate(plate)
+        image, _ = sanitize(session.read_plate(header, "plate", limits))
+        del image
+        layouts = [pb.PassLayout(), pb.PassLayout()]
+        assert session.write_result(region, [alpha, fg], f32, layouts)
+        slots.read(region, 0, layouts[0].byte_size, width, height, 1, f32)
+        slots.read(region, layouts[0].byte_size, layouts[1].byte_size, width, height, 3, f32)
+
+    try:
+        one()
+        began = time.perf_counter()
+        for _ in range(repeats):
+            one()
+        return (time.perf_counter() - began) / repeats
+    finally:
+        session.close()
+        slots.close()
+
+
+def run(width: int, height: int, frames: int, repeats: int = 1) -> Dict[str, float]:
+    """Per-frame seconds of each mode; also used by bench/gpu_check.py."""
+    from ftpvm_client import Client
+    from ftpvm_core.imaging import io
+
+    rows: Dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="ftpvm-transport-") as tmp:
+        plates = [np.random.default_rng(i).random((height, width, 3), dtype=np.float32) for i in range(frames)]
+        os.makedirs(os.path.join(tmp, "out"))
+        for i, plate in enumerate(plates):
+            io.write_exr(os.path.join(tmp, f"plate.{i:04d}.exr"), {c: plate[:, :, k] for k, c in enumerate("RGB")})
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(str(p) for p in (ROOT, ROOT / "wire", ROOT / "server",
+                                                                            ROOT / "plugins")))
+        child = subprocess.Popen([sys.executable, __file__, "--serve-stub", tmp], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, text=True, env=env)
+        try:
+            port = int(child.stdout.readline())
+            with Client(f"127.0.0.1:{port}", timeout=300) as client:
+                shot = client.open_shot("bench", width, height, "ACEScg")
+                array_frames = [(i, p) for i, p in enumerate(plates)]
+                rows["inline"] = time_mode(shot, array_frames, repeats, transport="inline")
+                if client.shared_memory():
+                    rows["shm"] = time_mode(shot, array_frames, repeats, transport="shm")
+                path_frames = [(i, os.path.join(tmp, f"plate.{i:04d}.exr")) for i in range(frames)]
+                outputs = {"alpha": os.path.join(tmp, "out", "alpha.####.exr"),
+                           "foreground": os.path.join(tmp, "out", "fg.####.exr")}
+                rows["path"] = time_mode(shot, path_frames, repeats, transport="path", outputs=outputs,
+                                         result_dtype="none")
+        finally:
+            child.stdin.close()
+            child.wait(30)
+    rows["memcpy"] = memcpy_seconds(width, height)
+    rows["shm data"] = shm_data_path_seconds(width, height)
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--size", default="1920x1080", help="WxH (default: 1920x1080)")
+    p.add_argument("--frames", type=int, default=12, help="frames per timed call (default: 12)")
+    p.add_argument("--repeats", type=int, default=1, help="timed calls per mode (default: 1)")
+    p.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    p.add_argument("--serve-stub", metavar="ROOT", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.serve_stub:
+        serve_stub(args.serve_stub)
+        return 0
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    rows = run(width, height, args.frames, args.repeats)
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    floor = rows["memcpy"]
+    print(f"transport per frame at {width}x{height}, passes {'+'.join(PASSES)}, {args.frames} frames")
+    print(f"{'mode':<9} {'ms/frame':>9} {'x memcpy':>9}")
+    for mode in ("memcpy", "shm data", "shm", "inline", "path"):
+        if mode in rows:
+            print(f"{mode:<9} {rows[mode] * 1000:9.2f} {rows[mode] / floor:9.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    threading.current_thread().name = "bench"
+    sys.exit(main())

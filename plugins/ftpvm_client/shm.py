@@ -1,0 +1,89 @@
+"""The client's side of the shared-memory transport: one segment per Matte call, cut into slots.
+
+Slot ``n % slots`` carries the n-th frame sent in the call: its plate (interleaved pixels) and room for its
+result. The stream keeps at most ``slots`` frames unanswered and copies each result out before the
+next frame goes, so a slot is never rewritten while the server may still read or write it.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from multiprocessing import shared_memory
+from typing import Optional, Tuple
+
+import numpy as np
+
+from ftpvm_wire import shm as wire_shm
+from ftpvm_wire.planes import raw_byte_size
+from ftpvm_wire.protocol import pb
+
+
+class ShmSlots:
+    """A segment of ``slots`` x (plate + result) bytes for frames of one shot size; ``close`` unlinks it."""
+
+    def __init__(self, width: int, height: int, send_encoding: int, result_encoding: int, result_channels: int,
+                 slots: int):
+        self.width, self.height = int(width), int(height)
+        self.send_encoding, self.result_encoding = send_encoding, result_encoding
+        self.plate_bytes = raw_byte_size(width, height, 3, send_encoding)
+        self.result_bytes = raw_byte_size(width, height, result_channels, result_encoding) if result_channels else 0
+        self.slot_bytes = self.plate_bytes + self.result_bytes
+        self.slots = int(slots)
+        name = f"{wire_shm.PREFIX}{os.getpid() % (1 << 32):x}_{secrets.token_hex(6)}"
+        self.segment: Optional[shared_memory.SharedMemory] = shared_memory.SharedMemory(
+            name=name, create=True, size=self.slot_bytes * self.slots)
+        self.name = self.segment.name.lstrip("/")
+        self.sent = 0
+
+    def fits(self, plate: np.ndarray) -> bool:
+        """True when ``plate`` is an (H, W, 3) array of this shot's size (anything else goes inline)."""
+        return isinstance(plate, np.ndarray) and plate.shape == (self.height, self.width, 3)
+
+    def put_plate(self, plate: np.ndarray) -> Tuple[pb.ImageHeader, Optional[pb.ShmRegion]]:
+        """Write the next frame's plate into its slot; its header and the region for its result."""
+        assert self.segment is not None, "the call's shared memory is closed"
+        base = (self.sent % self.slots) * self.slot_bytes
+        self.sent += 1
+        view = self.segment.buf[base:base + self.plate_bytes]
+        try:
+            wire_shm.write_pixels(plate, view, self.send_encoding)
+        finally:
+            view.release()
+        header = pb.ImageHeader(encoding=pb.ENCODING_SHM, width=self.width, height=self.height, channels=3,
+                                byte_size=self.plate_bytes, shm_encoding=self.send_encoding,
+                                shm=pb.ShmRegion(name=self.name, offset=base, size=self.plate_bytes))
+        result = pb.ShmRegion(name=self.name, offset=base + self.plate_bytes, size=self.result_bytes) \
+            if self.result_bytes else None
+        return header, result
+
+    def result_region(self) -> Optional[pb.ShmRegion]:
+        """A result region for the next frame when its plate does not travel here (a path, EXR bytes)."""
+        if not self.result_bytes:
+            return None
+        base = (self.sent % self.slots) * self.slot_bytes
+        self.sent += 1
+        return pb.ShmRegion(name=self.name, offset=base + self.plate_bytes, size=self.result_bytes)
+
+    def read(self, region: pb.ShmRegion, offset: int, size: int, width: int, height: int, channels: int,
+             encoding: int) -> np.ndarray:
+        """Copy one pass out of a result region the server wrote (``offset`` within the region)."""
+        assert self.segment is not None, "the call's shared memory is closed"
+        if region.name != self.name or offset + size > region.size:
+            raise ValueError(f"the server named result region {region.name!r} [{region.offset}+{offset}, "
+                             f"+{size}) which is not this call's")
+        start = int(region.offset) + offset
+        view = wire_shm.region_view(self.segment, start, size, "result")
+        try:
+            return wire_shm.read_pixels(view, width, height, channels, encoding)
+        finally:
+            view.release()
+
+    def close(self) -> None:
+        """Unmap and unlink the segment (idempotent)."""
+        if self.segment is not None:
+            segment, self.segment = self.segment, None
+            segment.close()
+            try:
+                segment.unlink()
+            except FileNotFoundError:
+                pass
