@@ -19,6 +19,8 @@ import numpy as np  # noqa: E402
 import ftpvm_blender  # noqa: E402
 from ftpvm_blender import compositor, wiring  # noqa: E402
 
+PATH_BEFORE_REGISTER = list(sys.path)
+
 OUT = SPEC["workdir"]
 W, H = SPEC["width"], SPEC["height"]
 REPORT: dict = {"blender": bpy.app.version_string, "group_trees": compositor.GROUP_TREES}
@@ -79,6 +81,7 @@ def state(scene):
 
 
 ftpvm_blender.register()
+REPORT["sys_path_changed"] = sys.path != PATH_BEFORE_REGISTER
 
 # Batches of 4: the 6 frames go as 4 + 2, so the results must not depend on the batching.
 from ftpvm_blender import plan, render_io, runner as runner_module  # noqa: E402
@@ -200,6 +203,18 @@ def _():
     out = {"result": result, "message": message, "check": check, "status": props.status,
            "scenes": sorted(s.name for s in bpy.data.scenes)}
     props.server = SPEC["address"]
+    return out
+
+
+@record("offline")
+def _():
+    """bpy as a module starts with online access off: a remote server is refused, loopback is not."""
+    props.server = "192.0.2.1:50051"  # TEST-NET-1: would never answer anyway
+    out = {"online_access": bpy.app.online_access, "process": call(bpy.ops.ftpvm.process_shot),
+           "check": call(bpy.ops.ftpvm.check_connection), "status": props.status,
+           "reason": ftpvm_blender.operators.offline_reason(bpy.context)}
+    props.server = SPEC["address"]
+    out["loopback_reason"] = ftpvm_blender.operators.offline_reason(bpy.context)
     return out
 
 

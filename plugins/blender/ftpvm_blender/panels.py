@@ -4,6 +4,7 @@ from __future__ import annotations
 import bpy
 
 from . import properties
+from .operators import offline_reason
 from .plan import SETTING_PROPS
 
 
@@ -54,7 +55,10 @@ def draw_panel(layout: "bpy.types.UILayout", context: "bpy.types.Context") -> No
     box.prop(props, "output_foreground")
     box.prop(props, "output_dir")
     box.prop(props, "use_scene_range")
+    offline = offline_reason(context)
     layout.operator("ftpvm.process_shot", icon="NODE_COMPOSITING")
+    if offline:
+        layout.label(text=offline, icon="ERROR")
     if props.last_message:
         layout.label(text=props.last_message)
 

@@ -41,6 +41,36 @@ class PlanError(ValueError):
     """A setting that makes the job impossible; the message tells the artist what to change."""
 
 
+#: Host names that never leave this computer.
+LOOPBACK_NAMES = ("localhost", "ip6-localhost")
+
+
+def is_loopback(address: str) -> bool:
+    """Whether ``host:port`` (``[v6]:port``, ``unix:path``) names this computer."""
+    address = address.strip()
+    if address.startswith(("unix:", "unix-abstract:")):
+        return True
+    host = address[1:address.find("]")] if address.startswith("[") else address.rpartition(":")[0] or address
+    host = host.strip().lower()
+    return host in LOOPBACK_NAMES or host == "::1" or host.startswith("127.")
+
+
+def network_refusal(address: str, online_access: bool, overridden: bool = False) -> Optional[str]:
+    """Why the add-on must not connect to ``address`` now, or None when it may.
+
+    Blender's manual (Extensions > Add-ons > Internet Access): an add-on that uses the internet must check
+    ``bpy.app.online_access`` (Preferences > System > Network > Allow Online Access, or --offline-mode /
+    --online-mode). A server on this computer is not the internet, so loopback addresses are always allowed;
+    any other address needs online access.
+    """
+    if online_access or is_loopback(address):
+        return None
+    how = ("Blender was started with --offline-mode" if overridden
+           else "turn on Preferences > System > Network > Allow Online Access")
+    return (f"Online access is off, so the add-on does not connect to {address.strip()} ({how}); "
+            f"a server on this computer (127.0.0.1:PORT) needs no online access")
+
+
 def shot_id_from_name(name: str) -> str:
     """A valid server shot id from a clip name: 'plate.0001.exr' -> 'plate', 'my shot' -> 'my_shot'."""
     return shot_id_from(sequence_stem(name))

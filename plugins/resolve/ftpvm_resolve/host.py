@@ -60,6 +60,23 @@ class ResolveHost:
         self.resolve = resolve
 
     # -- reading -------------------------------------------------------------------------
+    def major_version(self) -> int:
+        """Resolve's major version (``GetVersion()``: [major, minor, patch, build, suffix]); 0 when unknown."""
+        try:
+            return int((self.resolve.GetVersion() or [0])[0])
+        except (AttributeError, TypeError, ValueError, IndexError):
+            try:
+                return int(str(self.resolve.GetVersionString()).split(".")[0])
+            except (AttributeError, ValueError):
+                return 0
+
+    def is_studio(self) -> bool:
+        """Whether this is DaVinci Resolve Studio (``GetProductName()``)."""
+        try:
+            return "studio" in str(self.resolve.GetProductName()).lower()
+        except AttributeError:
+            return False
+
     def project(self) -> Any:
         project = self.resolve.GetProjectManager().GetCurrentProject()
         if not project:
@@ -109,6 +126,7 @@ class ResolveHost:
                 raise HostError(f"Resolve did not report the timeline's {key}; check the timeline settings.") from None
 
         return planning.ClipFacts(
+            media_id=str(media_item.GetUniqueId()) if media_item else "",
             name=item.GetName(), unique_id=str(item.GetUniqueId()), project=project.GetName(),
             timeline=timeline.GetName(), start=int(item.GetStart()), duration=int(item.GetDuration()),
             track=self.track_of(item), width=resolution("timelineResolutionWidth"),
@@ -241,10 +259,10 @@ class ResolveHost:
         timeline = self.timeline()
         pool = self.project().GetMediaPool()
         placed: Dict[str, int] = {}
+        major = self.major_version()
         for name in job.passes:
             track = self._free_track_above(timeline, job, exclude=set(placed.values()))
-            info = {"mediaPoolItem": items[name], "startFrame": 0, "endFrame": len(job.frames) - 1,
-                    "trackIndex": track, "recordFrame": job.first}
+            info = planning.append_clip_info(items[name], len(job.frames), track, job.first, major)
             if not pool.AppendToTimeline([info]):
                 raise HostError(f"Resolve did not place the {name} clip on video track {track}; it is in the "
                                 f"{planning.BIN_NAME} bin.")
@@ -266,7 +284,8 @@ class ResolveHost:
         return count + 1
 
     def add_fusion_comp(self, job: planning.JobPlan, item: Any, clip_start: int) -> Any:
-        """A new Fusion comp on ``item`` with one Loader per result, lined up with the plate."""
+        """A new Fusion comp on ``item`` that shows the matted clip: one Loader per result, lined up with the
+        plate, and the clip (MediaIn1) given the alpha Loader's matte by a MatteControl feeding MediaOut1."""
         comp = item.AddFusionComp()
         if not comp:
             raise HostError("Resolve did not add a Fusion comp to the clip; the results are in the FTPVM bin.")
@@ -274,7 +293,8 @@ class ResolveHost:
         global_in = planning.loader_global_in(start, job, clip_start)
         comp.Lock()
         try:
-            for n, name in enumerate(job.passes):
+            loaders = {}
+            for name in job.passes:
                 loader = comp.AddTool("Loader", -32768, -32768)
                 if not loader:
                     raise HostError("Fusion did not add a Loader tool.")
@@ -282,9 +302,34 @@ class ResolveHost:
                 loader.SetInput("Clip", job.output_path(name, job.first))
                 loader.SetInput("GlobalIn", global_in)
                 loader.SetInput("GlobalOut", global_in + len(job.frames) - 1)
+                loaders[name] = loader
+            if "alpha" in loaders:
+                self._wire_matte(comp, loaders["alpha"])
         finally:
             comp.Unlock()
         return comp
+
+    @staticmethod
+    def _wire_matte(comp: Any, alpha: Any) -> None:
+        """MediaIn1 -> MatteControl (its matte from ``alpha``) -> MediaOut1, so the comp shows the matted clip.
+
+        MatteControl's inputs: ``Background`` (the image whose alpha is set) and ``Foreground`` (the matte),
+        combined by ``MatteCombine`` = 1 (Combine Red: the alpha pass carries the matte in R, G and B) with
+        ``CombineOp`` = 0 (Copy: the matte replaces the clip's alpha).
+        """
+        media_in, media_out = comp.FindTool("MediaIn1"), comp.FindTool("MediaOut1")
+        if not media_in or not media_out:
+            raise HostError("The clip's Fusion comp has no MediaIn1/MediaOut1; the Loaders are there, wire them "
+                            "by hand.")
+        matte = comp.AddTool("MatteControl", -32768, -32768)
+        if not matte:
+            raise HostError("Fusion did not add a MatteControl tool; the Loaders are in the comp, wire them by hand.")
+        matte.SetAttrs({"TOOLS_Name": "FTPVM_Matte"})
+        matte.ConnectInput("Background", media_in)
+        matte.ConnectInput("Foreground", alpha)
+        matte.SetInput("MatteCombine", 1)
+        matte.SetInput("CombineOp", 0)
+        media_out.ConnectInput("Input", matte)
 
 
 __all__: List[str] = ["ResolveHost", "connect", "load_scripting_module", "NOT_RUNNING"]
