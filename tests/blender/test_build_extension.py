@@ -46,9 +46,9 @@ def test_zip_with_wheels_per_platform(tmp_path):
     assert manifest["id"] == "ftpvm_matte" and manifest["type"] == "add-on"
     assert manifest["blender_version_min"] == "4.2.0" and "network" in manifest["permissions"]
     assert manifest["platforms"] == ["linux-x64", "windows-x64", "macos-arm64"]
-    pure = {w for w in manifest["wheels"] if w[10:] not in FAKE_WHEELS}
+    pure = {w for w in manifest["wheels"] if w.split("/")[-1] not in FAKE_WHEELS}
     assert {f"./wheels/{w}" for w in FAKE_WHEELS} <= set(manifest["wheels"])
-    assert {w[10:].split("-")[0] for w in pure} >= {"ftpvm_client", "ftpvm_wire", "fileseq"}
+    assert {w.split("/")[-1].split("-")[0] for w in pure} >= {"ftpvm_client", "ftpvm_wire", "fileseq"}
     assert all(w.endswith("-py3-none-any.whl") for w in pure)
     assert {w[2:] for w in manifest["wheels"]} <= names
     assert not any("numpy" in w for w in manifest["wheels"])  # Blender's own numpy is used
@@ -113,8 +113,10 @@ def test_bundled_wheels_give_the_addon_its_client(tmp_path):
 
 def test_addon_never_changes_sys_path():
     """Blender's extension guidelines: bundle dependencies as wheels, never append to the global sys.path."""
+    import re
+
     for path in (BLENDER_SRC / "ftpvm_blender").glob("*.py"):
-        assert "sys.path" not in path.read_text(), path.name
+        assert not re.search(r"sys\.path\s*(\.|\[|\+=|=)", path.read_text()), path.name
 
 
 def test_version_max_follows_the_bundled_wheels():
@@ -144,7 +146,7 @@ def test_built_extension_passes_blenders_strict_validator(tmp_path, python):
                        "--platform", "macos-arm64")
     assert proc.returncode == 0, proc.stderr
     tool = blender_ext_script(python)
-    tags = tool.parents[4] / "modules" / "_bpy_internal" / "extensions" / "tags.py"
+    tags = tool.parents[3] / "modules" / "_bpy_internal" / "extensions" / "tags.py"
     assert tags.is_file(), tags
     check = subprocess.run([python, str(tool), "validate", str(out), "--valid-tags", str(tags)],
                            capture_output=True, text=True, timeout=120)

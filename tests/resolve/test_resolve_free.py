@@ -6,7 +6,7 @@ from pathlib import Path
 import fake_resolve as fr
 import fake_uimanager as fui
 from resolve_scene import CLIP_START, N
-from ftpvm_resolve import app, keyframe_store, plan as planning
+from ftpvm_resolve import app, plan as planning
 from ftpvm_resolve.host import ResolveHost
 from ftpvm_resolve.settings import KeyframeSpec
 
@@ -56,6 +56,8 @@ def test_keyframes_given_once_are_kept_for_the_clip(scene, server, capsys, monke
 
 
 def test_a_copy_of_the_clip_finds_the_keyframes_through_its_media_pool_item(tmp_path):
+    from ftpvm_resolve import keyframe_store
+
     clip = planning.ClipFacts("plate", "ti-1", "p", "t", 100, 10, 1, 8, 8, media_id="mp-7")
     copy = planning.ClipFacts("plate", "ti-2", "p", "t", 300, 10, 2, 8, 8, media_id="mp-7")
     other = planning.ClipFacts("other", "ti-3", "p", "t", 300, 10, 2, 8, 8, media_id="mp-8")
