@@ -129,7 +129,7 @@ def test_media_sequence_pixels_mode_roto_and_fusion(scene, server):
     assert shown is not None and shown.ID == "MatteControl"
     assert shown.GetConnectedOutput("Background") is comp.FindTool("MediaIn1")
     assert shown.GetConnectedOutput("Foreground") is loaders["FTPVM_alpha"]
-    assert (shown.GetInput("MatteCombine"), shown.GetInput("CombineOp")) == (1, 0)  # Combine Red, Copy
+    assert (shown.GetInput("MatteCombine"), shown.GetInput("CombineOp")) == (4, 0)  # Combine Alpha, Copy
 
 
 def test_second_run_goes_to_a_new_version(scene, server):

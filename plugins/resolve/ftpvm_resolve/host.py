@@ -314,8 +314,9 @@ class ResolveHost:
         """MediaIn1 -> MatteControl (its matte from ``alpha``) -> MediaOut1, so the comp shows the matted clip.
 
         MatteControl's inputs: ``Background`` (the image whose alpha is set) and ``Foreground`` (the matte),
-        combined by ``MatteCombine`` = 1 (Combine Red: the alpha pass carries the matte in R, G and B) with
-        ``CombineOp`` = 0 (Copy: the matte replaces the clip's alpha).
+        combined by ``MatteCombine`` = 4 (Combine Alpha: the alpha files hold one channel, ``A``) with
+        ``CombineOp`` = 0 (Copy: the matte replaces the clip's alpha). The menus' order (None, Red, Green, Blue,
+        Alpha, ...; Copy, Add, Subtract, Inverse Subtract, Maximum, Minimum, ...) is Fusion's MatteControl's.
         """
         media_in, media_out = comp.FindTool("MediaIn1"), comp.FindTool("MediaOut1")
         if not media_in or not media_out:
@@ -327,7 +328,7 @@ class ResolveHost:
         matte.SetAttrs({"TOOLS_Name": "FTPVM_Matte"})
         matte.ConnectInput("Background", media_in)
         matte.ConnectInput("Foreground", alpha)
-        matte.SetInput("MatteCombine", 1)
+        matte.SetInput("MatteCombine", 4)
         matte.SetInput("CombineOp", 0)
         media_out.ConnectInput("Input", matte)
 
