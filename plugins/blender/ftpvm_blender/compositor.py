@@ -26,9 +26,8 @@ def scene_tree(scene: "bpy.types.Scene", create: bool = True) -> Optional["bpy.t
     if not scene.use_nodes and create:
         fresh = scene.node_tree is None
         scene.use_nodes = True
-        if fresh:  # Blender's boilerplate tree: its Render Layers node would render the 3D scene
-            for node in [n for n in scene.node_tree.nodes if n.bl_idname == "CompositorNodeRLayers"]:
-                scene.node_tree.nodes.remove(node)
+        if fresh:  # Blender's boilerplate: Render Layers -> Composite (4.2), -> Reroute -> Composite + Viewer (4.5)
+            scene.node_tree.nodes.clear()  # it would render the 3D scene; output_socket() adds a Composite
     return scene.node_tree
 
 
