@@ -11,7 +11,10 @@ import os
 import sys
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, cast
+
+if TYPE_CHECKING:  # the documented API's types (fusionscript-stubs); the static check in CI reads them
+    from fusionscript import MediaPoolItem, Project, Resolve, Timeline, TimelineItem
 
 from . import locations, plan as planning, sequences
 from .errors import HostError, JobCancelled, ResolveNotRunning
@@ -42,7 +45,7 @@ def load_scripting_module(env: Optional[Dict[str, str]] = None) -> Any:
             "or run FTPVM Matte from Workspace > Scripts inside Resolve.") from None
 
 
-def connect(resolve: Any = None) -> "ResolveHost":
+def connect(resolve: Optional["Resolve"] = None) -> "ResolveHost":
     """The adapter for ``resolve`` (the global Resolve gives its scripts), else the running Resolve."""
     if resolve is None:
         resolve = load_scripting_module().scriptapp("Resolve")
@@ -56,7 +59,7 @@ class ResolveHost:
 
     poll_seconds = 0.25
 
-    def __init__(self, resolve: Any):
+    def __init__(self, resolve: "Resolve"):
         self.resolve = resolve
 
     # -- reading -------------------------------------------------------------------------
@@ -77,19 +80,19 @@ class ResolveHost:
         except AttributeError:
             return False
 
-    def project(self) -> Any:
+    def project(self) -> "Project":
         project = self.resolve.GetProjectManager().GetCurrentProject()
         if not project:
             raise HostError("No project is open in Resolve; open one and run FTPVM Matte again.")
         return project
 
-    def timeline(self) -> Any:
+    def timeline(self) -> "Timeline":
         timeline = self.project().GetCurrentTimeline()
         if not timeline:
             raise HostError("No timeline is open; open the timeline with the clip to matte.")
         return timeline
 
-    def current_clip(self) -> Any:
+    def current_clip(self) -> "TimelineItem":
         """The video clip under the playhead."""
         item = self.timeline().GetCurrentVideoItem()
         if not item:
@@ -97,7 +100,7 @@ class ResolveHost:
                             "(the top-most clip there is used).")
         return item
 
-    def track_of(self, item: Any) -> int:
+    def track_of(self, item: "TimelineItem") -> int:
         timeline = self.timeline()
         if hasattr(item, "GetTrackTypeAndIndex"):
             found = item.GetTrackTypeAndIndex()
@@ -109,7 +112,7 @@ class ResolveHost:
                 return index
         raise HostError(f"Cannot find the clip {item.GetName()!r} on a video track of the timeline.")
 
-    def clip_facts(self, item: Any) -> planning.ClipFacts:
+    def clip_facts(self, item: "TimelineItem") -> planning.ClipFacts:
         """Everything the planner needs about ``item``."""
         project, timeline = self.project(), self.timeline()
         media_item = item.GetMediaPoolItem()
@@ -128,12 +131,12 @@ class ResolveHost:
         return planning.ClipFacts(
             media_id=str(media_item.GetUniqueId()) if media_item else "",
             name=item.GetName(), unique_id=str(item.GetUniqueId()), project=project.GetName(),
-            timeline=timeline.GetName(), start=int(item.GetStart()), duration=int(item.GetDuration()),
+            timeline=timeline.GetName(), start=int(item.GetStart(False)), duration=int(item.GetDuration(False)),
             track=self.track_of(item), width=resolution("timelineResolutionWidth"),
             height=resolution("timelineResolutionHeight"), file_path=str(file_path),
-            left_offset=int(item.GetLeftOffset() or 0), colour_settings=colours)
+            left_offset=int(item.GetLeftOffset(False) or 0), colour_settings=colours)
 
-    def find_media_pool_clip(self, name: str) -> Any:
+    def find_media_pool_clip(self, name: str) -> "MediaPoolItem":
         """The media-pool clip called ``name`` (searched in every bin)."""
         pool = self.project().GetMediaPool()
         folders = [pool.GetRootFolder()]
@@ -178,7 +181,7 @@ class ResolveHost:
             if not project.SetCurrentRenderFormatAndCodec("exr", codec):
                 raise HostError(f"Resolve refused the EXR render format (codec {codec!r}); check the Deliver page.")
             project.SetCurrentRenderMode(1)
-            if not project.SetRenderSettings(planning.render_settings(job)):
+            if not project.SetRenderSettings(cast(Any, planning.render_settings(job))):  # a RenderSettings dict
                 raise HostError("Resolve refused the render settings (range, folder, size); check the Deliver page.")
             job_id = project.AddRenderJob()
             if not job_id:
@@ -187,7 +190,7 @@ class ResolveHost:
                 raise HostError("Resolve did not start rendering; is another render running?")
             self._wait_for_render(project, job_id, cancel, progress)
             status = project.GetRenderJobStatus(job_id) or {}
-            if (status.get("JobStatus") or "").lower() != "complete":
+            if str(status.get("JobStatus") or "").lower() != "complete":
                 detail = status.get("Error") or status.get("JobStatus") or "no status"
                 raise HostError(f"Resolve's render of the plate failed ({detail}). Check the render queue on the "
                                 f"Deliver page and free space in {job.plate_dir}, then run again.")
@@ -244,7 +247,8 @@ class ResolveHost:
         pool.SetCurrentFolder(target)
         try:
             for name in job.passes:
-                imported = pool.ImportMedia([planning.import_clip_info(job, name)]) or []
+                # the README's ImportMedia([{clipInfo}]) form, which the stubs leave out
+                imported = pool.ImportMedia(cast(Any, [planning.import_clip_info(job, name)])) or []
                 if len(imported) != 1:
                     raise HostError(f"Resolve did not import the {name} sequence {job.outputs[name]}; the files "
                                     f"are in {job.work_dir}, import them by hand.")
@@ -263,30 +267,31 @@ class ResolveHost:
         for name in job.passes:
             track = self._free_track_above(timeline, job, exclude=set(placed.values()))
             info = planning.append_clip_info(items[name], len(job.frames), track, job.first, major)
-            if not pool.AppendToTimeline([info]):
+            if not pool.AppendToTimeline(cast(Any, [info])):  # the [{clipInfo}] form (a MediaPoolClipInfo)
                 raise HostError(f"Resolve did not place the {name} clip on video track {track}; it is in the "
                                 f"{planning.BIN_NAME} bin.")
             placed[name] = track
         return placed
 
     @staticmethod
-    def _free_track_above(timeline: Any, job: planning.JobPlan, exclude: set) -> int:
+    def _free_track_above(timeline: "Timeline", job: planning.JobPlan, exclude: set) -> int:
         count = int(timeline.GetTrackCount("video"))
         for index in range(job.track + 1, count + 1):
             if index in exclude:
                 continue
-            busy = any(i.GetStart() <= job.last and i.GetStart() + i.GetDuration() - 1 >= job.first
+            busy = any(i.GetStart(False) <= job.last and i.GetStart(False) + i.GetDuration(False) - 1 >= job.first
                        for i in timeline.GetItemListInTrack("video", index) or [])
             if not busy:
                 return index
-        if not timeline.AddTrack("video"):
+        if not cast(Any, timeline).AddTrack("video"):  # the README's subTrackType is optional; the stubs require it
             raise HostError("Cannot add a video track for the results; they are in the FTPVM bin.")
         return count + 1
 
-    def add_fusion_comp(self, job: planning.JobPlan, item: Any, clip_start: int) -> Any:
+    def add_fusion_comp(self, job: planning.JobPlan, item: "TimelineItem", clip_start: int) -> Any:
         """A new Fusion comp on ``item`` that shows the matted clip: one Loader per result, lined up with the
         plate, and the clip (MediaIn1) given the alpha Loader's matte by a MatteControl feeding MediaOut1."""
-        comp = item.AddFusionComp()
+        # Any: fusionscript-stubs' FusionComp lists none of Fusion's Composition methods (AddTool, Lock, GetAttrs)
+        comp: Any = item.AddFusionComp()
         if not comp:
             raise HostError("Resolve did not add a Fusion comp to the clip; the results are in the FTPVM bin.")
         start = int((comp.GetAttrs() or {}).get("COMPN_RenderStart") or 0)
