@@ -18,7 +18,7 @@ class FTPVM_UL_keyframes(bpy.types.UIList):
 def draw_panel(layout: "bpy.types.UILayout", context: "bpy.types.Context") -> None:
     """Draw the settings of ``context.scene.ftpvm`` (shared by both panels)."""
     scene = context.scene
-    props = scene.ftpvm
+    props = properties.settings(scene)
     col = layout.column()
     row = col.row(align=True)
     row.prop(props, "server")

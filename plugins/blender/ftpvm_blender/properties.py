@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from typing import Optional
+from typing import Any, Optional, cast
 
 import bpy
 from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, IntProperty, PointerProperty,
@@ -44,25 +44,31 @@ def _parse_config(path: str) -> dict:
 
 def ocio_config() -> dict:
     """Roles and aliases of the OCIO config Blender uses ($OCIO, else its bundled one)."""
-    path = os.environ.get("OCIO") or bpy.utils.system_resource("DATAFILES", path="colormanagement/config.ocio")
+    resource = cast(Any, bpy.utils).system_resource  # in bpy.utils since 2.8x; fake-bpy-module lacks it
+    path = os.environ.get("OCIO") or resource("DATAFILES", path="colormanagement/config.ocio")
     return _parse_config(path or "")
+
+
+def settings(scene: "bpy.types.Scene") -> "FTPVMSettings":
+    """The add-on's settings of ``scene`` (``scene.ftpvm``, registered below)."""
+    return scene.ftpvm  # type: ignore[attr-defined]  # added at register time
 
 
 def current_clip(scene: "bpy.types.Scene") -> Optional["bpy.types.MovieClip"]:
     """The clip to process: the panel's choice, else the scene's active clip."""
-    return scene.ftpvm.clip or scene.active_clip
+    return settings(scene).clip or scene.active_clip
 
 
 def shot_id(scene: "bpy.types.Scene") -> str:
     """The shot id typed in the panel, else one made from the clip's name."""
-    props = scene.ftpvm
+    props = settings(scene)
     clip = current_clip(scene)
     return props.shot_id.strip() or (shot_id_from_name(clip.name) if clip else "")
 
 
 def input_colorspace(scene: "bpy.types.Scene") -> str:
     """The colour space frames are sent in: the panel's choice, else Blender's scene-linear space."""
-    return scene.ftpvm.colorspace.strip() or colour.scene_linear(ocio_config())
+    return settings(scene).colorspace.strip() or colour.scene_linear(ocio_config())
 
 
 def _clip_changed(props: "FTPVMSettings", context: "bpy.types.Context") -> None:
@@ -129,9 +135,9 @@ _register_classes, _unregister_classes = bpy.utils.register_classes_factory(CLAS
 
 def register() -> None:
     _register_classes()
-    bpy.types.Scene.ftpvm = PointerProperty(type=FTPVMSettings)
+    bpy.types.Scene.ftpvm = PointerProperty(type=FTPVMSettings)  # type: ignore[attr-defined]
 
 
 def unregister() -> None:
-    del bpy.types.Scene.ftpvm
+    del bpy.types.Scene.ftpvm  # type: ignore[attr-defined]
     _unregister_classes()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Callable, Optional
+from typing import Any, Callable, Optional, cast
 
 import bpy
 import numpy as np
@@ -21,7 +21,7 @@ SCENE_NAME = ".FTPVM io"
 
 def read_image_pixels(image: "bpy.types.Image") -> np.ndarray:
     """(H, W, 4) float32, row 0 at the top, of a loaded image."""
-    width, height = image.size
+    width, height = cast(Any, image.size)  # an int pair; the stubs' bpy_prop_array is neither iterable nor indexable
     flat = np.empty(width * height * 4, dtype=np.float32)
     image.pixels.foreach_get(flat)
     return top_down(flat, width, height).copy()
@@ -44,7 +44,7 @@ def write_exr(path: str, pixels: np.ndarray) -> None:
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     image = bpy.data.images.new(".ftpvm write", width, height, alpha=True, float_buffer=True, is_data=True)
     try:
-        image.pixels.foreach_set(bottom_up(array))
+        image.pixels.foreach_set(cast(Any, bottom_up(array)))  # numpy's buffer: the fast path bpy documents
         image.filepath_raw = path
         image.file_format = "OPEN_EXR"
         image.use_half_precision = False
@@ -135,7 +135,7 @@ class NodeRenderer:
 
 def load_sequence(name: str, first_path: str) -> "bpy.types.Image":
     """An Image data-block for the EXR sequence starting at ``first_path``, reused and reloaded if it exists."""
-    image = bpy.data.images.get(name)
+    image: Optional["bpy.types.Image"] = bpy.data.images.get(name)
     if image is None or bpy.path.abspath(image.filepath) != os.path.abspath(first_path):
         if image is not None:
             image.filepath = first_path

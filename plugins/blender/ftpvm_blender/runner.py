@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple, cast
 
 import bpy
 import numpy as np
@@ -40,12 +40,12 @@ class ProcessRunner:
     """Plan, start and drive one Process run for the scene's FTP-VM settings."""
 
     def __init__(self, scene: "bpy.types.Scene", clip: Optional["bpy.types.MovieClip"] = None):
-        props = scene.ftpvm
+        props = properties.settings(scene)
         self.scene = scene
         self.clip = clip or properties.current_clip(scene)
         if self.clip is None:
             raise PlanError("pick a movie clip (the plate) in the FTP-VM panel")
-        width, height = self.clip.size
+        width, height = cast(Any, self.clip.size)  # an int pair (see render_io.read_image_pixels)
         limit = (scene.frame_start, scene.frame_end) if props.use_scene_range else None
         self.job: Job = plan_job(
             shot_id=properties.shot_id(scene), width=width, height=height,

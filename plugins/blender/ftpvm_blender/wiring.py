@@ -1,7 +1,7 @@
 """The ``FTPVM Matte`` node group and its place in the scene's compositor tree."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, cast
 
 import bpy
 
@@ -79,13 +79,13 @@ def insert_group(scene: "bpy.types.Scene", clip: "bpy.types.MovieClip", job: Job
     """Put the shot's group node in the scene's compositor, fed by the clip; reused when it is there."""
     group = build_group(job)
     tree = compositor.scene_tree(scene)
-    node: Optional["bpy.types.Node"] = next(
-        (n for n in tree.nodes if n.bl_idname == "CompositorNodeGroup" and n.node_tree == group), None)
+    node: Optional["bpy.types.CompositorNodeGroup"] = next(
+        (n for n in tree.nodes if isinstance(n, bpy.types.CompositorNodeGroup) and n.node_tree == group), None)
     plate = _clip_node(tree, clip)
     output = compositor.output_socket(tree)
     if node is None:
-        node = tree.nodes.new("CompositorNodeGroup")
-        node.node_tree = group
+        node = cast("bpy.types.CompositorNodeGroup", tree.nodes.new("CompositorNodeGroup"))
+        node.node_tree = cast("bpy.types.CompositorNodeTree", group)
         node.label = GROUP_NAME
         node.location = (plate.location.x + 300, plate.location.y)
         feeding = output.links[0].from_node if output.is_linked else None
