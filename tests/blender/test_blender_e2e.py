@@ -237,3 +237,27 @@ def test_online_access_off_refuses_a_remote_server_but_not_loopback(run):
 def test_register_leaves_sys_path_alone(run):
     report, _ = run
     assert report["sys_path_changed"] is False
+
+
+def test_an_image_sequence_is_a_plate_too(run, shot):
+    """The clip's frames loaded as an Image sequence give the same mattes, wired through an Image node."""
+    got = _scenario(run, "image_plate")
+    assert got["result"] == ["FINISHED"], got["message"] + got["report"]
+    assert got["shot_id"] == "image_plate" and got["plate_node"] == "CompositorNodeImage"
+    assert got["shown"] == "CompositorNodeGroup"  # the output shows the group, fed by the plate's node
+    first = Path(run[1]) / "first"
+    for f in CHECK:
+        (path,) = Path(got["out"]).rglob(f"image_plate_alpha.{f}.exr")
+        alpha = read_exr(path)
+        np.testing.assert_allclose(alpha, read_exr(first / f"plate_alpha.{f}.exr"), atol=1e-6)
+        rendered = read_exr(Path(got["renders"][str(f)]))
+        np.testing.assert_allclose(rendered[:, :, 3], alpha[:, :, 0], atol=1e-6)
+
+
+def test_the_scenes_render_is_a_plate_too(run):
+    """Render Layers as the plate: the scene's own render (a cube, by Cycles) is matted over its frame range."""
+    got = _scenario(run, "render_plate")
+    assert got["plate_shape"] == [H, W, 3] and got["plate_std"] > 0.05  # the cube against the sky, not a flat frame
+    assert got["result"] == ["FINISHED"], got["message"] + got["report"]
+    assert got["shot_id"] == "RenderShot" and got["plate_node"] == "CompositorNodeRLayers"
+    assert got["shown"] == "CompositorNodeGroup"

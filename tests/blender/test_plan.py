@@ -130,3 +130,12 @@ def test_online_access_is_needed_for_any_server_but_this_computer():
         assert reason is not None and address in reason and "Allow Online Access" in reason, address
         assert network_refusal(address, online_access=True) is None
     assert "--offline-mode" in network_refusal("10.0.0.5:1", online_access=False, overridden=True)
+
+
+def test_an_image_sequence_plate_spans_its_files_on_disk(tmp_path):
+    for f in (1001, 1002, 1003, 1005):
+        (tmp_path / f"plate.{f}.exr").write_bytes(b"")
+    (tmp_path / "other.0001.exr").write_bytes(b"")
+    assert plan.image_sequence_range(str(tmp_path / "plate.1002.exr")) == (1001, 5)
+    assert plan.image_sequence_range(str(tmp_path / "other.0001.exr")) == (1, 1)
+    assert plan.image_sequence_range(str(tmp_path / "still.exr")) is None

@@ -26,12 +26,16 @@ def draw_panel(layout: "bpy.types.UILayout", context: "bpy.types.Context") -> No
     col.label(text=props.status, icon="CHECKMARK" if props.status.startswith("ftpvm-server") else "INFO")
 
     box = layout.box()
-    box.prop(props, "clip")
-    clip = properties.current_clip(scene)
+    box.prop(props, "plate_source")
+    if props.plate_source == "CLIP":
+        box.prop(props, "clip")
+    elif props.plate_source == "IMAGE":
+        box.prop(props, "plate_image")
     box.prop(props, "shot_id", text="Shot")
-    if not props.shot_id and clip is not None:
+    if not props.shot_id and properties.plate_name(scene):
         box.label(text=f"Shot id: {properties.shot_id(scene)}")
     box.prop(props, "colorspace", text="Colour space")
+    clip = properties.current_clip(scene) if props.plate_source == "CLIP" else None
     if clip is not None:
         box.label(text=f"Sent as {properties.input_colorspace(scene)} (clip: {clip.colorspace_settings.name})")
 

@@ -59,11 +59,21 @@ def current_clip(scene: "bpy.types.Scene") -> Optional["bpy.types.MovieClip"]:
     return settings(scene).clip or scene.active_clip
 
 
-def shot_id(scene: "bpy.types.Scene") -> str:
-    """The shot id typed in the panel, else one made from the clip's name."""
+def plate_name(scene: "bpy.types.Scene") -> str:
+    """The name of the plate the panel names ("" when none is picked)."""
     props = settings(scene)
+    if props.plate_source == "RENDER":
+        return scene.name
+    if props.plate_source == "IMAGE":
+        return props.plate_image.name if props.plate_image else ""
     clip = current_clip(scene)
-    return props.shot_id.strip() or (shot_id_from_name(clip.name) if clip else "")
+    return clip.name if clip else ""
+
+
+def shot_id(scene: "bpy.types.Scene") -> str:
+    """The shot id typed in the panel, else one made from the plate's name."""
+    name = plate_name(scene)
+    return settings(scene).shot_id.strip() or (shot_id_from_name(name) if name else "")
 
 
 def input_colorspace(scene: "bpy.types.Scene") -> str:
@@ -91,8 +101,15 @@ class FTPVMSettings(bpy.types.PropertyGroup):
                            description="Result of the last connection check")
     last_message: StringProperty(name="Last run", default="", options={"SKIP_SAVE"},
                                  description="What the last Process run reported")
+    plate_source: EnumProperty(name="Plate", default="CLIP", items=(
+        ("CLIP", "Movie Clip", "A Movie Clip (default: the scene's active clip)"),
+        ("IMAGE", "Image", "An Image: a still, an image sequence (file numbers = scene frames) or a movie"),
+        ("RENDER", "Render Layers", "This scene's own render (its Render Layers), over the scene's frame range"),
+    ))
     clip: PointerProperty(name="Clip", type=bpy.types.MovieClip, update=_clip_changed,
                           description="The plate to matte (default: the scene's active clip)")
+    plate_image: PointerProperty(name="Image", type=bpy.types.Image,
+                                 description="The plate to matte: a still, an image sequence or a movie")
     shot_id: StringProperty(name="Shot", default="",
                             description="Shot id on the server (default: from the clip's name)")
     colorspace: StringProperty(name="Input colour space", default="",

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Any, Callable, Optional, cast
+from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 
 import bpy
 import numpy as np
+
+if TYPE_CHECKING:
+    from .plate import Plate
 
 from . import compositor
 from .plan import bottom_up, top_down
@@ -96,13 +99,9 @@ class NodeRenderer:
         finally:
             self.tree.nodes.remove(node)
 
-    def clip_frame(self, clip: "bpy.types.MovieClip", frame: int) -> np.ndarray:
-        """The clip's (H, W, 3) plate at scene frame ``frame``, scene-linear."""
-        def make(tree):
-            node = tree.nodes.new("CompositorNodeMovieClip")
-            node.clip = clip
-            return node
-        return self.render(make, frame)[:, :, :3]
+    def plate_frame(self, plate: "Plate", frame: int) -> np.ndarray:
+        """The (H, W, 3) plate at scene frame ``frame``, scene-linear (the compositor reads every kind so)."""
+        return self.render(plate.make_node, frame)[:, :, :3]
 
     def mask_matte(self, mask: "bpy.types.Mask", frame: int) -> np.ndarray:
         """The Mask rasterised at the clip's size at scene frame ``frame``: (H, W) in [0, 1]."""
