@@ -68,8 +68,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def settings_from_args(args: argparse.Namespace, base: Settings) -> Settings:
     """``base`` with the command-line options applied."""
-    from dataclasses import replace
-
     kind = "roto" if args.roto else "trimap"
     values = {k: v for k, v in dict(server=args.server, band=args.band, colorspace=args.colorspace, place=args.place,
                                     source=args.source, transport=args.transport, output_root=args.output,
