@@ -1,22 +1,27 @@
-"""Build the Blender extension zip: the add-on, the vendored client with its whole dependency closure.
+"""Build the Blender extension zip: the add-on and the client's whole dependency closure as wheels.
 
     .venv/bin/python plugins/blender/build_extension.py                # pip-downloads grpcio + protobuf wheels
     .venv/bin/python plugins/blender/build_extension.py --wheels DIR    # wheels already downloaded into DIR
     .venv/bin/python plugins/blender/build_extension.py --no-wheels     # for a Blender that already has grpcio
 
 Run it with the project's Python: the closure is read from its installed packages (``ftpvm_client.vendoring``).
-``vendor/`` in the zip gets ``ftpvm_client``, ``ftpvm_wire`` and the pure-Python rest of the closure (fileseq,
-typing_extensions, ...) at this Python's versions; the compiled ``grpcio`` and ``protobuf`` come as wheels per
-platform (cp311 or abi3 for Blender 4.2 .. 5.0's Python 3.11), downloaded pinned to this Python's versions, or
-the newest by version number in ``--wheels DIR``. Blender's own numpy is used, so no numpy is bundled. The
-manifest in the zip gets ``wheels`` and ``platforms``. Downloads happen here, at build time, never when the add-on
-runs.
+Blender installs an extension's ``wheels = [...]`` into its own site-packages, so the add-on never touches
+``sys.path`` (Blender manual, Extensions > Python Wheels). ``ftpvm_client``, ``ftpvm_wire`` and the pure-Python rest
+of the closure (fileseq, typing_extensions, ...) become ``py3-none-any`` wheels written here from this Python's
+installed files; the compiled ``grpcio`` and ``protobuf`` come as wheels per platform (cp311 or abi3 for Blender
+4.2 .. 5.0's Python 3.11), downloaded pinned to this Python's versions, or the newest by version number in
+``--wheels DIR``. Blender's own numpy is used, so no numpy is bundled. The manifest in the zip gets ``wheels`` and
+``platforms``. Downloads happen here, at build time, never when the add-on runs.
 """
 from __future__ import annotations
 
 import argparse
+import base64
 import fnmatch
+import hashlib
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,6 +38,9 @@ REQUIREMENTS = ("grpcio", "protobuf")
 #: Distributions Blender brings itself.
 BLENDER_HAS = ("numpy",)
 PYTHON_VERSION = "3.11"
+#: Blender 4.2 .. 5.0 ship Python 3.11; 5.1 moves on (3.13), where the cp311 grpcio wheels do not load. The manifest's
+#: ``blender_version_max`` (exclusive) says so; a test keeps the two in step.
+BLENDER_VERSION_MAX = "5.1.0"
 
 #: Blender platform -> pip --platform tags to try, and wheel file-name patterns that fit it.
 PLATFORMS: Dict[str, Dict[str, Sequence[str]]] = {
@@ -97,12 +105,19 @@ def download(folder: Path, platforms: Sequence[str]) -> None:
 def manifest_text(wheels: Sequence[str], platforms: Sequence[str]) -> str:
     """The source manifest with ``platforms`` and ``wheels`` appended."""
     text = (ADDON / "blender_manifest.toml").read_text()
-    if not wheels:
-        return text
-    extra = ("platforms = [" + ", ".join(f'"{p}"' for p in platforms) + "]\n"
+    compiled = any(not w.endswith("-none-any.whl") for w in wheels)
+    extra = (("platforms = [" + ", ".join(f'"{p}"' for p in platforms) + "]\n" if compiled else "")
              + "wheels = [\n" + "".join(f'  "./wheels/{w}",\n' for w in wheels) + "]\n")
     head, sep, tables = text.partition("\n[")  # top-level keys go before the first [table]
     return head.rstrip() + "\n" + extra + ("\n[" + tables if sep else "")
+
+
+def manifest_version() -> str:
+    """The add-on's ``version`` from the source manifest (our packages' wheels get it too)."""
+    found = re.search(r'^version\s*=\s*"([^"]+)"', (ADDON / "blender_manifest.toml").read_text(), re.M)
+    if not found:
+        raise SystemExit("blender_manifest.toml has no version = \"X.Y.Z\" line")
+    return found.group(1)
 
 
 def _sources(root: Path):
@@ -111,12 +126,44 @@ def _sources(root: Path):
             yield path
 
 
-def vendor(folder: Path) -> Path:
-    """Write what ``vendor/`` holds into ``folder``: our packages and the pure-Python dependencies."""
-    vendoring.copy_packages(folder)
-    for name in pure_dependencies():
-        vendoring.copy_distribution(name, folder)
-    return folder
+def _record_hash(data: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def write_pure_wheel(name: str, version: str, tree: Path, folder: Path) -> Path:
+    """A ``py3-none-any`` wheel in ``folder`` holding the files under ``tree`` (its importable modules)."""
+    stem = f"{vendoring.normalize(name).replace('-', '_')}-{version}"
+    info = f"{stem}.dist-info"
+    files = [(p.relative_to(tree).as_posix(), p.read_bytes()) for p in sorted(tree.rglob("*"))
+             if p.is_file() and "__pycache__" not in p.parts and not p.parts[len(tree.parts)].endswith(".dist-info")]
+    files.append((f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()))
+    files.append((f"{info}/WHEEL", b"Wheel-Version: 1.0\nGenerator: ftpvm build_extension\n"
+                                   b"Root-Is-Purelib: true\nTag: py3-none-any\n"))
+    record = "".join(f"{path},{_record_hash(data)},{len(data)}\n" for path, data in files) + f"{info}/RECORD,,\n"
+    out = folder / f"{stem}-py3-none-any.whl"
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for path, data in files:
+            z.writestr(path, data)
+        z.writestr(f"{info}/RECORD", record)
+    return out
+
+
+def pure_wheels(folder: Path, version: str) -> List[Path]:
+    """Write our packages (at ``version``) and the pure-Python dependencies as wheels into ``folder``."""
+    made = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for package in vendoring.PACKAGES:
+            tree = Path(tmp, package)
+            vendoring.copy_packages(tree)
+            for other in vendoring.PACKAGES:
+                if other != package:
+                    shutil.rmtree(tree / other)
+            made.append(write_pure_wheel(package, version, tree, folder))
+        for name, dist_version in pure_dependencies().items():
+            tree = Path(tmp, "dist-" + vendoring.normalize(name))
+            vendoring.copy_distribution(name, tree)
+            made.append(write_pure_wheel(name, dist_version, tree, folder))
+    return made
 
 
 def build(out: Path, wheel_dir: Path | None, platforms: Sequence[str]) -> Path:
@@ -125,19 +172,19 @@ def build(out: Path, wheel_dir: Path | None, platforms: Sequence[str]) -> Path:
     if wheel_dir is not None:
         per = wheels_for(wheel_dir, platforms)
         chosen = sorted({w for ws in per.values() for w in ws})
+    version = manifest_version()
     out.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        pure = pure_wheels(Path(tmp), version)
         for path in _sources(ADDON):
             if path.name == "blender_manifest.toml":
                 continue
             z.write(path, path.relative_to(ADDON).as_posix())
-        z.writestr("blender_manifest.toml", manifest_text(chosen, platforms))
-        with tempfile.TemporaryDirectory() as tmp:
-            for path in sorted(vendor(Path(tmp)).rglob("*")):
-                if path.is_file() and "__pycache__" not in path.parts:
-                    z.write(path, ("vendor" / path.relative_to(tmp)).as_posix())
-        for wheel in chosen:
-            z.write(wheel_dir / wheel, f"wheels/{wheel}")  # type: ignore[operator]
+        z.writestr("blender_manifest.toml", manifest_text([p.name for p in pure] + chosen, platforms))
+        for wheel in pure:
+            z.write(wheel, f"wheels/{wheel.name}")
+        for name in chosen:
+            z.write(wheel_dir / name, f"wheels/{name}")  # type: ignore[operator]
     return out
 
 

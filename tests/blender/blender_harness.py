@@ -15,17 +15,50 @@ for _d in (str(ROOT / "plugins"), str(BLENDER_SRC)):
         sys.path.insert(0, _d)
 
 
-@functools.lru_cache(maxsize=1)
-def bpy_python() -> str | None:
-    """A Python that can ``import bpy``: $FTPVM_BPY_PYTHON, this one, or ./.venv-bpy (None if none can)."""
+#: The bpy environments scripts/setup_blender_tests.sh makes: 5.0, 4.5 LTS and 4.2 LTS.
+BPY_VENVS = (".venv-bpy", ".venv-bpy45", ".venv-bpy42")
+
+
+def bpy_candidates() -> list:
+    """Pythons that may have ``bpy``: those in $FTPVM_BPY_PYTHON (os.pathsep-separated), else this one and
+    every ``BPY_VENVS`` environment that exists."""
     env = os.environ.get("FTPVM_BPY_PYTHON")
-    candidates = [env] if env else [sys.executable, str(ROOT / ".venv-bpy" / "bin" / "python")]
-    for python in candidates:
-        if python and os.path.exists(python):
-            ok = subprocess.run([python, "-c", "import bpy"], capture_output=True, timeout=120)
-            if ok.returncode == 0:
-                return python
-    return None
+    if env:
+        return [p for p in env.split(os.pathsep) if p]
+    import importlib.util
+
+    here = [sys.executable] if importlib.util.find_spec("bpy") is not None else []
+    return here + [str(ROOT / v / "bin" / "python") for v in BPY_VENVS if (ROOT / v / "bin" / "python").exists()]
+
+
+@functools.lru_cache(maxsize=None)
+def has_bpy(python: str) -> bool:
+    """Whether ``python`` can ``import bpy``."""
+    if not os.path.exists(python):
+        return False
+    return subprocess.run([python, "-c", "import bpy"], capture_output=True, timeout=120).returncode == 0
+
+
+def bpy_pythons() -> list:
+    """Every candidate Python that can ``import bpy`` (each runs the add-on tests)."""
+    return [p for p in bpy_candidates() if has_bpy(p)]
+
+
+def bpy_python() -> str | None:
+    """The first Python that can ``import bpy`` (None if none can)."""
+    found = bpy_pythons()
+    return found[0] if found else None
+
+
+@functools.lru_cache(maxsize=None)
+def blender_ext_script(python: str) -> Path:
+    """Blender's own extension command-line tool (``blender --command extension``) inside that bpy wheel."""
+    out = subprocess.run([python, "-c", "import importlib.util as u; "
+                          "print(u.find_spec('bpy').submodule_search_locations[0])"],
+                         capture_output=True, text=True, timeout=60, check=True).stdout.strip()
+    found = sorted(Path(out).glob("*/scripts/addons_core/bl_pkg/cli/blender_ext.py"))
+    assert found, f"no blender_ext.py in {out}"
+    return found[0]
 
 
 def free_port() -> int:

@@ -19,6 +19,8 @@ import numpy as np  # noqa: E402
 import ftpvm_blender  # noqa: E402
 from ftpvm_blender import compositor, wiring  # noqa: E402
 
+PATH_BEFORE_REGISTER = list(sys.path)
+
 OUT = SPEC["workdir"]
 W, H = SPEC["width"], SPEC["height"]
 REPORT: dict = {"blender": bpy.app.version_string, "group_trees": compositor.GROUP_TREES}
@@ -79,6 +81,7 @@ def state(scene):
 
 
 ftpvm_blender.register()
+REPORT["sys_path_changed"] = sys.path != PATH_BEFORE_REGISTER
 
 # Batches of 4: the 6 frames go as 4 + 2, so the results must not depend on the batching.
 from ftpvm_blender import plan, render_io, runner as runner_module  # noqa: E402
@@ -200,6 +203,90 @@ def _():
     out = {"result": result, "message": message, "check": check, "status": props.status,
            "scenes": sorted(s.name for s in bpy.data.scenes)}
     props.server = SPEC["address"]
+    return out
+
+
+def other_scene(name, frames):
+    """A new scene set up like the main one (server, mask, band, keyframe at its first frame)."""
+    other = bpy.data.scenes.new(name)
+    other.frame_start, other.frame_end = frames[0], frames[-1]
+    r = other.render
+    r.resolution_x, r.resolution_y, r.resolution_percentage = W, H, 100
+    o = other.ftpvm
+    o.server, o.mask, o.band = SPEC["address"], mask, SPEC["band"]
+    o.output_dir = os.path.join(OUT, name)
+    o.keyframes.add().frame = frames[0]
+    cam = bpy.data.objects.new(f"{name} camera", bpy.data.cameras.new(f"{name} camera"))
+    cam.location, cam.rotation_euler = (0, -8, 0), (1.5708, 0, 0)
+    other.collection.objects.link(cam)
+    other.camera = cam  # a render needs one, even when the compositor makes the picture
+    return other
+
+
+def plate_state(other):
+    tree = compositor.scene_tree(other, create=False)
+    if tree is None:
+        return {"message": other.ftpvm.last_message, "plate_node": None, "shown": None}
+    group = next(n for n in tree.nodes if n.bl_idname == "CompositorNodeGroup")
+    link = group.inputs["Plate"].links[0] if group.inputs["Plate"].is_linked else None
+    output = compositor.output_socket(tree)
+    return {"message": other.ftpvm.last_message, "plate_node": link.from_node.bl_idname if link else None,
+            "shown": output.links[0].from_node.bl_idname if output.is_linked else None}
+
+
+@record("image_plate")
+def _():
+    """The plate as an Image (the clip's EXR sequence loaded as an image sequence), in a scene of its own."""
+    other = other_scene("ImageShot", SPEC["frames"])
+    image = bpy.data.images.load(SPEC["plate_first"], check_existing=False)
+    image.source = "SEQUENCE"
+    other.ftpvm.plate_source, other.ftpvm.plate_image = "IMAGE", image
+    other.ftpvm.shot_id = "image_plate"  # a shot of its own: the main scene's shot keeps its keyframes
+    with bpy.context.temp_override(scene=other):
+        result = call(bpy.ops.ftpvm.process_shot)
+    with bpy.context.temp_override(scene=other):  # render.render(scene=) takes the frame from the context's scene
+        renders = {f: render_compositor(other, f, os.path.join(OUT, f"imagecomp.{f}.exr")) for f in SPEC["check_frames"]}
+    return {**result, "renders": renders, "shot_id": ftpvm_blender.properties.shot_id(other),
+            "out": os.path.join(OUT, "ImageShot"), **plate_state(other)}
+
+
+@record("render_plate")
+def _():
+    """The plate is the scene's own render (Render Layers): a cube in front of a camera, rendered by Cycles."""
+    other = other_scene("RenderShot", [1, 2, 3])
+    mesh = bpy.data.meshes.new("Cube")
+    v = [(x, y, z) for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)]
+    mesh.from_pydata(v, [], [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)])
+    other.collection.objects.link(bpy.data.objects.new("Cube", mesh))
+    other.world = bpy.data.worlds.new("World")
+    other.world.color = (1.0, 1.0, 1.0)  # a white sky: the cube shows as shaded grey against it
+    if other.world.node_tree is not None:  # a node world (5.x): the Background node's colour
+        other.world.node_tree.nodes["Background"].inputs["Color"].default_value = (1.0, 1.0, 1.0, 1.0)
+    other.render.engine = "CYCLES"
+    other.cycles.samples = 1
+    other.cycles.device = "CPU"
+    other.ftpvm.plate_source = "RENDER"
+    from ftpvm_blender.plate import current_plate
+    from ftpvm_blender.render_io import NodeRenderer
+    with NodeRenderer(W, H) as r:
+        pixels = r.plate_frame(current_plate(other), 1)
+    with bpy.context.temp_override(scene=other):
+        result = call(bpy.ops.ftpvm.process_shot)
+    return {**result, "plate_std": float(pixels.std()), "plate_shape": list(pixels.shape),
+            "shot_id": ftpvm_blender.properties.shot_id(other),
+            "files": sorted(os.listdir(os.path.join(OUT, "RenderShot"))) if os.path.isdir(os.path.join(OUT, "RenderShot")) else [],
+            **plate_state(other)}
+
+
+@record("offline")
+def _():
+    """bpy as a module starts with online access off: a remote server is refused, loopback is not."""
+    props.server = "192.0.2.1:50051"  # TEST-NET-1: would never answer anyway
+    out = {"online_access": bpy.app.online_access, "process": call(bpy.ops.ftpvm.process_shot),
+           "check": call(bpy.ops.ftpvm.check_connection), "status": props.status,
+           "reason": ftpvm_blender.operators.offline_reason(bpy.context)}
+    props.server = SPEC["address"]
+    out["loopback_reason"] = ftpvm_blender.operators.offline_reason(bpy.context)
     return out
 
 

@@ -46,9 +46,9 @@ def run(blender_python, server, shot, tmp_path_factory):
     plates.mkdir()
     for i, f in enumerate(FRAMES):
         write_exr(plates / f"plate.{f}.exr", shot.plates_linear[i])
-    import build_extension  # the add-on gets what the extension zip's vendor/ carries: client, wire, fileseq, ...
+    import build_extension  # the add-on gets what the zip's pure wheels carry: client, wire, fileseq, ...
 
-    vendor = build_extension.vendor(work / "vendor")
+    vendor = install_wheels(build_extension.pure_wheels(_mkdir(work / "wheels"), "0.0.0"), work / "site")
     spec = {
         "sys_path": [str(BLENDER_SRC), str(vendor)], "workdir": str(work), "out_dir": str(work / "out"),
         "width": W, "height": H, "frames": FRAMES, "keyframes": KEYFRAMES, "check_frames": CHECK, "band": BAND,
@@ -63,6 +63,20 @@ def run(blender_python, server, shot, tmp_path_factory):
     report = json.loads((work / "report.json").read_text())
     report["_log"] = proc.stdout + proc.stderr
     return report, work
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir()
+    return path
+
+
+def install_wheels(wheels, site: Path) -> Path:
+    """Unpack wheels into ``site`` as Blender installs an extension's wheels into its site-packages."""
+    import zipfile
+
+    for wheel in wheels:
+        zipfile.ZipFile(wheel).extractall(site)
+    return site
 
 
 def _scenario(run, name):
@@ -209,3 +223,41 @@ def test_no_traceback_and_clean_unregister(run):
     report, _ = run
     assert _scenario(run, "unregister") == {"has_props": False}
     assert "Traceback" not in report["_log"], report["_log"][-3000:]
+
+
+def test_online_access_off_refuses_a_remote_server_but_not_loopback(run):
+    """Blender manual, Extensions > Add-ons > Internet Access: check ``bpy.app.online_access`` before going online."""
+    got = _scenario(run, "offline")
+    assert got["online_access"] is False  # bpy as a module starts offline
+    assert got["process"]["result"] == ["CANCELLED"] and "Online access is off" in got["process"]["report"]
+    assert got["check"]["result"] == ["CANCELLED"] and "Online access is off" in got["check"]["report"]
+    assert "Allow Online Access" in got["reason"] and got["loopback_reason"] is None
+
+
+def test_register_leaves_sys_path_alone(run):
+    report, _ = run
+    assert report["sys_path_changed"] is False
+
+
+def test_an_image_sequence_is_a_plate_too(run, shot):
+    """The clip's frames loaded as an Image sequence give the same mattes, wired through an Image node."""
+    got = _scenario(run, "image_plate")
+    assert got["result"] == ["FINISHED"], got["message"] + got["report"]
+    assert got["shot_id"] == "image_plate" and got["plate_node"] == "CompositorNodeImage"
+    assert got["shown"] == "CompositorNodeGroup"  # the output shows the group, fed by the plate's node
+    first = Path(run[1]) / "first"
+    for f in CHECK:
+        (path,) = Path(got["out"]).rglob(f"image_plate_alpha.{f}.exr")
+        alpha = read_exr(path)
+        np.testing.assert_allclose(alpha, read_exr(first / f"plate_alpha.{f}.exr"), atol=1e-6)
+        rendered = read_exr(Path(got["renders"][str(f)]))
+        np.testing.assert_allclose(rendered[:, :, 3], alpha[:, :, 0], atol=1e-6)
+
+
+def test_the_scenes_render_is_a_plate_too(run):
+    """Render Layers as the plate: the scene's own render (a cube, by Cycles) is matted over its frame range."""
+    got = _scenario(run, "render_plate")
+    assert got["plate_shape"] == [H, W, 3] and got["plate_std"] > 0.05  # the cube against the sky, not a flat frame
+    assert got["result"] == ["FINISHED"], got["message"] + got["report"]
+    assert got["shot_id"] == "RenderShot" and got["plate_node"] == "CompositorNodeRLayers"
+    assert got["shown"] == "CompositorNodeGroup"

@@ -116,3 +116,26 @@ def test_batch_size_bounds_memory_and_frames():
     assert plan.batch_size(4096, 2160, ("alpha",)) == 3
     assert plan.batch_size(16384, 16384, ("alpha",)) == 1   # never 0
     assert plan.batch_size(96, 64, ("alpha",), most=4) == 4
+
+
+def test_online_access_is_needed_for_any_server_but_this_computer():
+    """Blender manual, Extensions > Add-ons > Internet Access: an add-on using the internet checks
+    bpy.app.online_access; a server on this computer is not the internet."""
+    from ftpvm_blender.plan import network_refusal
+
+    for address in ("127.0.0.1:50051", "localhost:1", "[::1]:50051", "unix:/tmp/ftpvm.sock", "127.1.2.3:9"):
+        assert network_refusal(address, online_access=False) is None, address
+    for address in ("10.0.0.5:50051", "render-farm:50051", "[2001:db8::1]:50051", "example.com:443"):
+        reason = network_refusal(address, online_access=False)
+        assert reason is not None and address in reason and "Allow Online Access" in reason, address
+        assert network_refusal(address, online_access=True) is None
+    assert "--offline-mode" in network_refusal("10.0.0.5:1", online_access=False, overridden=True)
+
+
+def test_an_image_sequence_plate_spans_its_files_on_disk(tmp_path):
+    for f in (1001, 1002, 1003, 1005):
+        (tmp_path / f"plate.{f}.exr").write_bytes(b"")
+    (tmp_path / "other.0001.exr").write_bytes(b"")
+    assert plan.image_sequence_range(str(tmp_path / "plate.1002.exr")) == (1001, 5)
+    assert plan.image_sequence_range(str(tmp_path / "other.0001.exr")) == (1, 1)
+    assert plan.image_sequence_range(str(tmp_path / "still.exr")) is None

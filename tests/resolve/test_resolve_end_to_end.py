@@ -124,6 +124,12 @@ def test_media_sequence_pixels_mode_roto_and_fusion(scene, server):
     assert loaders["FTPVM_alpha"].GetInput("Clip") == plan.output_path("alpha", CLIP_START)
     assert (loaders["FTPVM_alpha"].GetInput("GlobalIn"), loaders["FTPVM_alpha"].GetInput("GlobalOut")) == (0, N - 1)
     assert comp.locked == 0
+    # the comp shows the matted clip: MediaIn1 -> MatteControl (matte from the alpha Loader) -> MediaOut1
+    shown = comp.shown()
+    assert shown is not None and shown.ID == "MatteControl"
+    assert shown.GetConnectedOutput("Background") is comp.FindTool("MediaIn1")
+    assert shown.GetConnectedOutput("Foreground") is loaders["FTPVM_alpha"]
+    assert (shown.GetInput("MatteCombine"), shown.GetInput("CombineOp")) == (4, 0)  # Combine Alpha, Copy
 
 
 def test_second_run_goes_to_a_new_version(scene, server):

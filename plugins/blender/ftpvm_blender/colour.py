@@ -7,7 +7,10 @@ through its aliases. Pure text parsing: no ``bpy``, no PyOpenColorIO needed.
 from __future__ import annotations
 
 import re
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence
+
+#: ``parse_config``'s answer: {"roles": {role: space}, "aliases": {space: [alias, ...]}}.
+OcioConfig = Dict[str, Dict[str, Any]]
 
 #: Last-resort equivalents when neither config lists an alias that links the two names.
 FALLBACKS: Dict[str, Sequence[str]] = {
@@ -23,7 +26,7 @@ FALLBACKS: Dict[str, Sequence[str]] = {
 }
 
 
-def parse_config(text: str) -> Dict[str, object]:
+def parse_config(text: str) -> OcioConfig:
     """Roles and colour spaces (with aliases) of an OCIO config file's text.
 
     Returns ``{"roles": {role: name}, "aliases": {name: [alias, ...]}}``.
@@ -61,21 +64,20 @@ def _split_list(inner: str) -> List[str]:
     return [part for part in re.findall(r'"[^"]*"|[^,]+', inner)]
 
 
-def scene_linear(config: Dict[str, object], default: str = "Linear Rec.709") -> str:
+def scene_linear(config: OcioConfig, default: str = "Linear Rec.709") -> str:
     """The config's scene-linear space name (role ``scene_linear``)."""
-    roles = config.get("roles", {})
-    return roles.get("scene_linear") or default  # type: ignore[union-attr]
+    return config.get("roles", {}).get("scene_linear") or default
 
 
-def names_for(name: str, config: Optional[Dict[str, object]] = None) -> List[str]:
+def names_for(name: str, config: Optional[OcioConfig] = None) -> List[str]:
     """``name``, then its aliases in Blender's config, then the fallbacks, without repeats."""
     out: List[str] = [name]
     if config is not None:
-        role = config.get("roles", {}).get(name)  # type: ignore[union-attr]
+        role = config.get("roles", {}).get(name)
         if role:
             out.append(role)
         for n in list(out):
-            out.extend(config.get("aliases", {}).get(n, []))  # type: ignore[union-attr]
+            out.extend(config.get("aliases", {}).get(n, []))
     for n in list(out):
         out.extend(FALLBACKS.get(n.lower(), ()))
     seen: List[str] = []
@@ -86,7 +88,7 @@ def names_for(name: str, config: Optional[Dict[str, object]] = None) -> List[str
 
 
 def match_server_colorspace(name: str, server_names: Iterable[str],
-                            config: Optional[Dict[str, object]] = None) -> Optional[str]:
+                            config: Optional[OcioConfig] = None) -> Optional[str]:
     """The server's name for Blender's colour space ``name`` (case-insensitive), or None."""
     server = list(server_names)
     if not server:  # a server that lists nothing: send our best-known name and let it judge

@@ -3,11 +3,12 @@
 4.x: ``scene.use_nodes`` + ``scene.node_tree``, output through a Composite node, node options are
 properties (``node.mode``). 5.x: the tree is a node group set as ``scene.compositing_node_group``, output
 through a Group Output node, node options are menu/boolean input sockets. Callers never branch on the
-version: they use the functions here.
+version: they use the functions here. The static check reads the 5.x API (fake-bpy-module), so the 4.x-only
+attributes and the nodes whose options moved are typed ``Any`` here, and nowhere else.
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Literal, Optional, cast
 
 import bpy
 
@@ -23,20 +24,20 @@ def scene_tree(scene: "bpy.types.Scene", create: bool = True) -> Optional["bpy.t
             tree = bpy.data.node_groups.new(f"{scene.name} Compositing", "CompositorNodeTree")
             scene.compositing_node_group = tree
         return tree
-    if not scene.use_nodes and create:
-        fresh = scene.node_tree is None
-        scene.use_nodes = True
-        if fresh:  # Blender's boilerplate tree: its Render Layers node would render the 3D scene
-            for node in [n for n in scene.node_tree.nodes if n.bl_idname == "CompositorNodeRLayers"]:
-                scene.node_tree.nodes.remove(node)
-    return scene.node_tree
+    legacy: Any = scene  # 4.x: scene.use_nodes / scene.node_tree
+    if not legacy.use_nodes and create:
+        fresh = legacy.node_tree is None
+        legacy.use_nodes = True
+        if fresh:  # Blender's boilerplate: Render Layers -> Composite (4.2), -> Reroute -> Composite + Viewer (4.5)
+            legacy.node_tree.nodes.clear()  # it would render the 3D scene; output_socket() adds a Composite
+    return legacy.node_tree
 
 
 def output_socket(tree: "bpy.types.NodeTree") -> "bpy.types.NodeSocket":
     """The socket whose image the render writes (made when the tree has none)."""
     if GROUP_TREES:
-        if not any(i.in_out == "OUTPUT" for i in tree.interface.items_tree if i.item_type == "SOCKET"):
-            tree.interface.new_socket("Image", in_out="OUTPUT", socket_type="NodeSocketColor")
+        if not any(i.in_out == "OUTPUT" for i in _interface_sockets(tree)):
+            _new_socket(tree, "Image", "OUTPUT", "NodeSocketColor")
         node = next((n for n in tree.nodes if n.bl_idname == "NodeGroupOutput"), None)
         if node is None:
             node = tree.nodes.new("NodeGroupOutput")
@@ -49,7 +50,16 @@ def output_socket(tree: "bpy.types.NodeTree") -> "bpy.types.NodeSocket":
     return node.inputs["Image"]
 
 
-def set_alpha_replace(node: "bpy.types.Node") -> None:
+def _interface_sockets(tree: "bpy.types.NodeTree") -> "list[bpy.types.NodeTreeInterfaceSocket]":
+    return [cast("bpy.types.NodeTreeInterfaceSocket", i) for i in tree.interface.items_tree if i.item_type == "SOCKET"]
+
+
+def _new_socket(tree: "bpy.types.NodeTree", name: str, in_out: Literal["INPUT", "OUTPUT"], socket_type: str) -> None:
+    # socket_type takes a socket idname ("NodeSocketColor"); the stubs' Literal['DEFAULT'] is too narrow
+    tree.interface.new_socket(name, in_out=in_out, socket_type=cast(Any, socket_type))
+
+
+def set_alpha_replace(node: Any) -> None:
     """Set Alpha node in 'Replace Alpha' mode."""
     if "Type" in node.inputs:
         node.inputs["Type"].default_value = "Replace Alpha"
@@ -60,7 +70,7 @@ def set_alpha_replace(node: "bpy.types.Node") -> None:
 def new_mask_node(tree: "bpy.types.NodeTree", mask: "bpy.types.Mask", width: int, height: int,
                   feather: bool = True) -> "bpy.types.Node":
     """A Mask node rasterising ``mask`` at a fixed ``width`` x ``height``."""
-    node = tree.nodes.new("CompositorNodeMask")
+    node: Any = tree.nodes.new("CompositorNodeMask")  # options: sockets on 5.x, properties on 4.x
     node.mask = mask
     if "Size Source" in node.inputs:
         node.inputs["Size Source"].default_value = "Fixed"
@@ -79,12 +89,11 @@ def new_group_tree(name: str) -> "bpy.types.NodeTree":
     return bpy.data.node_groups.new(name, "CompositorNodeTree")
 
 
-def add_interface_socket(tree: "bpy.types.NodeTree", name: str, in_out: str, socket_type: str) -> None:
+def add_interface_socket(tree: "bpy.types.NodeTree", name: str, in_out: Literal["INPUT", "OUTPUT"],
+                         socket_type: str) -> None:
     """Add a group input/output socket unless one of that name and direction exists."""
-    for item in tree.interface.items_tree:
-        if item.item_type == "SOCKET" and item.name == name and item.in_out == in_out:
-            return
-    tree.interface.new_socket(name, in_out=in_out, socket_type=socket_type)
+    if not any(i.name == name and i.in_out == in_out for i in _interface_sockets(tree)):
+        _new_socket(tree, name, in_out, socket_type)
 
 
 def remove_scene_tree(scene: "bpy.types.Scene") -> None:

@@ -4,13 +4,16 @@ Both go to the server as they are (the Mask as the outer roto matte); the engine
 """
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import bpy
 
 from .job import KeyframeInput
 from .plan import PlanError, check_mask_raster
 from .render_io import NodeRenderer
+
+if TYPE_CHECKING:
+    from .plate import Plate
 
 
 def mask_problem(mask: Optional["bpy.types.Mask"]) -> Optional[str]:
@@ -25,10 +28,10 @@ def mask_problem(mask: Optional["bpy.types.Mask"]) -> Optional[str]:
     return None
 
 
-def keyframe_inputs(renderer: NodeRenderer, clip: "bpy.types.MovieClip", frames: List[int], source: str,
+def keyframe_inputs(renderer: NodeRenderer, plate: "Plate", frames: List[int], source: str,
                     mask: Optional["bpy.types.Mask"] = None,
                     trimap_image: Optional["bpy.types.Image"] = None) -> List[KeyframeInput]:
-    """Plate + guide of every keyframe, rendered at the clip's size; PlanError with the fix on bad input."""
+    """Plate + guide of every keyframe, rendered at the plate's size; PlanError with the fix on bad input."""
     if source == "MASK":
         problem = mask_problem(mask)
         if problem:
@@ -37,10 +40,10 @@ def keyframe_inputs(renderer: NodeRenderer, clip: "bpy.types.MovieClip", frames:
         raise PlanError("pick the trimap image (white = foreground, grey = unknown, black = background)")
     out = []
     for frame in frames:
-        plate = renderer.clip_frame(clip, frame)
+        pixels = renderer.plate_frame(plate, frame)
         if source == "MASK":
             matte = check_mask_raster(renderer.mask_matte(mask, frame), mask.name, frame)
-            out.append(KeyframeInput(frame, plate, outer=matte))
+            out.append(KeyframeInput(frame, pixels, outer=matte))
         else:
-            out.append(KeyframeInput(frame, plate, trimap=renderer.image_frame(trimap_image, frame)[:, :, 0]))
+            out.append(KeyframeInput(frame, pixels, trimap=renderer.image_frame(trimap_image, frame)[:, :, 0]))
     return out

@@ -6,7 +6,20 @@ import time
 import bpy
 
 from .job import describe_server
-from .plan import PlanError, add_keyframe
+from .plan import PlanError, add_keyframe, network_refusal
+
+
+def offline_reason(context) -> "str | None":
+    """Why the scene's server may not be contacted now (``bpy.app.online_access``), or None."""
+    return network_refusal(context.scene.ftpvm.server, bpy.app.online_access,
+                           getattr(bpy.app, "online_access_override", False))
+
+
+def _poll_online(cls, context) -> bool:
+    reason = offline_reason(context)
+    if reason is not None:
+        cls.poll_message_set(reason)
+    return reason is None
 
 
 def _report_failure(op: "bpy.types.Operator", props, message: str) -> set:
@@ -20,6 +33,8 @@ class FTPVM_OT_check_connection(bpy.types.Operator):
 
     bl_idname = "ftpvm.check_connection"
     bl_label = "Check connection"
+
+    poll = classmethod(_poll_online)
 
     def execute(self, context):
         props = context.scene.ftpvm
@@ -76,6 +91,8 @@ class FTPVM_OT_process_shot(bpy.types.Operator):
 
     _runner = None
     _timer = None
+
+    poll = classmethod(_poll_online)
 
     def _start(self, context):
         from .runner import ProcessRunner

@@ -4,6 +4,7 @@ from __future__ import annotations
 import bpy
 
 from . import properties
+from .operators import offline_reason
 from .plan import SETTING_PROPS
 
 
@@ -17,7 +18,7 @@ class FTPVM_UL_keyframes(bpy.types.UIList):
 def draw_panel(layout: "bpy.types.UILayout", context: "bpy.types.Context") -> None:
     """Draw the settings of ``context.scene.ftpvm`` (shared by both panels)."""
     scene = context.scene
-    props = scene.ftpvm
+    props = properties.settings(scene)
     col = layout.column()
     row = col.row(align=True)
     row.prop(props, "server")
@@ -25,12 +26,16 @@ def draw_panel(layout: "bpy.types.UILayout", context: "bpy.types.Context") -> No
     col.label(text=props.status, icon="CHECKMARK" if props.status.startswith("ftpvm-server") else "INFO")
 
     box = layout.box()
-    box.prop(props, "clip")
-    clip = properties.current_clip(scene)
+    box.prop(props, "plate_source")
+    if props.plate_source == "CLIP":
+        box.prop(props, "clip")
+    elif props.plate_source == "IMAGE":
+        box.prop(props, "plate_image")
     box.prop(props, "shot_id", text="Shot")
-    if not props.shot_id and clip is not None:
+    if not props.shot_id and properties.plate_name(scene):
         box.label(text=f"Shot id: {properties.shot_id(scene)}")
     box.prop(props, "colorspace", text="Colour space")
+    clip = properties.current_clip(scene) if props.plate_source == "CLIP" else None
     if clip is not None:
         box.label(text=f"Sent as {properties.input_colorspace(scene)} (clip: {clip.colorspace_settings.name})")
 
@@ -54,7 +59,10 @@ def draw_panel(layout: "bpy.types.UILayout", context: "bpy.types.Context") -> No
     box.prop(props, "output_foreground")
     box.prop(props, "output_dir")
     box.prop(props, "use_scene_range")
+    offline = offline_reason(context)
     layout.operator("ftpvm.process_shot", icon="NODE_COMPOSITING")
+    if offline:
+        layout.label(text=offline, icon="ERROR")
     if props.last_message:
         layout.label(text=props.last_message)
 

@@ -5,13 +5,14 @@ No ``bpy`` here; the bpy-facing modules read the UI, call these functions and ac
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ftpvm_wire.schema import Schema, SchemaError
-from ftpvm_wire.sequences import sequence_stem
+from ftpvm_wire.sequences import scan_directory, sequence_stem
 from ftpvm_wire.shots import ShotIdError, check_shot_id as _check_shot_id, shot_id_from
 
 #: Quality presets -> shot settings sent to the server (names from the server's settings schema).
@@ -39,6 +40,36 @@ BATCH_BYTES = 512 << 20
 
 class PlanError(ValueError):
     """A setting that makes the job impossible; the message tells the artist what to change."""
+
+
+#: Host names that never leave this computer.
+LOOPBACK_NAMES = ("localhost", "ip6-localhost")
+
+
+def is_loopback(address: str) -> bool:
+    """Whether ``host:port`` (``[v6]:port``, ``unix:path``) names this computer."""
+    address = address.strip()
+    if address.startswith(("unix:", "unix-abstract:")):
+        return True
+    host = address[1:address.find("]")] if address.startswith("[") else address.rpartition(":")[0] or address
+    host = host.strip().lower()
+    return host in LOOPBACK_NAMES or host == "::1" or host.startswith("127.")
+
+
+def network_refusal(address: str, online_access: bool, overridden: bool = False) -> Optional[str]:
+    """Why the add-on must not connect to ``address`` now, or None when it may.
+
+    Blender's manual (Extensions > Add-ons > Internet Access): an add-on that uses the internet must check
+    ``bpy.app.online_access`` (Preferences > System > Network > Allow Online Access, or --offline-mode /
+    --online-mode). A server on this computer is not the internet, so loopback addresses are always allowed;
+    any other address needs online access.
+    """
+    if online_access or is_loopback(address):
+        return None
+    how = ("Blender was started with --offline-mode" if overridden
+           else "turn on Preferences > System > Network > Allow Online Access")
+    return (f"Online access is off, so the add-on does not connect to {address.strip()} ({how}); "
+            f"a server on this computer (127.0.0.1:PORT) needs no online access")
 
 
 def shot_id_from_name(name: str) -> str:
@@ -117,6 +148,20 @@ def output_folder(blend_path: str, chosen: str, shot_id: str) -> str:
 def output_path(folder: str, shot_id: str, pass_name: str, frame: int) -> str:
     """The EXR of one pass at one scene frame: ``<folder>/<shot>_<pass>.<frame:04d>.exr``."""
     return os.path.join(folder, f"{shot_id}_{pass_name}.{frame:04d}.exr")
+
+
+def image_sequence_range(path: str) -> Optional[Tuple[int, int]]:
+    """(first frame, frame count) of the numbered files ``path`` is one of (``plate.1001.exr`` and its siblings
+    on disk), or None when its name has no frame number."""
+    name = os.path.basename(path)
+    found = re.search(r"(\d+)(\.[^.]+)$", name)
+    if not found:
+        return None
+    head = os.path.join(os.path.dirname(path), name[:found.start(1)])
+    for seq in scan_directory(os.path.dirname(path), found.group(2)):
+        if os.path.normpath(seq.head) == os.path.normpath(head) and seq.frames:
+            return seq.frames[0], seq.frames[-1] - seq.frames[0] + 1
+    return None
 
 
 def sequence_offset(first_frame: int) -> int:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from typing import Optional
+from typing import Any, Optional, cast
 
 import bpy
 from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, IntProperty, PointerProperty,
@@ -44,25 +44,41 @@ def _parse_config(path: str) -> dict:
 
 def ocio_config() -> dict:
     """Roles and aliases of the OCIO config Blender uses ($OCIO, else its bundled one)."""
-    path = os.environ.get("OCIO") or bpy.utils.system_resource("DATAFILES", path="colormanagement/config.ocio")
+    resource = cast(Any, bpy.utils).system_resource  # in bpy.utils since 2.8x; fake-bpy-module lacks it
+    path = os.environ.get("OCIO") or resource("DATAFILES", path="colormanagement/config.ocio")
     return _parse_config(path or "")
+
+
+def settings(scene: "bpy.types.Scene") -> "FTPVMSettings":
+    """The add-on's settings of ``scene`` (``scene.ftpvm``, registered below)."""
+    return scene.ftpvm  # type: ignore[attr-defined]  # added at register time
 
 
 def current_clip(scene: "bpy.types.Scene") -> Optional["bpy.types.MovieClip"]:
     """The clip to process: the panel's choice, else the scene's active clip."""
-    return scene.ftpvm.clip or scene.active_clip
+    return settings(scene).clip or scene.active_clip
+
+
+def plate_name(scene: "bpy.types.Scene") -> str:
+    """The name of the plate the panel names ("" when none is picked)."""
+    props = settings(scene)
+    if props.plate_source == "RENDER":
+        return scene.name
+    if props.plate_source == "IMAGE":
+        return props.plate_image.name if props.plate_image else ""
+    clip = current_clip(scene)
+    return clip.name if clip else ""
 
 
 def shot_id(scene: "bpy.types.Scene") -> str:
-    """The shot id typed in the panel, else one made from the clip's name."""
-    props = scene.ftpvm
-    clip = current_clip(scene)
-    return props.shot_id.strip() or (shot_id_from_name(clip.name) if clip else "")
+    """The shot id typed in the panel, else one made from the plate's name."""
+    name = plate_name(scene)
+    return settings(scene).shot_id.strip() or (shot_id_from_name(name) if name else "")
 
 
 def input_colorspace(scene: "bpy.types.Scene") -> str:
     """The colour space frames are sent in: the panel's choice, else Blender's scene-linear space."""
-    return scene.ftpvm.colorspace.strip() or colour.scene_linear(ocio_config())
+    return settings(scene).colorspace.strip() or colour.scene_linear(ocio_config())
 
 
 def _clip_changed(props: "FTPVMSettings", context: "bpy.types.Context") -> None:
@@ -85,8 +101,15 @@ class FTPVMSettings(bpy.types.PropertyGroup):
                            description="Result of the last connection check")
     last_message: StringProperty(name="Last run", default="", options={"SKIP_SAVE"},
                                  description="What the last Process run reported")
+    plate_source: EnumProperty(name="Plate", default="CLIP", items=(
+        ("CLIP", "Movie Clip", "A Movie Clip (default: the scene's active clip)"),
+        ("IMAGE", "Image", "An Image: a still, an image sequence (file numbers = scene frames) or a movie"),
+        ("RENDER", "Render Layers", "This scene's own render (its Render Layers), over the scene's frame range"),
+    ))
     clip: PointerProperty(name="Clip", type=bpy.types.MovieClip, update=_clip_changed,
                           description="The plate to matte (default: the scene's active clip)")
+    plate_image: PointerProperty(name="Image", type=bpy.types.Image,
+                                 description="The plate to matte: a still, an image sequence or a movie")
     shot_id: StringProperty(name="Shot", default="",
                             description="Shot id on the server (default: from the clip's name)")
     colorspace: StringProperty(name="Input colour space", default="",
@@ -129,9 +152,9 @@ _register_classes, _unregister_classes = bpy.utils.register_classes_factory(CLAS
 
 def register() -> None:
     _register_classes()
-    bpy.types.Scene.ftpvm = PointerProperty(type=FTPVMSettings)
+    bpy.types.Scene.ftpvm = PointerProperty(type=FTPVMSettings)  # type: ignore[attr-defined]
 
 
 def unregister() -> None:
-    del bpy.types.Scene.ftpvm
+    del bpy.types.Scene.ftpvm  # type: ignore[attr-defined]
     _unregister_classes()

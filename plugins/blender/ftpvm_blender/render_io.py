@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 
 import bpy
 import numpy as np
+
+if TYPE_CHECKING:
+    from .plate import Plate
 
 from . import compositor
 from .plan import bottom_up, top_down
@@ -21,7 +24,7 @@ SCENE_NAME = ".FTPVM io"
 
 def read_image_pixels(image: "bpy.types.Image") -> np.ndarray:
     """(H, W, 4) float32, row 0 at the top, of a loaded image."""
-    width, height = image.size
+    width, height = cast(Any, image.size)  # an int pair; the stubs' bpy_prop_array is neither iterable nor indexable
     flat = np.empty(width * height * 4, dtype=np.float32)
     image.pixels.foreach_get(flat)
     return top_down(flat, width, height).copy()
@@ -44,7 +47,7 @@ def write_exr(path: str, pixels: np.ndarray) -> None:
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     image = bpy.data.images.new(".ftpvm write", width, height, alpha=True, float_buffer=True, is_data=True)
     try:
-        image.pixels.foreach_set(bottom_up(array))
+        image.pixels.foreach_set(cast(Any, bottom_up(array)))  # numpy's buffer: the fast path bpy documents
         image.filepath_raw = path
         image.file_format = "OPEN_EXR"
         image.use_half_precision = False
@@ -96,13 +99,9 @@ class NodeRenderer:
         finally:
             self.tree.nodes.remove(node)
 
-    def clip_frame(self, clip: "bpy.types.MovieClip", frame: int) -> np.ndarray:
-        """The clip's (H, W, 3) plate at scene frame ``frame``, scene-linear."""
-        def make(tree):
-            node = tree.nodes.new("CompositorNodeMovieClip")
-            node.clip = clip
-            return node
-        return self.render(make, frame)[:, :, :3]
+    def plate_frame(self, plate: "Plate", frame: int) -> np.ndarray:
+        """The (H, W, 3) plate at scene frame ``frame``, scene-linear (the compositor reads every kind so)."""
+        return self.render(plate.make_node, frame)[:, :, :3]
 
     def mask_matte(self, mask: "bpy.types.Mask", frame: int) -> np.ndarray:
         """The Mask rasterised at the clip's size at scene frame ``frame``: (H, W) in [0, 1]."""
@@ -135,7 +134,7 @@ class NodeRenderer:
 
 def load_sequence(name: str, first_path: str) -> "bpy.types.Image":
     """An Image data-block for the EXR sequence starting at ``first_path``, reused and reloaded if it exists."""
-    image = bpy.data.images.get(name)
+    image: Optional["bpy.types.Image"] = bpy.data.images.get(name)
     if image is None or bpy.path.abspath(image.filepath) != os.path.abspath(first_path):
         if image is not None:
             image.filepath = first_path

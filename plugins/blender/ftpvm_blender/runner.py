@@ -28,7 +28,8 @@ import numpy as np
 from . import properties
 from .job import ProcessJob
 from .mask_raster import keyframe_inputs
-from .plan import SETTING_PROPS, Job, PlanError, batch_size, plan_job
+from .plan import SETTING_PROPS, Job, batch_size, plan_job
+from .plate import Plate, current_plate
 from .render_io import NodeRenderer, write_exr
 from .wiring import insert_group
 
@@ -39,25 +40,23 @@ SETTLE_SECONDS = 10.0
 class ProcessRunner:
     """Plan, start and drive one Process run for the scene's FTP-VM settings."""
 
-    def __init__(self, scene: "bpy.types.Scene", clip: Optional["bpy.types.MovieClip"] = None):
-        props = scene.ftpvm
+    def __init__(self, scene: "bpy.types.Scene", plate: Optional[Plate] = None):
+        props = properties.settings(scene)
         self.scene = scene
-        self.clip = clip or properties.current_clip(scene)
-        if self.clip is None:
-            raise PlanError("pick a movie clip (the plate) in the FTP-VM panel")
-        width, height = self.clip.size
+        self.plate = plate or current_plate(scene)
+        width, height = self.plate.width, self.plate.height
         limit = (scene.frame_start, scene.frame_end) if props.use_scene_range else None
         self.job: Job = plan_job(
             shot_id=properties.shot_id(scene), width=width, height=height,
-            colorspace=properties.input_colorspace(scene), clip_start=self.clip.frame_start,
-            clip_duration=self.clip.frame_duration, keyframes=[k.frame for k in props.keyframes],
+            colorspace=properties.input_colorspace(scene), clip_start=self.plate.start,
+            clip_duration=self.plate.duration, keyframes=[k.frame for k in props.keyframes],
             quality=props.quality, want_foreground=props.output_foreground, blend_path=bpy.data.filepath,
             chosen_folder=bpy.path.abspath(props.output_dir) if props.output_dir else "", limit=limit,
             band=props.band if props.is_property_set("band") else 0,
             chosen={name: getattr(props, name) for name in SETTING_PROPS if props.is_property_set(name)})
         self.renderer: Optional[NodeRenderer] = NodeRenderer(width, height)
         try:
-            self.keys = keyframe_inputs(self.renderer, self.clip, self.job.keyframes, props.trimap_source,
+            self.keys = keyframe_inputs(self.renderer, self.plate, self.job.keyframes, props.trimap_source,
                                         mask=props.mask, trimap_image=props.trimap_image)
             os.makedirs(self.job.folder, exist_ok=True)
         except BaseException:
@@ -128,7 +127,7 @@ class ProcessRunner:
             return
         frame = self.job.frames[self.fed]
         assert self.renderer is not None
-        self._plates.append((frame, self.renderer.clip_frame(self.clip, frame)))
+        self._plates.append((frame, self.renderer.plate_frame(self.plate, frame)))
         self.fed += 1
         if len(self._plates) >= self.batch_frames or self.fed == self.total:
             keys = self.keys if self.batches == 0 else None
@@ -175,7 +174,7 @@ class ProcessRunner:
                 else:
                     self.phase = "render"
                 return
-            insert_group(self.scene, self.clip, self.job)
+            insert_group(self.scene, self.plate, self.job)
             self.state = "done"
             self.message = (f"FTP-VM: matted {self.total} frames of shot {self.job.shot_id!r} into "
                             f"{self.job.folder}")

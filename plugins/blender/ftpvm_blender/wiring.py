@@ -1,12 +1,13 @@
 """The ``FTPVM Matte`` node group and its place in the scene's compositor tree."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional, cast
 
 import bpy
 
 from . import compositor
 from .plan import GROUP_NAME, Job, sequence_offset
+from .plate import Plate
 from .render_io import load_sequence
 
 
@@ -66,26 +67,27 @@ def build_group(job: Job) -> "bpy.types.NodeTree":
     return tree
 
 
-def _clip_node(tree, clip):
-    node = next((n for n in tree.nodes if n.bl_idname == "CompositorNodeMovieClip" and n.clip == clip), None)
+def _plate_node(tree: "bpy.types.NodeTree", plate: Plate) -> Any:
+    """The tree's node reading the plate (a Movie Clip, Image or Render Layers node), made when there is none."""
+    node = next((n for n in tree.nodes if plate.reads(n)), None)
     if node is None:
-        node = tree.nodes.new("CompositorNodeMovieClip")
-        node.clip = clip
+        node = plate.make_node(tree)
         node.location = (-400, 0)
     return node
 
 
-def insert_group(scene: "bpy.types.Scene", clip: "bpy.types.MovieClip", job: Job) -> "bpy.types.Node":
-    """Put the shot's group node in the scene's compositor, fed by the clip; reused when it is there."""
+def insert_group(scene: "bpy.types.Scene", plate_in: Plate, job: Job) -> "bpy.types.Node":
+    """Put the shot's group node in the scene's compositor, fed by the plate's node (whatever its kind) and, where
+    the output showed that node or nothing, showing the group instead; reused when it is there."""
     group = build_group(job)
     tree = compositor.scene_tree(scene)
-    node: Optional["bpy.types.Node"] = next(
-        (n for n in tree.nodes if n.bl_idname == "CompositorNodeGroup" and n.node_tree == group), None)
-    plate = _clip_node(tree, clip)
+    node: Optional["bpy.types.CompositorNodeGroup"] = next(
+        (n for n in tree.nodes if isinstance(n, bpy.types.CompositorNodeGroup) and n.node_tree == group), None)
+    plate = _plate_node(tree, plate_in)
     output = compositor.output_socket(tree)
     if node is None:
-        node = tree.nodes.new("CompositorNodeGroup")
-        node.node_tree = group
+        node = cast("bpy.types.CompositorNodeGroup", tree.nodes.new("CompositorNodeGroup"))
+        node.node_tree = cast("bpy.types.CompositorNodeTree", group)
         node.label = GROUP_NAME
         node.location = (plate.location.x + 300, plate.location.y)
         feeding = output.links[0].from_node if output.is_linked else None

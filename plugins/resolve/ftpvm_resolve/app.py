@@ -1,17 +1,19 @@
 """Entry point: from Workspace > Scripts (with Resolve's ``resolve``/``fusion``/``bmd`` globals) or outside.
 
-Inside Resolve the dialog opens; outside it, or with ``--console``, the options below run the job
-and progress goes to the console. Errors are printed as one message with what to do, never a
-traceback (exit status 2; 1 when cancelled).
+Inside Resolve Studio the dialog opens. Where there is no UIManager (the free Resolve 19.1+), outside Resolve, or
+with ``--console``, the options below run the job and progress goes to the console; the clip's keyframes come from
+its keyframe file (:mod:`.keyframe_store`), which ``--keyframe`` options replace. Errors are printed as one message
+with what to do, never a traceback (exit status 2; 1 when cancelled).
 """
 from __future__ import annotations
 
 import argparse
 import sys
 import threading
+from dataclasses import replace
 from typing import Any, Callable, List, Optional, Sequence
 
-from . import colour, settings as settings_mod
+from . import colour, keyframe_store, settings as settings_mod
 from .errors import JobCancelled, ResolveScriptError, explain
 from .host import ResolveHost, connect
 from .job import MatteJob
@@ -66,8 +68,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def settings_from_args(args: argparse.Namespace, base: Settings) -> Settings:
     """``base`` with the command-line options applied."""
-    from dataclasses import replace
-
     kind = "roto" if args.roto else "trimap"
     values = {k: v for k, v in dict(server=args.server, band=args.band, colorspace=args.colorspace, place=args.place,
                                     source=args.source, transport=args.transport, output_root=args.output,
@@ -77,6 +77,17 @@ def settings_from_args(args: argparse.Namespace, base: Settings) -> Settings:
     if args.range:
         values["first"], values["last"] = args.range
     return replace(base, **values)
+
+
+def no_window_note(host: ResolveHost) -> str:
+    """Why the window does not open, naming the product and version and what is missing."""
+    try:
+        product = f"{host.resolve.GetProductName()} {host.resolve.GetVersionString()}"
+    except AttributeError:
+        product = "This Resolve"
+    return (f"{product} gives scripts no UIManager (the FTPVM Matte window needs DaVinci Resolve Studio, or a "
+            f"free Resolve before 19.1), so FTPVM Matte runs without its window: the server, range and outputs "
+            f"are the saved settings, the keyframes come from the clip's keyframe file.")
 
 
 def run_console(host: ResolveHost, s: Settings, cancel: Optional[threading.Event] = None) -> int:
@@ -115,15 +126,32 @@ def main(resolve: Any = None, fusion: Any = None, bmd: Any = None, argv: Optiona
         say(explain(exc), sys.stderr)
         return 2
     s = settings_from_args(args, settings_mod.load())
+    try:
+        if args.keyframe:
+            keyframe_store.save(clip, s.keyframes)
+        else:
+            s = replace(s, keyframes=keyframe_store.load(clip))
+    except (OSError, settings_mod.SettingsError) as exc:
+        say(f"The keyframe file of clip {clip.name} ({keyframe_store.path_for(clip)}): {exc}", sys.stderr)
+        return 2
     fusion = fusion if fusion is not None else _fusion_of(host)
     ui = getattr(fusion, "UIManager", None) if fusion is not None else None
     if args.console or ui is None or bmd is None:
+        if ui is None and bmd is not None:
+            say(no_window_note(host))
+        if not s.keyframes:
+            path = keyframe_store.save(clip, ())
+            say(f"No keyframes for clip {clip.name} yet. Open {path} in a text editor, add a line 'FRAME PATH' "
+                f"per keyframe (a trimap or roto matte; see the help in the file), save it and run FTPVM Matte "
+                f"again.", sys.stderr)
+            return 2
         return run_console(host, s)
 
     detected = colour.detect(clip.colour_settings, "render")
     clip_text = f"{clip.name}: timeline frames {clip.start}-{clip.last}, {clip.width}x{clip.height}, track V{clip.track}"
 
     def run_job(chosen: Settings, progress: Any, cancel: threading.Event) -> str:
+        keyframe_store.save(clip, chosen.keyframes)
         return MatteJob(host, chosen, item=item, progress=progress, cancel=cancel).run().summary()
 
     from .dialog import MatteDialog

@@ -11,7 +11,10 @@ import os
 import sys
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, cast
+
+if TYPE_CHECKING:  # the documented API's types (fusionscript-stubs); the static check in CI reads them
+    from fusionscript import MediaPoolItem, Project, Resolve, Timeline, TimelineItem
 
 from . import locations, plan as planning, sequences
 from .errors import HostError, JobCancelled, ResolveNotRunning
@@ -42,7 +45,7 @@ def load_scripting_module(env: Optional[Dict[str, str]] = None) -> Any:
             "or run FTPVM Matte from Workspace > Scripts inside Resolve.") from None
 
 
-def connect(resolve: Any = None) -> "ResolveHost":
+def connect(resolve: Optional["Resolve"] = None) -> "ResolveHost":
     """The adapter for ``resolve`` (the global Resolve gives its scripts), else the running Resolve."""
     if resolve is None:
         resolve = load_scripting_module().scriptapp("Resolve")
@@ -56,23 +59,40 @@ class ResolveHost:
 
     poll_seconds = 0.25
 
-    def __init__(self, resolve: Any):
+    def __init__(self, resolve: "Resolve"):
         self.resolve = resolve
 
     # -- reading -------------------------------------------------------------------------
-    def project(self) -> Any:
+    def major_version(self) -> int:
+        """Resolve's major version (``GetVersion()``: [major, minor, patch, build, suffix]); 0 when unknown."""
+        try:
+            return int((self.resolve.GetVersion() or [0])[0])
+        except (AttributeError, TypeError, ValueError, IndexError):
+            try:
+                return int(str(self.resolve.GetVersionString()).split(".")[0])
+            except (AttributeError, ValueError):
+                return 0
+
+    def is_studio(self) -> bool:
+        """Whether this is DaVinci Resolve Studio (``GetProductName()``)."""
+        try:
+            return "studio" in str(self.resolve.GetProductName()).lower()
+        except AttributeError:
+            return False
+
+    def project(self) -> "Project":
         project = self.resolve.GetProjectManager().GetCurrentProject()
         if not project:
             raise HostError("No project is open in Resolve; open one and run FTPVM Matte again.")
         return project
 
-    def timeline(self) -> Any:
+    def timeline(self) -> "Timeline":
         timeline = self.project().GetCurrentTimeline()
         if not timeline:
             raise HostError("No timeline is open; open the timeline with the clip to matte.")
         return timeline
 
-    def current_clip(self) -> Any:
+    def current_clip(self) -> "TimelineItem":
         """The video clip under the playhead."""
         item = self.timeline().GetCurrentVideoItem()
         if not item:
@@ -80,7 +100,7 @@ class ResolveHost:
                             "(the top-most clip there is used).")
         return item
 
-    def track_of(self, item: Any) -> int:
+    def track_of(self, item: "TimelineItem") -> int:
         timeline = self.timeline()
         if hasattr(item, "GetTrackTypeAndIndex"):
             found = item.GetTrackTypeAndIndex()
@@ -92,7 +112,7 @@ class ResolveHost:
                 return index
         raise HostError(f"Cannot find the clip {item.GetName()!r} on a video track of the timeline.")
 
-    def clip_facts(self, item: Any) -> planning.ClipFacts:
+    def clip_facts(self, item: "TimelineItem") -> planning.ClipFacts:
         """Everything the planner needs about ``item``."""
         project, timeline = self.project(), self.timeline()
         media_item = item.GetMediaPoolItem()
@@ -109,13 +129,14 @@ class ResolveHost:
                 raise HostError(f"Resolve did not report the timeline's {key}; check the timeline settings.") from None
 
         return planning.ClipFacts(
+            media_id=str(media_item.GetUniqueId()) if media_item else "",
             name=item.GetName(), unique_id=str(item.GetUniqueId()), project=project.GetName(),
-            timeline=timeline.GetName(), start=int(item.GetStart()), duration=int(item.GetDuration()),
+            timeline=timeline.GetName(), start=int(item.GetStart(False)), duration=int(item.GetDuration(False)),
             track=self.track_of(item), width=resolution("timelineResolutionWidth"),
             height=resolution("timelineResolutionHeight"), file_path=str(file_path),
-            left_offset=int(item.GetLeftOffset() or 0), colour_settings=colours)
+            left_offset=int(item.GetLeftOffset(False) or 0), colour_settings=colours)
 
-    def find_media_pool_clip(self, name: str) -> Any:
+    def find_media_pool_clip(self, name: str) -> "MediaPoolItem":
         """The media-pool clip called ``name`` (searched in every bin)."""
         pool = self.project().GetMediaPool()
         folders = [pool.GetRootFolder()]
@@ -160,7 +181,7 @@ class ResolveHost:
             if not project.SetCurrentRenderFormatAndCodec("exr", codec):
                 raise HostError(f"Resolve refused the EXR render format (codec {codec!r}); check the Deliver page.")
             project.SetCurrentRenderMode(1)
-            if not project.SetRenderSettings(planning.render_settings(job)):
+            if not project.SetRenderSettings(cast(Any, planning.render_settings(job))):  # a RenderSettings dict
                 raise HostError("Resolve refused the render settings (range, folder, size); check the Deliver page.")
             job_id = project.AddRenderJob()
             if not job_id:
@@ -169,7 +190,7 @@ class ResolveHost:
                 raise HostError("Resolve did not start rendering; is another render running?")
             self._wait_for_render(project, job_id, cancel, progress)
             status = project.GetRenderJobStatus(job_id) or {}
-            if (status.get("JobStatus") or "").lower() != "complete":
+            if str(status.get("JobStatus") or "").lower() != "complete":
                 detail = status.get("Error") or status.get("JobStatus") or "no status"
                 raise HostError(f"Resolve's render of the plate failed ({detail}). Check the render queue on the "
                                 f"Deliver page and free space in {job.plate_dir}, then run again.")
@@ -226,7 +247,8 @@ class ResolveHost:
         pool.SetCurrentFolder(target)
         try:
             for name in job.passes:
-                imported = pool.ImportMedia([planning.import_clip_info(job, name)]) or []
+                # the README's ImportMedia([{clipInfo}]) form, which the stubs leave out
+                imported = pool.ImportMedia(cast(Any, [planning.import_clip_info(job, name)])) or []
                 if len(imported) != 1:
                     raise HostError(f"Resolve did not import the {name} sequence {job.outputs[name]}; the files "
                                     f"are in {job.work_dir}, import them by hand.")
@@ -241,40 +263,43 @@ class ResolveHost:
         timeline = self.timeline()
         pool = self.project().GetMediaPool()
         placed: Dict[str, int] = {}
+        major = self.major_version()
         for name in job.passes:
             track = self._free_track_above(timeline, job, exclude=set(placed.values()))
-            info = {"mediaPoolItem": items[name], "startFrame": 0, "endFrame": len(job.frames) - 1,
-                    "trackIndex": track, "recordFrame": job.first}
-            if not pool.AppendToTimeline([info]):
+            info = planning.append_clip_info(items[name], len(job.frames), track, job.first, major)
+            if not pool.AppendToTimeline(cast(Any, [info])):  # the [{clipInfo}] form (a MediaPoolClipInfo)
                 raise HostError(f"Resolve did not place the {name} clip on video track {track}; it is in the "
                                 f"{planning.BIN_NAME} bin.")
             placed[name] = track
         return placed
 
     @staticmethod
-    def _free_track_above(timeline: Any, job: planning.JobPlan, exclude: set) -> int:
+    def _free_track_above(timeline: "Timeline", job: planning.JobPlan, exclude: set) -> int:
         count = int(timeline.GetTrackCount("video"))
         for index in range(job.track + 1, count + 1):
             if index in exclude:
                 continue
-            busy = any(i.GetStart() <= job.last and i.GetStart() + i.GetDuration() - 1 >= job.first
+            busy = any(i.GetStart(False) <= job.last and i.GetStart(False) + i.GetDuration(False) - 1 >= job.first
                        for i in timeline.GetItemListInTrack("video", index) or [])
             if not busy:
                 return index
-        if not timeline.AddTrack("video"):
+        if not cast(Any, timeline).AddTrack("video"):  # the README's subTrackType is optional; the stubs require it
             raise HostError("Cannot add a video track for the results; they are in the FTPVM bin.")
         return count + 1
 
-    def add_fusion_comp(self, job: planning.JobPlan, item: Any, clip_start: int) -> Any:
-        """A new Fusion comp on ``item`` with one Loader per result, lined up with the plate."""
-        comp = item.AddFusionComp()
+    def add_fusion_comp(self, job: planning.JobPlan, item: "TimelineItem", clip_start: int) -> Any:
+        """A new Fusion comp on ``item`` that shows the matted clip: one Loader per result, lined up with the
+        plate, and the clip (MediaIn1) given the alpha Loader's matte by a MatteControl feeding MediaOut1."""
+        # Any: fusionscript-stubs' FusionComp lists none of Fusion's Composition methods (AddTool, Lock, GetAttrs)
+        comp: Any = item.AddFusionComp()
         if not comp:
             raise HostError("Resolve did not add a Fusion comp to the clip; the results are in the FTPVM bin.")
         start = int((comp.GetAttrs() or {}).get("COMPN_RenderStart") or 0)
         global_in = planning.loader_global_in(start, job, clip_start)
         comp.Lock()
         try:
-            for n, name in enumerate(job.passes):
+            loaders = {}
+            for name in job.passes:
                 loader = comp.AddTool("Loader", -32768, -32768)
                 if not loader:
                     raise HostError("Fusion did not add a Loader tool.")
@@ -282,9 +307,35 @@ class ResolveHost:
                 loader.SetInput("Clip", job.output_path(name, job.first))
                 loader.SetInput("GlobalIn", global_in)
                 loader.SetInput("GlobalOut", global_in + len(job.frames) - 1)
+                loaders[name] = loader
+            if "alpha" in loaders:
+                self._wire_matte(comp, loaders["alpha"])
         finally:
             comp.Unlock()
         return comp
+
+    @staticmethod
+    def _wire_matte(comp: Any, alpha: Any) -> None:
+        """MediaIn1 -> MatteControl (its matte from ``alpha``) -> MediaOut1, so the comp shows the matted clip.
+
+        MatteControl's inputs: ``Background`` (the image whose alpha is set) and ``Foreground`` (the matte),
+        combined by ``MatteCombine`` = 4 (Combine Alpha: the alpha files hold one channel, ``A``) with
+        ``CombineOp`` = 0 (Copy: the matte replaces the clip's alpha). The menus' order (None, Red, Green, Blue,
+        Alpha, ...; Copy, Add, Subtract, Inverse Subtract, Maximum, Minimum, ...) is Fusion's MatteControl's.
+        """
+        media_in, media_out = comp.FindTool("MediaIn1"), comp.FindTool("MediaOut1")
+        if not media_in or not media_out:
+            raise HostError("The clip's Fusion comp has no MediaIn1/MediaOut1; the Loaders are there, wire them "
+                            "by hand.")
+        matte = comp.AddTool("MatteControl", -32768, -32768)
+        if not matte:
+            raise HostError("Fusion did not add a MatteControl tool; the Loaders are in the comp, wire them by hand.")
+        matte.SetAttrs({"TOOLS_Name": "FTPVM_Matte"})
+        matte.ConnectInput("Background", media_in)
+        matte.ConnectInput("Foreground", alpha)
+        matte.SetInput("MatteCombine", 4)
+        matte.SetInput("CombineOp", 0)
+        media_out.ConnectInput("Input", matte)
 
 
 __all__: List[str] = ["ResolveHost", "connect", "load_scripting_module", "NOT_RUNNING"]

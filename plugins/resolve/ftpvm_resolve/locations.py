@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Dict, List, Optional
+from typing import List, Mapping, Optional
 
 #: Script categories: "Utility" is listed on every page, "Comp" on the Fusion page.
 CATEGORIES = ("Utility", "Comp", "Edit", "Color", "Deliver")
@@ -19,7 +19,7 @@ def platform_key(platform: Optional[str] = None) -> str:
     return "windows" if p.startswith("win") else "macos" if p == "darwin" else "linux"
 
 
-def script_api_dir(env: Optional[Dict[str, str]] = None, platform: Optional[str] = None) -> str:
+def script_api_dir(env: Optional[Mapping[str, str]] = None, platform: Optional[str] = None) -> str:
     """``$RESOLVE_SCRIPT_API``, else the default Developer/Scripting folder."""
     env = os.environ if env is None else env
     if env.get("RESOLVE_SCRIPT_API"):
@@ -33,7 +33,7 @@ def script_api_dir(env: Optional[Dict[str, str]] = None, platform: Optional[str]
     return "/opt/resolve/Developer/Scripting"
 
 
-def script_lib(env: Optional[Dict[str, str]] = None, platform: Optional[str] = None) -> str:
+def script_lib(env: Optional[Mapping[str, str]] = None, platform: Optional[str] = None) -> str:
     """``$RESOLVE_SCRIPT_LIB``, else the default fusionscript library path."""
     env = os.environ if env is None else env
     if env.get("RESOLVE_SCRIPT_LIB"):
@@ -46,7 +46,7 @@ def script_lib(env: Optional[Dict[str, str]] = None, platform: Optional[str] = N
     return "/opt/resolve/libs/Fusion/fusionscript.so"
 
 
-def scripts_dir(all_users: bool = False, env: Optional[Dict[str, str]] = None, platform: Optional[str] = None,
+def scripts_dir(all_users: bool = False, env: Optional[Mapping[str, str]] = None, platform: Optional[str] = None,
                 home: Optional[str] = None) -> str:
     """The Fusion ``Scripts`` folder Resolve reads (per user, or for all users)."""
     env = os.environ if env is None else env
@@ -65,7 +65,7 @@ def scripts_dir(all_users: bool = False, env: Optional[Dict[str, str]] = None, p
     return os.path.join(home, ".local", "share", "DaVinciResolve", "Fusion", "Scripts")
 
 
-def support_dir(env: Optional[Dict[str, str]] = None, platform: Optional[str] = None,
+def support_dir(env: Optional[Mapping[str, str]] = None, platform: Optional[str] = None,
                 home: Optional[str] = None) -> str:
     """Our own folder for the packages the script imports (kept out of the Scripts menu)."""
     env = os.environ if env is None else env
@@ -78,6 +78,6 @@ def support_dir(env: Optional[Dict[str, str]] = None, platform: Optional[str] = 
     return os.path.join(env.get("XDG_DATA_HOME") or os.path.join(home, ".local", "share"), "ftpvm", "resolve")
 
 
-def module_search_paths(env: Optional[Dict[str, str]] = None, platform: Optional[str] = None) -> List[str]:
+def module_search_paths(env: Optional[Mapping[str, str]] = None, platform: Optional[str] = None) -> List[str]:
     """Folders to put on sys.path so ``import DaVinciResolveScript`` works from outside Resolve."""
     return [os.path.join(script_api_dir(env, platform), "Modules")]

@@ -41,6 +41,7 @@ class ClipFacts:
     file_path: str = ""        # the media's path as Resolve shows it ("" for generators)
     left_offset: int = 0       # frames trimmed off the media's head
     colour_settings: Dict[str, str] = field(default_factory=dict)
+    media_id: str = ""         # the media-pool item's unique id ("" for generators)
 
     @property
     def last(self) -> int:
@@ -241,6 +242,23 @@ def check_no_overwrite(plan: JobPlan) -> None:
 def import_clip_info(plan: JobPlan, name: str) -> Dict[str, object]:
     """The ``MediaPool.ImportMedia`` clip-info dict of a result sequence."""
     return {"FilePath": plan.outputs[name], "StartIndex": plan.first, "EndIndex": plan.last}
+
+
+#: The first Resolve whose ``AppendToTimeline`` clipInfo ``endFrame`` is exclusive (one past the last frame).
+EXCLUSIVE_END_FROM = 19
+
+
+def append_clip_info(item: object, count: int, track: int, record_frame: int, resolve_major: int) -> Dict[str, object]:
+    """``MediaPool.AppendToTimeline`` clipInfo placing the first ``count`` frames of ``item`` at ``record_frame``.
+
+    The README documents ``startFrame``/``endFrame`` without saying which end is included. Its own example (on
+    Blackmagic's forum: startFrame 0, endFrame 25 appends "the first 25 frames") and read-backs on Resolve Studio
+    20.3 and 21.0 (GetDuration() == endFrame - startFrame) show an exclusive end from Resolve 19; 18.6 took the last
+    frame itself. So ``endFrame`` is ``count`` from 19 on and ``count - 1`` before.
+    """
+    end = count if resolve_major >= EXCLUSIVE_END_FROM else count - 1
+    return {"mediaPoolItem": item, "startFrame": 0, "endFrame": end, "trackIndex": track,
+            "recordFrame": record_frame}
 
 
 def loader_global_in(comp_start: int, plan: JobPlan, clip_start: int) -> int:

@@ -92,6 +92,7 @@ class Tool:
         self.ID = tool_id
         self.attrs: Dict[str, Any] = {"TOOLS_Name": name, "TOOLS_RegID": tool_id}
         self.inputs: Dict[str, Any] = {}
+        self.connections: Dict[str, Optional["Tool"]] = {}
 
     def SetAttrs(self, attrs: Dict[str, Any]) -> None:
         self.attrs.update(attrs)
@@ -106,6 +107,14 @@ class Tool:
     def GetInput(self, name: str, time: Optional[float] = None) -> Any:
         return self.inputs.get(name)
 
+    def ConnectInput(self, name: str, tool: Optional["Tool"]) -> bool:
+        """Fusion's ``Tool:ConnectInput(inputID, tool)``: the tool's main output feeds ``name`` (None disconnects)."""
+        self.connections[name] = tool
+        return True
+
+    def GetConnectedOutput(self, name: str) -> Optional["Tool"]:
+        return self.connections.get(name)
+
 
 class FusionComp:
     """A Fusion comp on a timeline item; its render range starts at 0 like Resolve's clip comps."""
@@ -114,7 +123,9 @@ class FusionComp:
 
     def __init__(self, name: str, duration: int):
         self.name = name
-        self.tools: List[Tool] = [Tool("MediaIn", "MediaIn1"), Tool("MediaOut", "MediaOut1")]
+        media_in, media_out = Tool("MediaIn", "MediaIn1"), Tool("MediaOut", "MediaOut1")
+        media_out.ConnectInput("Input", media_in)  # a new clip comp shows the clip: MediaIn1 -> MediaOut1
+        self.tools: List[Tool] = [media_in, media_out]
         self.attrs = {"COMPN_RenderStart": 0.0, "COMPN_RenderEnd": float(duration - 1), "COMPS_Name": name}
         self.locked = 0
 
@@ -137,6 +148,16 @@ class FusionComp:
 
     def FindTool(self, name: str) -> Optional[Tool]:
         return next((t for t in self.tools if t.attrs["TOOLS_Name"] == name), None)
+
+    def GetToolList(self, selected: bool = False, tool_type: Optional[str] = None) -> Dict[int, Tool]:
+        """Fusion's ``Composition:GetToolList(selected, type)``: a 1-based table of tools."""
+        tools = [t for t in self.tools if tool_type is None or t.ID == tool_type]
+        return {n: t for n, t in enumerate(tools, 1)}
+
+    def shown(self) -> Optional[Tool]:
+        """What MediaOut1 shows (the tool feeding it)."""
+        out = self.FindTool("MediaOut1")
+        return out.GetConnectedOutput("Input") if out else None
 
 
 class TimelineItem:
@@ -344,10 +365,17 @@ class MediaPool:
             if not isinstance(info, dict):
                 return []
             media = info["mediaPoolItem"]
-            start, end = int(info.get("startFrame", 0)), int(info.get("endFrame", len(media.files) - 1))
-            if not 0 <= start <= end < len(media.files):
+            # endFrame is exclusive from Resolve 19 on: the README's example (Blackmagic forum t=216063) appends
+            # "the first 25 frames" with startFrame 0, endFrame 25, and live read-backs on Studio 20.3 and 21.0
+            # measure GetDuration() == endFrame - startFrame (samuelgursky/davinci-resolve-mcp #80, #82, PR #35);
+            # Resolve 18.6 took it as the last frame (nakano000/Resolve_Script PR #23: "changed between 18 and 19").
+            exclusive = self.project.resolve_major >= 19
+            default_end = len(media.files) if exclusive else len(media.files) - 1
+            start, end = int(info.get("startFrame", 0)), int(info.get("endFrame", default_end))
+            count = end - start if exclusive else end - start + 1
+            if start < 0 or count < 1 or start + count > len(media.files):
                 return []
-            item = TimelineItem(media, int(info.get("recordFrame", timeline.GetEndFrame())), end - start + 1, start)
+            item = TimelineItem(media, int(info.get("recordFrame", timeline.GetEndFrame())), count, start)
             if timeline.put(item, int(info.get("trackIndex", 1))) is None:
                 return []
             placed.append(item)
@@ -378,6 +406,7 @@ class Project:
                                       "colorSpaceTimeline": "DaVinci WG", "colorSpaceOutput": "Rec.709 Gamma 2.4"})
         self.format_codec = {"format": "mov", "codec": "ProRes422HQ"}
         self.render_mode = 0
+        self.resolve_major = 19  # set by Resolve(version=...)
         self.render_settings: Dict[str, Any] = {}
         self.jobs: Dict[str, Dict[str, Any]] = {}
         self.fail_render: Optional[str] = None     # an error message: the next render fails after one frame
@@ -510,10 +539,18 @@ class ProjectManager:
 
 
 class Resolve:
-    def __init__(self, project: Optional[Project], fusion: Any = None):
+    """``studio``: the paid DaVinci Resolve Studio. The scripting README introduces "the Scripting API for DaVinci
+    Resolve Studio"; the free Resolve 19.1+ runs scripts only from Workspace > Scripts and gives them no
+    UIManager (issue 15; build it with ``fake_uimanager.Fusion(None)``)."""
+
+    def __init__(self, project: Optional[Project], fusion: Any = None, version: tuple = (19, 1, 0, 0, ""),
+                 studio: bool = False):
         self.project_manager = ProjectManager(project)
         self.fusion = fusion
         self.page = "edit"
+        self.version, self.studio = tuple(version), studio
+        if project is not None:
+            project.resolve_major = int(self.version[0])
 
     def GetProjectManager(self) -> ProjectManager:
         return self.project_manager
@@ -522,10 +559,14 @@ class Resolve:
         return self.fusion
 
     def GetProductName(self) -> str:
-        return "DaVinci Resolve"
+        return "DaVinci Resolve Studio" if self.studio else "DaVinci Resolve"
+
+    def GetVersion(self) -> list:
+        """[major, minor, patch, build, suffix], as the README documents."""
+        return list(self.version)
 
     def GetVersionString(self) -> str:
-        return "19.1.0.0"
+        return ".".join(str(v) for v in self.version[:4]) + (f" {self.version[4]}" if self.version[4] else "")
 
     def GetCurrentPage(self) -> str:
         return self.page

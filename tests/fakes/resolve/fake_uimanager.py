@@ -139,7 +139,10 @@ class UIDispatcher:
 
 
 class Fusion:
-    def __init__(self, ui: UIManager):
+    """The ``fusion`` global. Free Resolve 19.1+ has no UI scripting: pass ``ui=None`` (``fusion.UIManager`` is
+    None there)."""
+
+    def __init__(self, ui: Optional[UIManager]):
         self.UIManager = ui
 
 
