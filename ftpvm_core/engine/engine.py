@@ -132,8 +132,14 @@ class Engine:
 
     # ------------------------------------------------------------------ shots
     def open_shot(self, shot_id: str, width: int, height: int, colorspace: str,
-                  settings: "ShotSettings | dict | None" = None, reset: bool = False) -> Shot:
-        """Create a shot or return the existing one with the same parameters (see docs/engine-api.md)."""
+                  settings: "ShotSettings | dict | None" = None, reset: bool = False,
+                  apply_settings: bool = False) -> Shot:
+        """Create a shot or return the existing one with the same parameters (see docs/engine-api.md).
+
+        An existing shot with other settings is a :class:`ShotConflict`, unless ``apply_settings``: then the new
+        settings replace the shot's (keyframes stay; results depending on a changed field are no longer used, as
+        with :meth:`Shot.update_settings`). A different size or colour space is always a conflict (or ``reset``).
+        """
         validate_shot_id(shot_id)
         for name, v in (("width", width), ("height", height)):
             if isinstance(v, bool) or not isinstance(v, int) or not 16 <= v <= MAX_SIDE:
@@ -150,6 +156,11 @@ class Engine:
                         "settings": ShotSettings.from_dict(meta["settings"]).to_dict()}
                 if have == wanted:
                     return self._cached(shot_id, meta)
+                same_frame = all(have[k] == wanted[k] for k in ("width", "height", "colorspace"))
+                if same_frame and apply_settings and not reset:
+                    shot = self._cached(shot_id, meta)
+                    shot.update_settings(settings)
+                    return shot
                 if not reset:
                     diff = [k for k in ("width", "height", "colorspace") if have[k] != wanted[k]]
                     diff += [f"settings.{k}" for k in wanted["settings"]
@@ -193,10 +204,8 @@ class Engine:
     def delete_shot(self, shot_id: str) -> None:
         validate_shot_id(shot_id)
         with self._guard, self.store.lock(shot_id).hold():
-            if not (self.store.shot_dir(shot_id) / "shot.json").is_file():
+            if not self.store.delete_shot(shot_id):
                 raise ShotNotFound(f"no shot {shot_id!r} in {self.store.root}")
-            os.unlink(self.store.shot_dir(shot_id) / "shot.json")  # first: a crash leaves no half shot
-            self.store.remove_shot_dir(shot_id)
             self._shots.pop(shot_id, None)
 
     # ------------------------------------------------------------------ lifetime
