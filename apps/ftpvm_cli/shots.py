@@ -19,7 +19,7 @@ def parse_age(text: str) -> float:
     """``90s``, ``30m``, ``12h``, ``7d``, ``2w`` -> seconds."""
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", text.lower())
     if not m:
-        raise CLIError(f"--older-than {text!r}: write a number and a unit, e.g. 12h, 7d or 2w (s, m, h, d, w)")
+        raise argparse.ArgumentTypeError(f"{text!r}: write a number and a unit, e.g. 12h, 7d or 2w (s, m, h, d, w)")
     return float(m.group(1)) * _UNITS_S[m.group(2)]
 
 
@@ -27,7 +27,7 @@ def parse_size(text: str) -> int:
     """``500M``, ``20G``, ``1.5T`` (powers of 1024; ``B`` or nothing = bytes) -> bytes."""
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*", text.lower())
     if not m:
-        raise CLIError(f"--max-size {text!r}: write a number and a unit, e.g. 500M, 20G or 1T")
+        raise argparse.ArgumentTypeError(f"{text!r}: write a number and a unit, e.g. 500M, 20G or 1T")
     return int(float(m.group(1)) * _UNITS_B[m.group(2)])
 
 

@@ -9,7 +9,9 @@ from typing import Any
 import torch
 
 import ftpvm_core
+from ftpvm_core.engine import inventory
 from ftpvm_core.engine.context import ShotContext
+from ftpvm_core.engine.inventory import ShotSummary
 from ftpvm_core.engine.settings import PASSES, ShotSettings, settings_schema
 from ftpvm_core.engine.shot import SHOT_SCHEMA, Shot
 from ftpvm_core.engine.store import Store, atomic_write_json, read_json
@@ -207,6 +209,21 @@ class Engine:
             if not self.store.delete_shot(shot_id):
                 raise ShotNotFound(f"no shot {shot_id!r} in {self.store.root}")
             self._shots.pop(shot_id, None)
+
+    def shot_usage(self) -> "list[ShotSummary]":
+        """Every shot's size on disk, keyframes and last change (:mod:`ftpvm_core.engine.inventory`)."""
+        return inventory.summaries(self.store)
+
+    def prune_shots(self, older_than_s: float | None = None, max_total_bytes: int | None = None,
+                    dry_run: bool = False) -> "list[ShotSummary]":
+        """Remove shots unchanged for longer than ``older_than_s`` and/or the least recently changed until the rest
+        fit in ``max_total_bytes`` (:func:`ftpvm_core.engine.inventory.select_prune`); returns them."""
+        with self._guard:
+            chosen = inventory.prune(self.store, older_than_s, max_total_bytes, dry_run=dry_run)
+            if not dry_run:
+                for s in chosen:
+                    self._shots.pop(s.id, None)
+        return chosen
 
     # ------------------------------------------------------------------ lifetime
     def flush(self) -> None:
