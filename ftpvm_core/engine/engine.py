@@ -46,9 +46,15 @@ class Engine:
 
     def __init__(self, weights: Any = None, device: str | torch.device = "auto",
                  state_dir: str | os.PathLike | None = None, cache_limit_bytes: int = 8 << 30,
-                 memory_states: int = 64, warmup_frames: int = 8, backend: str = "auto"):
+                 memory_states: int = 64, warmup_frames: int = 8, backend: str = "auto",
+                 state_every: int = 8, state_dtype: str = "float16"):
         """``backend``: "torch", "onnx" (ONNX Runtime, CPU only, extra ``ftpvm[onnx]``) or "auto"
-        (ONNX Runtime on the CPU when it is installed, else torch); see docs/performance.md."""
+        (ONNX Runtime on the CPU when it is installed, else torch); see docs/performance.md.
+
+        ``state_every``: the recurrent state is stored every this many frames of a chain (a resume replays at most
+        ``state_every - 1`` frames from stored inputs, with identical results); ``state_dtype`` ("float16" or
+        "float32"): what those checkpoints hold; the chain carries on from the stored value, so a resume is
+        bit-identical either way (see docs/engine-api.md)."""
         from ftpvm_core.model import FastTrimapPropagationVideoMatting, fingerprint
         from ftpvm_core.model.checkpoint import check_state_dict, resolve_device
         from ftpvm_core.model.prepare import prepare_for_inference
@@ -80,9 +86,14 @@ class Engine:
         self.store = Store(state_dir, cache_limit_bytes)
         self.memory_states = int(memory_states)
         self.warmup_frames = int(warmup_frames)
+        if isinstance(state_every, bool) or not isinstance(state_every, int) or not 1 <= state_every <= 1000:
+            raise InvalidInput(f"state_every must be an integer in [1, 1000], got {state_every!r}")
+        if state_dtype not in ("float16", "float32"):
+            raise InvalidInput(f"state_dtype must be 'float16' or 'float32', got {state_dtype!r}")
+        self.state_every, self.state_dtype = state_every, state_dtype
         self._steps: dict[tuple, StreamingStep] = {}
         self._context = ShotContext(self.store, self.fingerprint, self.device, self.step, self.memory_states,
-                                    self.warmup_frames)
+                                    self.warmup_frames, self.state_every, self.state_dtype)
         self._shots: dict[str, Shot] = {}
         self._guard = threading.Lock()
         self._guard_steps = threading.Lock()
