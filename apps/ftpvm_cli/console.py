@@ -53,7 +53,14 @@ def progress(iterable: Iterable | None = None, **kwargs: Any) -> Any:
 
 
 def info(message: str) -> None:
+    """A progress message on stderr (not with --quiet)."""
     LOG.info(message)
+
+
+def report(message: str) -> None:
+    """A line of a command's report on stdout (not with --quiet)."""
+    if LOG.isEnabledFor(logging.INFO):
+        print(message)
 
 
 def warning(message: str) -> None:
