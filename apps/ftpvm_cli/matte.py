@@ -233,10 +233,7 @@ def _set_keyframes(shot, source, keys: list[tuple[int, str, str]], band: float |
 
 
 def _run(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from ftpvm_core.engine import Engine
-    from ftpvm_core.imaging.colour import ColourConverter
     from ftpvm_core.imaging.io import same_file
     from ftpvm_core.imaging.sources import MOVIE_COLORSPACE, open_source
     from ftpvm_core.model.checkpoint import CheckpointError
@@ -276,26 +273,14 @@ def _run(args: argparse.Namespace) -> int:
         passes = ("alpha", "trimap") + (("foreground",) if want_fg else ())
         meta = {"shot": shot.id, "model_fingerprint": engine.fingerprint, "colorspace": colorspace,
                 "weights": engine.weights_source}
-        display = ColourConverter(colorspace) if outputs.preview else None
-        outputs.open_preview(width, height)
+        outputs.open_preview(width, height, colorspace)
         cached, ok = 0, False
         try:
             with progress(total=len(source.frames), desc=f"matte {shot.id}", unit="frame") as bar:
-                plates: dict[int, object] = {}
-
-                def frames():
-                    for f in source.frames:
-                        plates[f] = source.read(f)
-                        yield f, plates[f]
-                for res in shot.matte(frames(), passes=passes, premultiply=args.premultiply):
-                    plates.pop(res.frame, None)
+                frames = ((f, source.read(f)) for f in source.frames)
+                for res in shot.matte(frames, passes=passes, premultiply=args.premultiply):
                     outputs.write(res.frame, res.alpha, res.trimap, res.foreground, args.foreground, meta)
-                    if display is not None:
-                        fg = res.foreground
-                        if args.premultiply:  # the preview shows the straight colour over the checkerboard
-                            a = res.alpha[..., None]
-                            fg = np.where(a > 1e-4, fg / np.maximum(a, 1e-4), 0.0).astype(np.float32)
-                        outputs.add_preview(display.to_model(fg), res.alpha)
+                    outputs.add_preview(res.foreground, res.alpha, args.premultiply)
                     cached += res.from_cache
                     bar.update(1)
             ok = True

@@ -70,7 +70,6 @@ class Outputs:
     preview: str | None = None
     pixel_type: str = "half"
     compression: str = "zip"
-    premultiply: bool = False
     _movie: Any = field(default=None, repr=False)
 
     @property
@@ -102,13 +101,16 @@ class Outputs:
             else:
                 write_image(out.path(frame), plane, pixel_format=out.fmt)
 
-    def open_preview(self, width: int, height: int, fps: float = 24.0) -> None:
+    def open_preview(self, width: int, height: int, colorspace: str, fps: float = 24.0) -> None:
         if self.preview is not None:
-            self._movie = PreviewMovie(self.preview, width, height, fps)
+            self._movie = PreviewMovie(self.preview, width, height, colorspace, fps)
 
-    def add_preview(self, plate_display: np.ndarray, alpha: np.ndarray) -> None:
-        if self._movie is not None:
-            self._movie.add(plate_display, alpha)
+    def add_preview(self, foreground: np.ndarray | None, alpha: np.ndarray, premultiplied: bool) -> None:
+        if self._movie is not None and foreground is not None:
+            if premultiplied:  # the preview shows the straight colour over the checkerboard
+                a = alpha[..., None]
+                foreground = np.where(a > 1e-4, foreground / np.maximum(a, 1e-4), 0.0).astype(np.float32)
+            self._movie.add(foreground, alpha)
 
     def close(self, ok: bool) -> None:
         if self._movie is not None:
@@ -137,7 +139,7 @@ def plan_outputs(args: argparse.Namespace) -> Outputs:
     if args.compression not in COMPRESSIONS:
         raise CLIError(f"--compression {args.compression!r} is not an EXR compression; choose one of "
                        f"{', '.join(COMPRESSIONS)}")
-    outs = Outputs(pixel_type=args.pixel_type, compression=args.compression, premultiply=args.premultiply)
+    outs = Outputs(pixel_type=args.pixel_type, compression=args.compression)
     for flag, attr in (("--out", "exr"), ("--output-alpha", "alpha"), ("--output-foreground", "foreground"),
                        ("--output-trimap", "trimap")):
         text = getattr(args, flag[2:].replace("-", "_"))
@@ -163,11 +165,13 @@ def plan_outputs(args: argparse.Namespace) -> Outputs:
 class PreviewMovie:
     """Foreground over a checkerboard, display-referred, H.264 (or MPEG-4 part 2) through PyAV; atomic."""
 
-    def __init__(self, path: str, width: int, height: int, fps: float) -> None:
+    def __init__(self, path: str, width: int, height: int, colorspace: str, fps: float) -> None:
         import av
 
         from ftpvm_core.atomic import atomic_output
+        from ftpvm_core.imaging.colour import ColourConverter
 
+        self._display = ColourConverter(colorspace)  # plate colour space -> the model's sRGB (display)
         self._atomic = atomic_output(path, os.path.splitext(path)[1])
         tmp = self._atomic.__enter__()
         self._container = av.open(str(tmp), "w")
@@ -178,11 +182,11 @@ class PreviewMovie:
         yy, xx = np.mgrid[0:height, 0:width]
         self._checker = np.repeat((0.18 + 0.25 * (((yy // 16) + (xx // 16)) % 2))[..., None], 3, -1)
 
-    def add(self, display: np.ndarray, alpha: np.ndarray) -> None:
+    def add(self, foreground: np.ndarray, alpha: np.ndarray) -> None:
         import av
 
         a = alpha[..., None]
-        rgb = np.clip(display * a + self._checker * (1 - a), 0, 1)
+        rgb = np.clip(self._display.to_model(foreground) * a + self._checker * (1 - a), 0, 1)
         rgb = (rgb[: self._stream.height, : self._stream.width] * 255 + 0.5).astype(np.uint8)
         for packet in self._stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")):
             self._container.mux(packet)
