@@ -1,7 +1,7 @@
 """A shot's caches under chain keys: recurrent states, model inputs and results, in RAM and in the store.
 
-Disk copies are written behind by the store's writer and evicted by its size limit; a missing or unreadable file
-is a miss. Results queued for the writer are readable at once.
+Disk copies are written behind by the store's writer (the shot flushes them before a frame is answered) and evicted
+by its size limit; a missing, unreadable or checksum-failing file (``Store.cache_get``) is a miss. Results queued for the writer are readable at once.
 """
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ class ShotCaches:
             return None
         try:
             return torch.from_numpy(np.load(io.BytesIO(data)))
-        except ValueError:
+        except Exception:  # noqa: BLE001 - unreadable: a miss
             return None
 
     def has_input(self, name: str) -> bool:
@@ -158,7 +158,7 @@ class ShotCaches:
         try:
             with np.load(io.BytesIO(data)) as z:
                 return z["alpha"], z["trimap"].astype(np.float32) / 2, z["boundary"].astype(np.float32)
-        except (ValueError, KeyError, OSError):
+        except Exception:  # noqa: BLE001 - unreadable: a miss
             return None
 
     def has_result(self, key: str) -> bool:

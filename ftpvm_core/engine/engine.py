@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,7 +14,7 @@ from ftpvm_core.engine import inventory
 from ftpvm_core.engine.context import ShotContext
 from ftpvm_core.engine.inventory import ShotSummary
 from ftpvm_core.engine.settings import PASSES, ShotSettings, settings_schema
-from ftpvm_core.engine.shot import SHOT_SCHEMA, Shot
+from ftpvm_core.engine.shot import SHOT_SCHEMA, Shot, return_freed_memory
 from ftpvm_core.engine.store import Store, atomic_write_json, read_json
 from ftpvm_core.errors import InvalidInput, ShotConflict, ShotNotFound, StateError
 from ftpvm_core.imaging.colour import resolve_colorspace
@@ -41,15 +42,20 @@ def resolve_backend(backend: str, device: torch.device, stock: bool = True) -> s
         raise InvalidInput(str(exc)) from None
 
 
+#: Shots that keep recurrent states, inputs and keyframe tensors in RAM at once (the most recently used).
+HOT_SHOTS = 2
+
+
 class Engine:
     """Loads the network once and serves shots from a state directory (see docs/engine-api.md)."""
 
     def __init__(self, weights: Any = None, device: str | torch.device = "auto",
                  state_dir: str | os.PathLike | None = None, cache_limit_bytes: int = 8 << 30,
-                 memory_states: int = 64, warmup_frames: int = 8, backend: str = "auto",
+                 memory_states: int = 64, warmup_frames: int = 8, backend: str = "auto", exclusive: bool = False,
                  state_every: int = 8, state_dtype: str = "float16"):
         """``backend``: "torch", "onnx" (ONNX Runtime, CPU only, extra ``ftpvm[onnx]``) or "auto"
-        (ONNX Runtime on the CPU when it is installed, else torch); see docs/performance.md.
+        (ONNX Runtime on the CPU when it is installed, else torch); see docs/performance.md. ``exclusive``: hold the
+        state directory's lock (a server: no second engine may use it; leftover temp files are removed).
 
         ``state_every``: the recurrent state is stored every this many frames of a chain (a resume replays at most
         ``state_every - 1`` frames from stored inputs, with identical results); ``state_dtype`` ("float16" or
@@ -83,7 +89,7 @@ class Engine:
         # folded, guide-split copy: same results up to float rounding, faster (see docs/performance.md)
         self.network = prepare_for_inference(model.eval(), self.device)
         self.backend = resolve_backend(backend, self.device, type(model) is FastTrimapPropagationVideoMatting)
-        self.store = Store(state_dir, cache_limit_bytes)
+        self.store = Store(state_dir, cache_limit_bytes, exclusive=exclusive)
         self.memory_states = int(memory_states)
         self.warmup_frames = int(warmup_frames)
         if isinstance(state_every, bool) or not isinstance(state_every, int) or not 1 <= state_every <= 1000:
@@ -95,6 +101,7 @@ class Engine:
         self._context = ShotContext(self.store, self.fingerprint, self.device, self.step, self.memory_states,
                                     self.warmup_frames, self.state_every, self.state_dtype)
         self._shots: dict[str, Shot] = {}
+        self._hot: "OrderedDict[str, None]" = OrderedDict()  # most recently used shots, last is newest
         self._guard = threading.Lock()
         self._guard_steps = threading.Lock()
 
@@ -186,6 +193,7 @@ class Engine:
             atomic_write_json(meta_path, meta)
             shot = Shot(self._context, meta)
             self._shots[shot_id] = shot
+            self._keep_hot(shot_id)
             return shot
 
     def _read_meta(self, shot_id: str) -> dict:
@@ -194,8 +202,9 @@ class Engine:
             meta = read_json(path)
         except FileNotFoundError:
             raise ShotNotFound(f"no shot {shot_id!r} in {self.store.root}") from None
-        except (OSError, ValueError) as exc:
-            raise StateError(f"shot {shot_id!r}: unreadable {path}: {exc}") from None
+        except (OSError, ValueError):
+            raise StateError(f"shot {shot_id!r}: its record (shot.json in the state directory) is damaged; delete "
+                             f"the shot and open it again") from None
         if meta.get("schema") != SHOT_SCHEMA:
             raise StateError(f"shot {shot_id!r} has schema {meta.get('schema')}, this engine reads {SHOT_SCHEMA}")
         return meta
@@ -204,7 +213,22 @@ class Engine:
         shot = self._shots.get(shot_id)
         if shot is None:
             shot = self._shots[shot_id] = Shot(self._context, meta)
+        self._keep_hot(shot_id)
         return shot
+
+    def _keep_hot(self, shot_id: str) -> None:
+        """``shot_id`` was just used: only the ``HOT_SHOTS`` most recent shots keep their RAM caches, so the
+        engine's RAM is bounded by a few shots however many it serves (the others reload from disk)."""
+        self._hot.pop(shot_id, None)
+        self._hot[shot_id] = None
+        cooled = False
+        while len(self._hot) > HOT_SHOTS:
+            old, _ = self._hot.popitem(last=False)
+            if old in self._shots:
+                self._shots[old].release_ram()
+                cooled = True
+        if cooled:
+            return_freed_memory()
 
     def get_shot(self, shot_id: str) -> Shot:
         validate_shot_id(shot_id)
@@ -219,7 +243,15 @@ class Engine:
         with self._guard, self.store.lock(shot_id).hold():
             if not self.store.delete_shot(shot_id):
                 raise ShotNotFound(f"no shot {shot_id!r} in {self.store.root}")
-            self._shots.pop(shot_id, None)
+            self._forget(shot_id)
+        return_freed_memory()
+
+    def _forget(self, shot_id: str) -> None:
+        """Drop a removed shot's object and RAM caches (call with the guard held)."""
+        self._hot.pop(shot_id, None)
+        shot = self._shots.pop(shot_id, None)
+        if shot is not None:
+            shot.release_ram()
 
     def shot_usage(self) -> "list[ShotSummary]":
         """Every shot's size on disk, keyframes and last change (:mod:`ftpvm_core.engine.inventory`)."""
@@ -233,7 +265,9 @@ class Engine:
             chosen = inventory.prune(self.store, older_than_s, max_total_bytes, dry_run=dry_run)
             if not dry_run:
                 for s in chosen:
-                    self._shots.pop(s.id, None)
+                    self._forget(s.id)
+        if chosen and not dry_run:
+            return_freed_memory()
         return chosen
 
     # ------------------------------------------------------------------ lifetime

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Mapping, Union
+from typing import Mapping, Optional, Tuple, Union
 
 import numpy as np
 
@@ -17,12 +17,30 @@ from ftpvm_wire.passes import EXR_CHANNELS
 
 ImageSource = Union[bytes, str, "os.PathLike[str]"]
 KINDS = ("frame", "guide")
+#: Prefix of the temp files ``decode_image`` writes for bytes.
+TEMP_PREFIX = "ftpvm-bytes-"
 
 
-def decode_image(source: ImageSource, kind: str) -> np.ndarray:
+def probe(path: str) -> Tuple[int, int, int]:
+    """(width, height, channels) of an image file from its header alone (no pixels are read)."""
+    import OpenImageIO as oiio
+
+    inp = oiio.ImageInput.open(str(path))
+    if inp is None:
+        raise InvalidInput(f"cannot read image <path>: {oiio.geterror().strip() or 'unknown format'}")
+    try:
+        spec = inp.spec()
+        return int(spec.width), int(spec.height), int(spec.nchannels)
+    finally:
+        inp.close()
+
+
+def decode_image(source: ImageSource, kind: str, temp_dir: Optional[str] = None) -> np.ndarray:
     """A frame as (H, W, 3) float32, or a guide (trimap or roto matte) as (H, W) float32.
 
-    ``source`` is a file path, or the bytes of an EXR file (their error messages say ``<bytes>`` for the file).
+    ``source`` is a file path, or the bytes of an EXR file (their error messages say ``<bytes>`` for the file),
+    which go through a temp file ``TEMP_PREFIX*.exr`` in ``temp_dir`` (the system's by default; the server gives
+    its locked state directory, where start-up removes what a killed process left).
     Raises ``InvalidInput`` when the image cannot be read.
     """
     if kind not in KINDS:
@@ -30,7 +48,7 @@ def decode_image(source: ImageSource, kind: str) -> np.ndarray:
     read = io.read_rgb if kind == "frame" else io.read_mask
     if not isinstance(source, (bytes, bytearray, memoryview)):
         return read(source)
-    fd, tmp = tempfile.mkstemp(prefix="ftpvm-bytes-", suffix=".exr")
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".exr", dir=temp_dir)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(source)

@@ -119,6 +119,14 @@ class Shot:
         self._chain.invalidate()
         self._kf_tensors.pop(frame, None)
 
+    def release_ram(self) -> None:
+        """Drop this shot's RAM copies (recurrent states, inputs, keyframe tensors, encoded memory); the disk
+        copies stay, so the next frame loads or replays them exactly."""
+        with self._lock.hold():
+            self.caches.clear_ram()
+            self._kf_tensors.clear()
+            self.memory_bank.forget_unused(set())
+
     # ------------------------------------------------------------------ keyframes
     def _check_frame(self, frame) -> int:
         if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)):
@@ -161,6 +169,29 @@ class Shot:
             self._keyframes_changed(frame)
         return KeyframeInfo(frame, content, self.width, self.height, source)
 
+    def _kf_arrays(self, frame: int) -> tuple[np.ndarray, np.ndarray]:
+        """The keyframe's (image, trimap) as stored, checked against the content hash in its name (lock held).
+
+        A file that is unreadable or fails the check is removed with its entry, and ``NoKeyframe`` asks for it again.
+        """
+        content = self._keyframes[frame]["hash"]
+        path = self._kf_path(frame, content)
+        try:
+            with np.load(path) as z:
+                image, tri = z["image"], z["trimap"]
+            ok = sha1(memoryview(np.ascontiguousarray(image)).cast("B"),
+                      memoryview(np.ascontiguousarray(tri)).cast("B"))[:24] == content
+        except Exception:  # noqa: BLE001 - any unreadable file is a damaged keyframe
+            ok = False
+        if not ok:
+            self._keyframes.pop(frame, None)
+            self._write_meta()
+            self._unlink(path)
+            self._keyframes_changed(frame)
+            raise NoKeyframe(f"the keyframe at frame {frame} of shot {self.id!r} was damaged on disk and has been "
+                             f"removed; set it again (set_keyframe)")
+        return image, tri
+
     def _kf_path(self, frame: int, content_hash: str) -> Path:
         return self._dir / "keyframes" / f"{frame}-{content_hash}.npz"
 
@@ -194,8 +225,7 @@ class Shot:
             self._refresh()
             if frame not in self._keyframes:
                 raise NoKeyframe(f"shot {self.id!r} has no keyframe at frame {frame}")
-            with np.load(self._kf_path(frame, self._keyframes[frame]["hash"])) as z:
-                return z["trimap"].copy()
+            return self._kf_arrays(frame)[1].copy()
 
     def memory_frames(self, frame: int) -> list[int]:
         """The keyframes whose memory ``frame`` reads (a keyframe frame reads only itself)."""
@@ -223,6 +253,7 @@ class Shot:
             self.caches.clear_ram()
             self._chain.clear()
             self._store.clear_cache(self.id)
+            return_freed_memory()
             try:
                 os.unlink(self._dir / "index.json")
             except OSError:
@@ -258,8 +289,7 @@ class Shot:
         cached = self._kf_tensors.get(frame)
         if cached is not None and cached[0] == h:
             return cached[1], cached[2]
-        with np.load(self._kf_path(frame, h)) as z:
-            image, tri = z["image"], z["trimap"]
+        image, tri = self._kf_arrays(frame)
         dev = self._ctx.device
         img = frame_tensor(model_input(self._colour, image), dev)
         t = torch.as_tensor(tri, dtype=torch.float32).to(dev)[None, None, None]
@@ -303,9 +333,23 @@ class Shot:
                     raise NoKeyframe(f"shot {self.id!r} lost its last keyframe while matting")
                 loop = self._loop
                 result, carry = loop.one_frame(frame, image, input_hash, carry)
+            self._store.flush()  # the frame's state, input and index entry are on disk before it is answered
             yield loop.finish(result, image, passes, premultiply)
             if progress is not None:
                 progress(done + 1, total)
+
+
+def return_freed_memory() -> None:
+    """Collect garbage and hand freed heap pages back to the system (glibc's ``malloc_trim``; elsewhere a no-op),
+    so RSS falls when shots are released, not only the heap's free lists."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 class _KeyframeView:

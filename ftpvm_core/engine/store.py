@@ -3,6 +3,8 @@
 Layout (``STATE_SCHEMA`` versions it)::
 
     <state_dir>/state.json                       {"schema": 1}
+    <state_dir>/server.lock                      held (fcntl) by the one exclusive engine (the server)
+    <state_dir>/tmp/                             temp files of decoders (emptied when an exclusive engine starts)
     <state_dir>/shots/<id>/shot.json             settings, size, colour space, keyframe list
     <state_dir>/shots/<id>/lock                  fcntl lock file (writers across processes)
     <state_dir>/shots/<id>/keyframes/<frame>-<hash>.npz  keyframe image (shot colour space) + trimap
@@ -11,12 +13,14 @@ Layout (``STATE_SCHEMA`` versions it)::
     <state_dir>/shots/<id>/cache/{states,inputs,results}/<key>.*   LRU-evicted under the size limit
 
 Every file is written to a temp file in the same directory, fsynced and renamed, so a killed process leaves either
-the old or the new file, never a torn one. Files the cache references may be missing (evicted or never flushed);
-readers treat that as a miss.
+the old or the new file, never a torn one; the temp files a killed process leaves are removed at start-up. Cache files
+carry a checksum (``CACHE_MAGIC`` + SHA-256 of the body) verified on every read. Files the cache references may be
+missing (evicted or never flushed), damaged or of an older layout; readers treat all of that as a miss.
 """
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import io
 import json
 import os
@@ -34,6 +38,9 @@ from ftpvm_core.atomic import TEMP_PREFIX, atomic_write_bytes
 from ftpvm_core.errors import StateError
 
 STATE_SCHEMA = 1
+#: First bytes of every cache file: a layout tag, then the SHA-256 of the body.
+CACHE_MAGIC = b"ftpvm-cache-1\n"
+_DIGEST = 32
 
 
 def default_state_dir() -> Path:
@@ -114,21 +121,39 @@ class _FileLock:
 class Store:
     """Owner of the state directory. Thread-safe."""
 
-    def __init__(self, root: str | os.PathLike | None = None, cache_limit_bytes: int = 8 << 30):
+    def __init__(self, root: str | os.PathLike | None = None, cache_limit_bytes: int = 8 << 30,
+                 exclusive: bool = False):
+        """``exclusive``: hold ``server.lock`` (refusing a second exclusive user) and remove temp files left by a
+        killed process, which is safe only while no other process writes here."""
         self.root = Path(root) if root is not None else default_state_dir()
         self.cache_limit_bytes = int(cache_limit_bytes)
+        self.temp_dir = self.root / "tmp"
+        self._dir_lock: int | None = None
         try:
             (self.root / "shots").mkdir(parents=True, exist_ok=True)
+            if exclusive:
+                self._lock_directory()
             marker = self.root / "state.json"
             if marker.exists():
-                schema = read_json(marker).get("schema")
+                try:
+                    schema = read_json(marker).get("schema")
+                except (ValueError, AttributeError):
+                    raise StateError(f"{marker} is damaged (not the JSON this engine writes); restore it or write "
+                                     f'{{"schema": {STATE_SCHEMA}}} into it') from None
                 if schema != STATE_SCHEMA:
                     raise StateError(f"state directory {self.root} has schema {schema}, this engine uses "
                                      f"{STATE_SCHEMA}; choose another --state-dir or delete it")
             else:
                 atomic_write_json(marker, {"schema": STATE_SCHEMA})
+            if exclusive:
+                self._remove_temp_files()
+            self.temp_dir.mkdir(exist_ok=True)
         except OSError as exc:
+            self._unlock_directory()
             raise StateError(f"cannot use state directory {self.root}: {exc.strerror or exc}") from None
+        except StateError:
+            self._unlock_directory()
+            raise
         self._locks: dict[str, _FileLock] = {}
         self._locks_guard = threading.Lock()
         self._lru: "OrderedDict[str, int]" = OrderedDict()
@@ -139,6 +164,37 @@ class Store:
         self._writer_error: BaseException | None = None
         self._writer = threading.Thread(target=self._write_loop, name="ftpvm-store-writer", daemon=True)
         self._writer.start()
+
+    # ------------------------------------------------------------------ the directory's own lock and temp files
+    def _lock_directory(self) -> None:
+        """Hold ``server.lock`` for this Store's life; a second engine on the directory is refused."""
+        fd = os.open(self.root / "server.lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode("ascii", "replace").strip() or "another process"
+            os.close(fd)
+            raise StateError(f"state directory {self.root} is in use by {holder}; stop that server or choose "
+                             f"another --state-dir") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"ftpvm pid {os.getpid()}\n".encode())
+        self._dir_lock = fd
+
+    def _unlock_directory(self) -> None:
+        if self._dir_lock is not None:
+            os.close(self._dir_lock)  # closing the descriptor releases the flock
+            self._dir_lock = None
+
+    def _remove_temp_files(self) -> None:
+        """Delete what killed writers left: atomic-write temps anywhere, and the decoders' temp folder."""
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
+        for dirpath, _, files in os.walk(self.root):
+            for name in files:
+                if name.startswith(TEMP_PREFIX):
+                    try:
+                        os.unlink(os.path.join(dirpath, name))
+                    except OSError:
+                        pass
 
     # ------------------------------------------------------------------ paths and locks
     def shot_dir(self, shot_id: str) -> Path:
@@ -197,12 +253,6 @@ class Store:
             for dirpath, _, files in os.walk(cache):
                 for name in files:
                     p = os.path.join(dirpath, name)
-                    if name.startswith(TEMP_PREFIX):
-                        try:
-                            os.unlink(p)  # left by a killed writer
-                        except OSError:
-                            pass
-                        continue
                     try:
                         st = os.stat(p)
                     except OSError:
@@ -213,7 +263,9 @@ class Store:
             self._lru_total += size
 
     def cache_put(self, path: Path, data: bytes) -> None:
-        """Write a cache file atomically, account for it, evict least-recently-used files over the limit."""
+        """Write a cache file atomically (with its checksum), account for it, evict least-recently-used files over
+        the limit."""
+        data = CACHE_MAGIC + hashlib.sha256(data).digest() + data
         atomic_write_bytes(path, data)
         key = str(path)
         evict: list[str] = []
@@ -233,11 +285,16 @@ class Store:
                 pass
 
     def cache_get(self, path: Path) -> bytes | None:
-        """Read a cache file (marking it recently used), or None when absent."""
+        """Read a cache file (marking it recently used), or None when absent, unreadable or failing its checksum
+        (a damaged file is removed, so the entry is computed again)."""
         try:
             with open(path, "rb") as f:
                 data = f.read()
         except OSError:
+            return None
+        body = data[len(CACHE_MAGIC) + _DIGEST:]
+        if not data.startswith(CACHE_MAGIC) or hashlib.sha256(body).digest() != data[len(CACHE_MAGIC):][:_DIGEST]:
+            self.cache_drop(path)
             return None
         key = str(path)
         with self._lru_guard:
@@ -247,7 +304,18 @@ class Store:
             os.utime(path)
         except OSError:
             pass
-        return data
+        return body
+
+    def cache_drop(self, path: Path) -> None:
+        """Remove a cache file (damaged or unreadable) and its accounting."""
+        with self._lru_guard:
+            size = self._lru.pop(str(path), None)
+            if size is not None:
+                self._lru_total -= size
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
 
     def cache_has(self, path: Path) -> bool:
         return path.is_file()
@@ -293,9 +361,12 @@ class Store:
 
     def close(self) -> None:
         if self._writer.is_alive():
-            self.flush()
-            self._queue.put(None)
-            self._writer.join()
+            try:
+                self.flush()
+            finally:
+                self._queue.put(None)
+                self._writer.join()
+        self._unlock_directory()
 
 
 def tensor_bytes(obj: Any) -> bytes:

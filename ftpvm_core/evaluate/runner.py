@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from ftpvm_core.evaluate.metrics import frame_metrics
+from ftpvm_core.evaluate.metrics import frame_metrics, unknown_region
 from ftpvm_core.evaluate.sources import EvalClip
 from ftpvm_wire.shots import shot_id_from
 
@@ -46,9 +46,9 @@ def _shot_id(i: int, name: str) -> str:
 
 
 def engine_alphas(engine: Any, shot_id: str, clip: EvalClip, keyframes: Sequence[int], settings: dict | None,
-                  frames: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """(image, true alpha, trimap, predicted alpha) per frame, in order, through ``engine`` (the in-process
-    :class:`ftpvm_core.engine.Engine`). Keyframe memories use the trimaps of the ``keyframes``."""
+                  frames: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """(image, true alpha, trimap, predicted alpha, propagated trimap) per frame, in order, through ``engine`` (the
+    in-process :class:`ftpvm_core.engine.Engine`). Keyframe memories use the trimaps of the ``keyframes``."""
     first, alpha0 = clip.frame(0)
     h, w = alpha0.shape
     shot = engine.open_shot(shot_id, w, h, MODEL_COLORSPACE, settings=settings, reset=True)
@@ -65,9 +65,10 @@ def engine_alphas(engine: Any, shot_id: str, clip: EvalClip, keyframes: Sequence
             pending[i] = (image, alpha)
             yield i, image
 
-    for result in shot.matte(feed(), passes=("alpha",)):
+    for result in shot.matte(feed(), passes=("alpha", "trimap")):
         image, alpha = pending.pop(result.frame)
-        yield image, alpha, clip.trimap(result.frame, alpha), np.asarray(result.alpha, dtype=np.float32)
+        yield (image, alpha, clip.trimap(result.frame, alpha), np.asarray(result.alpha, dtype=np.float32),
+               np.asarray(result.trimap, dtype=np.float32))
     engine.delete_shot(shot_id)
 
 
@@ -75,7 +76,10 @@ def evaluate_clips(checkpoint: str | Path | Any, clips: list[EvalClip], *, keyfr
                    device: str = "auto", settings: dict | None = None, max_frames: int | None = None,
                    on_alpha: Callable[[EvalClip, int, np.ndarray], None] | None = None,
                    progress: Callable[[str, int, int], None] | None = None) -> list[ClipResult]:
-    """Score ``checkpoint`` (a path, a state dict or a model) on ``clips`` with the shot engine."""
+    """Score ``checkpoint`` (a path, a state dict or a model) on ``clips`` with the shot engine.
+
+    Besides :func:`frame_metrics`, every frame that is not a keyframe gets ``unknown_growth``: the unknown area of
+    the network's propagated trimap over that of the first keyframe's trimap (1: the band kept its size)."""
     from ftpvm_core.engine import Engine
 
     results = []
@@ -84,9 +88,13 @@ def evaluate_clips(checkpoint: str | Path | Any, clips: list[EvalClip], *, keyfr
         for i, clip in enumerate(clips):
             n = clip.num_frames if max_frames is None else min(clip.num_frames, max_frames)
             res, prev = ClipResult(clip.name), None
-            for t, (_, true, tri, pred) in enumerate(engine_alphas(engine, _shot_id(i, clip.name), clip,
-                                                                   keyframes, settings, n)):
+            first = keyframes[0] if keyframes else 0
+            key_unknown = float(unknown_region(clip.trimap(first, clip.frame(first)[1])).mean())
+            for t, (_, true, tri, pred, pred_tri) in enumerate(engine_alphas(engine, _shot_id(i, clip.name), clip,
+                                                                             keyframes, settings, n)):
                 res.frames.append(frame_metrics(pred, true, tri, prev))
+                if t not in keyframes and key_unknown > 0:
+                    res.frames[-1]["unknown_growth"] = float(unknown_region(pred_tri).mean()) / key_unknown
                 prev = (pred, true, tri)
                 if on_alpha is not None:
                     on_alpha(clip, t, pred)

@@ -55,8 +55,13 @@ def build_datasets(args: argparse.Namespace, phases: set[Phase]) -> dict[Phase, 
     """The dataset and global batch size of each phase in ``phases`` (layout errors surface here, at start)."""
     out: dict[Phase, tuple[Dataset, int]] = {}
     seg_size = min(352, args.size)
-    if args.dataset == "synthetic":
-        from ftpvm_core.train.datasets.synthetic import SyntheticMatteDataset, SyntheticSegmentationDataset
+    if args.dataset in ("synthetic", "procedural"):
+        if args.dataset == "synthetic":
+            from ftpvm_core.train.datasets.synthetic import SyntheticMatteDataset, SyntheticSegmentationDataset
+        else:
+            from ftpvm_core.train.datasets.procedural import ProceduralMatteDataset as SyntheticMatteDataset
+            from ftpvm_core.train.datasets.procedural import \
+                ProceduralSegmentationDataset as SyntheticSegmentationDataset
 
         if Phase.IMAGE_MATTING in phases:
             out[Phase.IMAGE_MATTING] = (SyntheticMatteDataset(args.size, args.seq_len_image_matte, args.seed,

@@ -17,7 +17,7 @@ TVLOSS_TYPES = (
 #: Classification losses of the trimap head (``--celoss_type``).
 CELOSS_TYPES = ("focal", "normal", "normal_weight", "focal_weight", "focal_gamma1", "focal_gamma5", "focal_gamma0.5")
 #: Matting data sources (``--dataset``).
-MATTING_SOURCES = ("original", "synthetic")
+MATTING_SOURCES = ("original", "synthetic", "procedural")
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -90,8 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--dataset-root", "--dataset_root", dest="dataset_root", default="../dataset",
                    help="folder holding Distinctions646/, VideoMatting108/, BG20k/, YoutubeVIS/")
     g.add_argument("--dataset", default="original", choices=MATTING_SOURCES,
-                   help="matting source: the original datasets, or procedural shots (ftpvm_core.synthetic; "
-                   "no folders needed, segmentation windows then use synthetic shots too)")
+                   help="matting source: the original datasets; 'synthetic': the demo generator's shots "
+                   "(ftpvm_core.synthetic); 'procedural': the wide procedural source of named families, held-out "
+                   "families excluded (ftpvm_core.train.procedural). The last two need no folders and also feed "
+                   "the segmentation windows")
     g.add_argument("--save_root", default="saves", help="folder of experiment folders")
     g.add_argument("--backbone_weights", default=None, help="local ImageNet MobileNetV3 weights for a fresh "
                    "network (never downloaded)")

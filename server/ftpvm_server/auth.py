@@ -2,7 +2,8 @@
 
 ``check_bind`` refuses a non-loopback bind without a token; ``TokenInterceptor`` rejects
 calls to the Matting service whose ``authorization: Bearer <token>`` metadata does not match
-(constant-time compare). Health checks stay open so supervisors can probe the server.
+(constant-time compare). Everything needs the token (reflection too) except health checks, which
+stay open so supervisors can probe the server.
 """
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from typing import Callable, Optional
 
 import grpc
 
-PROTECTED_PREFIX = "/ftpvm.v1.Matting/"
+#: The one service open without a token.
+OPEN_PREFIX = "/grpc.health.v1.Health/"
 
 
 class AuthConfigError(Exception):
@@ -40,8 +42,8 @@ def check_bind(host: str, token: Optional[str]) -> None:
         raise AuthConfigError("the token is shorter than 16 characters; use a long random one "
                               "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')")
     if not is_loopback(host) and not token:
-        raise AuthConfigError(f"binding {host} exposes the server to the network; give a token with --token "
-                              f"or $FTPVM_TOKEN (or bind 127.0.0.1)")
+        raise AuthConfigError(f"binding {host} exposes the server to the network; give a token with --token-file, "
+                              f"$FTPVM_TOKEN or --token (or bind 127.0.0.1)")
 
 
 def _deny(code: grpc.StatusCode, message: str) -> grpc.RpcMethodHandler:
@@ -66,7 +68,7 @@ def _deny_like(handler: grpc.RpcMethodHandler, code: grpc.StatusCode, message: s
 
 
 class TokenInterceptor(grpc.ServerInterceptor):
-    """Rejects Matting calls without the right bearer token with UNAUTHENTICATED."""
+    """Rejects calls (all but health checks) without the right bearer token with UNAUTHENTICATED."""
 
     def __init__(self, token: str, on_reject: Optional[Callable[[str], None]] = None):
         self._expected = f"Bearer {token}".encode()
@@ -74,7 +76,7 @@ class TokenInterceptor(grpc.ServerInterceptor):
 
     def intercept_service(self, continuation, handler_call_details):
         method = handler_call_details.method
-        if not method.startswith(PROTECTED_PREFIX):
+        if method.startswith(OPEN_PREFIX):
             return continuation(handler_call_details)
         given = ""
         for key, value in handler_call_details.invocation_metadata or ():

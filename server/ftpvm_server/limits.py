@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
 import grpc
 
@@ -31,6 +31,8 @@ def invalid(message: str) -> WireError:
 
 
 _PRINTABLE = re.compile(r"[\x20-\x7e]*")
+#: Room for an EXR header (attributes, previews) on top of its pixels.
+EXR_HEADER_SLACK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,9 @@ class Limits:
     max_path_chars: int = 4096
     max_frame_number: int = 10**9
     max_channels: int = 16
+    max_template_padding: int = 16
+    #: Bytes of decoded pixels (and the payloads they come from) held at once, over every call.
+    decode_budget_bytes: int = 2 << 30
 
     def to_proto(self) -> pb.Limits:
         return pb.Limits(max_width=self.max_width, max_height=self.max_height, max_pixels=self.max_pixels,
@@ -111,12 +116,25 @@ class Limits:
         return value
 
     # -- image headers -------------------------------------------------------------------
-    def image_header(self, header: pb.ImageHeader, what: str, channels: Optional[int] = None,
-                     min_channels: int = 1) -> None:
-        """Check an ImageHeader's encoding, size, channels and announced byte size."""
+    def exr_byte_limit(self, shot: Tuple[int, int]) -> int:
+        """The most bytes an EXR of the shot's size may take: every channel as float, uncompressed,
+        plus the header and a chunk table (an EXR never needs more, whatever its compression)."""
+        width, height = shot
+        return width * height * self.max_channels * 4 + 16 * height + EXR_HEADER_SLACK
+
+    def image_header(self, header: pb.ImageHeader, what: str, *, shot: Tuple[int, int],
+                     channels: Optional[int] = None, min_channels: int = 1) -> None:
+        """Check an ImageHeader's encoding, size, channels and announced byte size against the shot.
+
+        Runs before any payload byte is buffered: a raw image of another size than the shot, or an
+        EXR larger than an uncompressed one of the shot's size, is refused here.
+        """
         encoding = header.encoding
         if encoding in (pb.ENCODING_RAW_F16, pb.ENCODING_RAW_F32):
             self.size(header.width, header.height, what)
+            if (header.width, header.height) != tuple(shot):
+                raise invalid(f"{what} is {header.width}x{header.height} but the shot is {shot[0]}x{shot[1]}; "
+                              f"send frames of the shot's size (or open the shot with this size)")
             if channels is not None and header.channels != channels:
                 raise invalid(f"{what} has {header.channels} channel(s); it must have {channels}")
             if not min_channels <= header.channels <= self.max_channels:
@@ -130,8 +148,10 @@ class Limits:
         elif encoding == pb.ENCODING_EXR:
             if header.byte_size == 0:
                 raise invalid(f"{what}: an EXR payload of 0 bytes; send the file's bytes")
-            if header.byte_size > self.max_pixels * self.max_channels * 4 + (1 << 20):
-                raise invalid(f"{what}: an EXR of {header.byte_size} bytes is beyond this server's limits")
+            most = self.exr_byte_limit(shot)
+            if header.byte_size > most:
+                raise invalid(f"{what}: an EXR of {header.byte_size} bytes is larger than any EXR of the shot's "
+                              f"size {shot[0]}x{shot[1]} can be ({most} bytes); send a file of the shot's size")
         elif encoding == pb.ENCODING_PATH:
             self.path(header.path, f"{what} path")
             if header.byte_size or header.data:

@@ -48,7 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "synthetic weights with a notice)")
     p.add_argument("--state-dir", metavar="DIR", help="the engine's state directory (default: $FTPVM_STATE_DIR "
                                                       "or the per-user state folder)")
-    p.add_argument("--token", help="require this bearer token from clients (default: $FTPVM_TOKEN)")
+    p.add_argument("--token", help="require this bearer token from clients; visible to every local user in "
+                                   "/proc/PID/cmdline, so prefer --token-file or $FTPVM_TOKEN")
+    p.add_argument("--token-file", metavar="FILE",
+                   help="read the bearer token from the first line of FILE (keep it mode 600)")
     p.add_argument("--tls-cert", metavar="PEM", help="serve TLS with this certificate chain (needs --tls-key)")
     p.add_argument("--tls-key", metavar="PEM", help="private key for --tls-cert")
     p.add_argument("--allow-root", action="append", default=[], metavar="DIR",
@@ -64,6 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: auto)")
     p.add_argument("--workers", type=int, default=16, metavar="N",
                    help="threads answering RPCs (compute still goes through one device queue; default: 16)")
+    p.add_argument("--stream-idle-timeout", type=float, default=60.0, metavar="S",
+                   help="close a streaming call whose client sends nothing for S seconds (default: 60)")
+    p.add_argument("--stream-max-seconds", type=float, default=6 * 3600.0, metavar="S",
+                   help="close any streaming call after S seconds in all (default: 21600 = 6 h)")
+    p.add_argument("--decode-memory", type=int, default=2048, metavar="MIB",
+                   help="MiB of uploaded and decoded pixels held at once over every call; more waits or is "
+                        "refused (default: 2048)")
     p.add_argument("--shutdown-grace", type=float, default=10.0, metavar="S",
                    help="seconds in-flight calls get to finish on SIGTERM before they are cancelled (default: 10)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"),
@@ -121,7 +131,7 @@ def check_config(args: argparse.Namespace) -> Optional[str]:
     """Validate flags that need no model; return the token in force."""
     from .auth import AuthConfigError, check_bind
 
-    token = args.token if args.token is not None else (os.environ.get("FTPVM_TOKEN") or None)
+    token = resolve_token(args)
     try:
         check_bind(args.bind, token)
     except AuthConfigError as exc:
@@ -139,16 +149,41 @@ def check_config(args: argparse.Namespace) -> Optional[str]:
         args.precision = normalize_precision(args.precision)
     except ValueError as exc:
         raise ConfigError(f"--precision: {exc}") from None
-    if args.max_shots < 1 or args.max_queue < 1 or args.workers < 2:
-        raise ConfigError("--max-shots and --max-queue must be at least 1, --workers at least 2")
+    if args.max_shots < 1 or args.max_queue < 1 or args.workers < RESERVED_WORKERS + 1:
+        raise ConfigError(f"--max-shots and --max-queue must be at least 1, --workers at least {RESERVED_WORKERS + 1}")
+    if args.stream_idle_timeout <= 0 or args.stream_max_seconds <= 0 or args.decode_memory < 1:
+        raise ConfigError("--stream-idle-timeout, --stream-max-seconds and --decode-memory must be positive")
     return token
+
+
+#: RPC threads never given to streaming calls, so unary calls and health checks always find one.
+RESERVED_WORKERS = 4
+
+
+def resolve_token(args: argparse.Namespace) -> Optional[str]:
+    """The token from --token, --token-file or $FTPVM_TOKEN (one of them), or None."""
+    if args.token is not None and args.token_file:
+        raise ConfigError("--token and --token-file both give the token; keep one (preferably --token-file)")
+    if args.token_file:
+        try:
+            with open(args.token_file, encoding="utf-8") as f:
+                token = f.readline().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"--token-file {args.token_file}: cannot read it "
+                              f"({getattr(exc, 'strerror', None) or exc})") from None
+        if not token:
+            raise ConfigError(f"--token-file {args.token_file} is empty; write the token on its first line")
+        return token
+    if args.token is not None:
+        return args.token
+    return os.environ.get("FTPVM_TOKEN") or None
 
 
 def build_engine(args: argparse.Namespace, device: str) -> Any:
     """The engine, its weights resolved by the engine's one weights function."""
     from ftpvm_core.engine import Engine
 
-    return Engine(weights=args.weights, device=device, state_dir=args.state_dir, backend=args.backend)
+    return Engine(weights=args.weights, device=device, state_dir=args.state_dir, backend=args.backend, exclusive=True)
 
 
 def default_settings(args: argparse.Namespace) -> dict:
@@ -192,6 +227,7 @@ def serve(args: argparse.Namespace) -> int:
     from ftpvm_wire.protocol import pb, pb_grpc
 
     from .auth import TokenInterceptor
+    from .calls import CallGuard, Watchdog
     from .limits import Limits
     from .paths import PathGuard
     from .scheduler import Scheduler
@@ -199,8 +235,11 @@ def serve(args: argparse.Namespace) -> int:
     from .warmup import warm_up
 
     token = check_config(args)
+    if args.token is not None:
+        log.warning("--token is readable by every local user in /proc/%d/cmdline; use --token-file or "
+                    "$FTPVM_TOKEN instead", os.getpid())
     device = resolve_device(args)
-    limits = Limits(max_shots=args.max_shots, max_queue=args.max_queue)
+    limits = Limits(max_shots=args.max_shots, max_queue=args.max_queue, decode_budget_bytes=args.decode_memory << 20)
     guard = PathGuard(args.allow_root)
     credentials = None
     if args.tls_cert:
@@ -209,7 +248,8 @@ def serve(args: argparse.Namespace) -> int:
 
     began = time.monotonic()
     engine = build_engine(args, device)
-    scheduler = Scheduler(max_queue=limits.max_queue, on_oom=free_device_memory)
+    scheduler = Scheduler(max_queue=limits.max_queue, on_oom=free_device_memory,
+                          decode_budget_bytes=limits.decode_budget_bytes)
     if not args.no_warmup:
         warm_up(engine, scheduler, args.precision)
     info = build_info(engine, args, limits, guard, token)
@@ -220,15 +260,18 @@ def serve(args: argparse.Namespace) -> int:
              engine.info().get("backend", "torch"), info.precision, info.weights_source, info.model_fingerprint[:16],
              time.monotonic() - began)
 
+    watchdog = Watchdog(args.stream_idle_timeout, args.stream_max_seconds)
     interceptors = [TokenInterceptor(token, on_reject=lambda m: log.warning("unauthenticated call to %s", m))] \
         if token else []
+    interceptors.append(CallGuard(args.workers - RESERVED_WORKERS, watchdog))
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=args.workers, thread_name_prefix="ftpvm-rpc"),
-        interceptors=interceptors,
+        interceptors=interceptors, maximum_concurrent_rpcs=args.workers * 4,
         options=[("grpc.max_send_message_length", limits.max_message_bytes),
                  ("grpc.max_receive_message_length", limits.max_message_bytes),
                  ("grpc.so_reuseport", 0)])
-    service = MattingService(engine, scheduler, limits, guard, info, default_settings(args))
+    service = MattingService(engine, scheduler, limits, guard, info, default_settings(args),
+                             temp_dir=str(engine.store.temp_dir))
     pb_grpc.add_MattingServicer_to_server(service, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -259,6 +302,7 @@ def serve(args: argparse.Namespace) -> int:
     log.info("shutting down: finishing in-flight calls (up to %.0f s)", args.shutdown_grace)
     health_servicer.enter_graceful_shutdown()
     server.stop(args.shutdown_grace).wait(args.shutdown_grace + 5)
+    watchdog.close()
     scheduler.close(cancel_running=True)
     engine.close()
     log.info("stopped; state flushed")

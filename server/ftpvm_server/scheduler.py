@@ -4,18 +4,20 @@ Jobs are grouped by a key (one per matte stream or unary call); the worker takes
 key in turn, so a long render cannot starve a short one. The queue is bounded: a full queue
 raises ``QueueFull`` (the service answers RESOURCE_EXHAUSTED with a retry hint). A job whose
 cancel event is set, or whose deadline passed, before it starts never runs; a running job
-gets the cancel event to stop early. Out-of-memory failures are reported as ``OutOfMemory``
+gets the cancel event to stop early. Decoding is admitted here too: ``decode_budget`` bounds the
+bytes of payloads and pixels every call holds at once. Out-of-memory failures are reported as ``OutOfMemory``
 after the ``on_oom`` hook frees what it can, and the worker keeps serving.
 """
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Callable, Deque, Optional
+from typing import Any, Callable, Deque, Iterator, Optional
 
 log = logging.getLogger("ftpvm_server.scheduler")
 
@@ -23,8 +25,8 @@ log = logging.getLogger("ftpvm_server.scheduler")
 class QueueFull(Exception):
     """The scheduler's queue is at its bound; try again after ``retry_after`` seconds."""
 
-    def __init__(self, depth: int, retry_after: float):
-        super().__init__(f"the server is busy ({depth} jobs queued); retry in {retry_after:.1f} s")
+    def __init__(self, depth: int, retry_after: float, message: Optional[str] = None):
+        super().__init__(message or f"the server is busy ({depth} jobs queued); retry in {retry_after:.1f} s")
         self.retry_after = retry_after
 
 
@@ -62,8 +64,10 @@ class _Job:
 class Scheduler:
     """A fair, bounded job queue served by one worker thread (one device, one model)."""
 
-    def __init__(self, max_queue: int = 64, on_oom: Optional[Callable[[], None]] = None):
+    def __init__(self, max_queue: int = 64, on_oom: Optional[Callable[[], None]] = None,
+                 decode_budget_bytes: int = 2 << 30):
         self.max_queue = max_queue
+        self.decode_budget = DecodeBudget(decode_budget_bytes)
         self._on_oom = on_oom
         self._queues: "collections.OrderedDict[str, Deque[_Job]]" = collections.OrderedDict()
         self._depth = 0
@@ -181,3 +185,64 @@ class Scheduler:
                 self._running.cancel.set()
             self._cond.notify_all()
         self._worker.join(timeout)
+
+
+class DecodeBudget:
+    """One budget of bytes for payloads and decoded pixels, shared by every call.
+
+    A call reserves what an image will take before buffering or decoding it and gives it back
+    when the pixels are handed to the engine; when the budget is spent the call waits (up to
+    ``wait_s``), and an image larger than the whole budget is refused at once. So any number of
+    concurrent uploads holds at most ``total`` bytes of pixels.
+    """
+
+    def __init__(self, total: int, wait_s: float = 30.0):
+        self.total = int(total)
+        self.wait_s = wait_s
+        self._used = 0
+        self._cond = threading.Condition()
+
+    @property
+    def used(self) -> int:
+        return self._used
+
+    @contextlib.contextmanager
+    def reserve(self, nbytes: int, what: str, cancel: Optional[threading.Event] = None) -> Iterator["Reservation"]:
+        """Hold ``nbytes`` of the budget for the ``with`` block (``Reservation.shrink`` gives part back early)."""
+        nbytes = max(0, int(nbytes))
+        if nbytes > self.total:
+            raise QueueFull(0, 0.0, f"{what} needs {nbytes >> 20} MiB to decode, more than this server's decode "
+                                    f"budget of {self.total >> 20} MiB; send a smaller image")
+        give_up = time.monotonic() + self.wait_s
+        with self._cond:
+            while self._used + nbytes > self.total:
+                left = give_up - time.monotonic()
+                if left <= 0 or (cancel is not None and cancel.is_set()):
+                    raise QueueFull(0, 1.0, f"the server is decoding other images ({self._used >> 20} MiB of "
+                                            f"{self.total >> 20} MiB in use); retry in a moment")
+                self._cond.wait(min(left, 0.1))
+            self._used += nbytes
+        held = Reservation(self, nbytes)
+        try:
+            yield held
+        finally:
+            held.shrink(0)
+
+    def _release(self, nbytes: int) -> None:
+        with self._cond:
+            self._used -= nbytes
+            self._cond.notify_all()
+
+
+class Reservation:
+    """Bytes held in a ``DecodeBudget``; shrinks once the real size of an image is known."""
+
+    def __init__(self, budget: DecodeBudget, nbytes: int):
+        self._budget, self.nbytes = budget, nbytes
+
+    def shrink(self, nbytes: int) -> None:
+        """Keep only ``nbytes`` (never grows: a reservation is the most an image may take)."""
+        nbytes = max(0, min(int(nbytes), self.nbytes))
+        if nbytes < self.nbytes:
+            self._budget._release(self.nbytes - nbytes)
+            self.nbytes = nbytes

@@ -7,6 +7,7 @@ frame becomes that frame's status and the stream goes on.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -20,7 +21,7 @@ from .counters import Counters
 from .errors import abort
 from .limits import Limits, WireError, invalid
 from .paths import PathGuard
-from .payloads import ChunkReader, Peekable, decode_image, keyframe_guides
+from .payloads import ChunkReader, Peekable, keyframe_guides, receive_image
 from .scheduler import Scheduler
 from .stream import MatteStream, deadline_of
 
@@ -43,8 +44,9 @@ class MattingService(pb_grpc.MattingServicer):
     """RPC -> engine."""
 
     def __init__(self, engine: Any, scheduler: Scheduler, limits: Limits, guard: PathGuard, info: pb.ServerInfo,
-                 default_settings: Optional[Dict[str, Any]] = None):
+                 default_settings: Optional[Dict[str, Any]] = None, temp_dir: Optional[str] = None):
         self.engine = engine
+        self.temp_dir = temp_dir
         self.default_settings = dict(default_settings or {})
         self.scheduler = scheduler
         self.limits = limits
@@ -136,26 +138,23 @@ class MattingService(pb_grpc.MattingServicer):
         frame = self.limits.frame(start.frame)
         guides = keyframe_guides(start)
         band = self.limits.band(start.band)
+        size = (shot.width, shot.height)
         raw = start.image.encoding not in (pb.ENCODING_EXR, pb.ENCODING_PATH)
-        self.limits.image_header(start.image, "keyframe image", channels=3 if raw else None)
+        self.limits.image_header(start.image, "keyframe image", shot=size, channels=3 if raw else None)
         for name, header in guides:
             raw = header.encoding not in (pb.ENCODING_EXR, pb.ENCODING_PATH)
-            self.limits.image_header(header, f"keyframe {name}", channels=1 if name == "trimap" and raw else None)
+            self.limits.image_header(header, f"keyframe {name}", shot=size,
+                                     channels=1 if name == "trimap" and raw else None)
         reader = ChunkReader(requests)
-        size = (shot.width, shot.height)
-        most = self.limits.max_message_bytes * 64
-        image_bytes = reader.read_payload(start.image, "keyframe image", most)
-        guide_bytes = [reader.read_payload(header, f"keyframe {name}", most) for name, header in guides]
-        reader.finish("keyframe")
-        image, bad = decode_image(start.image, image_bytes, "keyframe image", size=size, channels=3,
-                                  guard=self.guard, limits=self.limits)
+        receive = functools.partial(receive_image, reader, size=size, guard=self.guard, limits=self.limits,
+                                    budget=self.scheduler.decode_budget, temp_dir=self.temp_dir)
+        image, bad = receive(start.image, "keyframe image", channels=3)
         planes: Dict[str, Any] = {}
-        for (name, header), payload in zip(guides, guide_bytes):
-            plane, bad_plane = decode_image(header, payload, f"keyframe {name}", size=size,
-                                            channels=1 if name == "trimap" else None, guard=self.guard,
-                                            limits=self.limits)
+        for name, header in guides:
+            plane, bad_plane = receive(header, f"keyframe {name}", channels=1 if name == "trimap" else None)
             planes[name] = plane.max(axis=2)  # a trimap has one channel; several roto mattes are united
             bad += bad_plane
+        reader.finish("keyframe")
         info = self.scheduler.run(f"keyframe:{shot.id}",
                                   lambda cancel: shot.set_keyframe(frame, image, band=band or None, **planes),
                                   deadline=deadline_of(context), is_active=context.is_active)

@@ -24,7 +24,7 @@ from .counters import Counters
 from .errors import abort, status_of
 from .limits import Limits, WireError, invalid
 from .paths import PathGuard, expand_template
-from .payloads import ChunkReader, Peekable, decode_image
+from .payloads import ChunkReader, Peekable, receive_image
 from .scheduler import QueueFull, Scheduler
 
 log = logging.getLogger("ftpvm_server.stream")
@@ -59,6 +59,7 @@ class StreamHost(Protocol):
     guard: PathGuard
     scheduler: Scheduler
     counters: Counters
+    temp_dir: Optional[str]
 
     def get_shot(self, shot_id: str) -> Any: ...
 
@@ -93,7 +94,7 @@ class MatteStream:
             if name is None or name not in self.passes:
                 raise invalid(f"an output template names pass {getattr(output, 'pass')} which is not asked for")
             template = limits.path(output.path, f"{name} output template")
-            service.guard.writable(expand_template(template, 0), f"{name} output")
+            service.guard.check_writable(expand_template(template, 0), f"{name} output")
             self.templates[name] = template
         if self.encoding == pb.ENCODING_PATH and not self.templates:
             raise invalid("result_encoding PATH returns no pixels; give output templates for the passes")
@@ -135,24 +136,18 @@ class MatteStream:
                     break
                 header = message.frame
                 item = _Decoded(frame=header.frame)
+                what = f"plate of frame {header.frame}"
                 try:
                     limits.frame(header.frame)
-                    limits.image_header(header.plate, f"plate of frame {header.frame}",
-                                        channels=3 if header.plate.encoding in (pb.ENCODING_RAW_F16,
-                                                                                pb.ENCODING_RAW_F32) else None)
-                except WireError as exc:
+                    raw = header.plate.encoding in (pb.ENCODING_RAW_F16, pb.ENCODING_RAW_F32)
+                    limits.image_header(header.plate, what, shot=size, channels=3 if raw else None)
+                    item.image, item.nonfinite = receive_image(
+                        ChunkReader(self.requests), header.plate, what, size=size, channels=3, guard=guard,
+                        limits=limits, budget=self.service.scheduler.decode_budget,
+                        temp_dir=self.service.temp_dir, cancel=self.cancel)
+                except (WireError, QueueFull) as exc:
                     item.error = exc
                     _skip_chunks(self.requests)
-                else:
-                    try:
-                        payload = ChunkReader(self.requests).read_payload(header.plate, f"plate of frame {header.frame}",
-                                                      limits.max_pixels * limits.max_channels * 4 + (1 << 20))
-                        item.image, item.nonfinite = decode_image(
-                            header.plate, payload, f"plate of frame {header.frame}", size=size, channels=3,
-                            guard=guard, limits=limits)
-                    except WireError as exc:
-                        item.error = exc
-                        _skip_chunks(self.requests)
                 if not self._put(item):
                     break
         except Exception as exc:  # noqa: BLE001 - e.g. the client went away mid-message
@@ -167,7 +162,7 @@ class MatteStream:
         reader = threading.Thread(target=self._read, name=f"ftpvm-matte-reader-{self.shot.id}", daemon=True)
         reader.start()
         inflight: Deque[Tuple[_Decoded, Any, float]] = collections.deque()
-        ended = False
+        ended, broken = False, None
         try:
             while True:
                 while not ended and len(inflight) < STREAM_DEPTH:
@@ -177,9 +172,9 @@ class MatteStream:
                     if item is _END:
                         ended = True
                         break
-                    if not isinstance(item, _Decoded):  # the stream itself is broken
-                        abort(self.context, item)
-                        return
+                    if not isinstance(item, _Decoded):  # the stream itself is broken: answer what came before
+                        broken, ended = item, True
+                        break
                     future = self._submit(item) if item.error is None else None
                     inflight.append((item, future, time.monotonic()))
                 if not inflight:
@@ -192,6 +187,8 @@ class MatteStream:
                 for item, future, _ in inflight:
                     if future is not None:
                         future.cancel()
+            if broken is not None:
+                abort(self.context, broken)
         finally:
             self.cancel.set()
             reader.join(timeout=5)
@@ -286,8 +283,9 @@ class MatteStream:
     def _write(self, name: str, image: np.ndarray, frame: int) -> str:
         from ftpvm_core.engine import write_pass
 
-        path = self.service.guard.writable(expand_template(self.templates[name], frame), f"{name} output")
-        write_pass(path, name, image, metadata={"shot": self.shot.id, "frame": frame, "pass": name})
+        path = expand_template(self.templates[name], frame)
+        with self.service.guard.open_writable(path, f"{name} output") as opened:
+            write_pass(opened, name, image, metadata={"shot": self.shot.id, "frame": frame, "pass": name})
         return path
 
 

@@ -30,7 +30,9 @@ def test_states_are_stored_every_n_frames_in_half_precision(make_engine, small_s
     list(_shot(e, small_shot).matte(frames_of(small_shot, range(6))))
     files = _state_files(e)
     assert len(files) == 1  # after frame 3 (4 frames into the chain); was one per frame
-    assert all(torch.load(f, weights_only=True)["stream"]["tensors"][0].dtype == torch.float16 for f in files)
+    from ftpvm_core.engine.store import tensor_load
+
+    assert all(tensor_load(e.store.cache_get(f))["stream"]["tensors"][0].dtype == torch.float16 for f in files)
 
 
 def test_a_resume_replays_at_most_n_minus_1_frames_bit_identically(make_engine, small_shot, monkeypatch, tmp_path):

@@ -76,6 +76,17 @@ def test_metrics_of_a_known_prediction_by_hand(folder_set):
     assert all(len(r.frames) == 3 and math.isnan(r.frames[0]["dtSSD"]) for r in results)
 
 
+def test_unknown_growth_compares_the_propagated_trimap_with_the_keyframes(folder_set):
+    _, clips = discover_clips(folder_set, trimap_kernel=3)
+    results = evaluate_clips(synthetic_model(), clips, device="cpu", settings={"downsample_ratio": 1.0})
+    key_unknown = float((clips[0].trimap(0, clips[0].frame(0)[1]) == 0.5).mean())
+    assert key_unknown > 0
+    for r in results:
+        assert "unknown_growth" not in r.frames[0]  # the keyframe itself is not propagated
+        growth = [f["unknown_growth"] for f in r.frames[1:]]
+        assert len(growth) == 2 and all(0 <= g <= 1 / key_unknown + 1e-6 for g in growth)
+
+
 def make_vm108_val(root):
     rng = np.random.default_rng(1)
     vm = root / "VideoMatting108"

@@ -18,17 +18,20 @@ def test_paths_inside_roots_only(tmp_path):
     (outside / "secret.exr").write_bytes(b"x")
     os.symlink(outside, root / "link")
     guard = PathGuard([str(root)])
-    assert guard.readable(str(root / "a.exr"), "plate") == str((root / "a.exr").resolve())
+    with guard.open_readable(str(root / "a.exr"), "plate") as opened:
+        with open(opened, "rb") as f:
+            assert f.read() == b"x"
     for sneaky in (root / "link" / "secret.exr", root / ".." / "outside" / "secret.exr",
                    tmp_path / "rootx" / "a.exr"):
         with pytest.raises(WireError) as info:
-            guard.resolve(str(sneaky), "plate")
+            with guard.open_readable(str(sneaky), "plate"):
+                pass
         assert info.value.code == grpc.StatusCode.PERMISSION_DENIED and "--allow-root" in info.value.message
     with pytest.raises(WireError) as info:
-        guard.resolve("relative/a.exr", "plate")
+        guard.check("relative/a.exr", "plate")
     assert info.value.code == grpc.StatusCode.INVALID_ARGUMENT
     with pytest.raises(WireError) as info:
-        PathGuard([]).resolve(str(root / "a.exr"), "plate")
+        PathGuard([]).check(str(root / "a.exr"), "plate")
     assert info.value.code == grpc.StatusCode.PERMISSION_DENIED and "path mode is off" in info.value.message
 
 
@@ -55,9 +58,9 @@ def test_limits_refuse_with_fix_it_messages():
         limits.settings("[1, 2]")
     header = pb.ImageHeader(encoding=pb.ENCODING_RAW_F16, width=4, height=2, channels=3, byte_size=10)
     with pytest.raises(WireError, match="does not match 3 planes of 4x2 half"):
-        limits.image_header(header, "plate", channels=3)
+        limits.image_header(header, "plate", shot=(4, 2), channels=3)
     with pytest.raises(WireError, match="is not one of"):
-        limits.image_header(pb.ImageHeader(encoding=9), "plate")
+        limits.image_header(pb.ImageHeader(encoding=9), "plate", shot=(4, 2))
 
 
 def test_templates_accept_what_the_command_line_accepts():
