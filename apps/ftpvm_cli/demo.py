@@ -6,6 +6,7 @@ import os
 import sys
 import tempfile
 
+from .console import progress, report
 from .errors import CLIError
 
 
@@ -77,8 +78,6 @@ def _server_device_flags(device: str) -> list[str]:
 
 def _matte_in_process(args: argparse.Namespace, shot_data, width: int, height: int, state_dir: str):
     """Run the shot through an in-process engine; returns (results, weights line, fingerprint, synthetic?)."""
-    from tqdm import tqdm
-
     from ftpvm_core.engine import Engine
     from ftpvm_core.errors import EngineError
     from ftpvm_core.model.checkpoint import CheckpointError
@@ -88,7 +87,7 @@ def _matte_in_process(args: argparse.Namespace, shot_data, width: int, height: i
         engine = Engine(weights=args.weights, device=args.device, state_dir=state_dir)
     except (CheckpointError, RuntimeError) as exc:
         raise CLIError(str(exc)) from None
-    print(engine.weights_notice)
+    report(engine.weights_notice)
     results = []
     try:
         with engine:
@@ -96,7 +95,7 @@ def _matte_in_process(args: argparse.Namespace, shot_data, width: int, height: i
                                     reset=True)
             shot.set_keyframe(0, shot_data.plates_linear[0], trimap=shot_data.trimaps[0])
             frames = [(i, shot_data.plates_linear[i]) for i in range(args.frames)]
-            for res in tqdm(shot.matte(frames), total=args.frames, desc="demo", unit="frame"):
+            for res in progress(shot.matte(frames), total=args.frames, desc="demo", unit="frame"):
                 results.append((res.frame, res.alpha, res.trimap, res.foreground))
     except EngineError as exc:
         raise CLIError(str(exc)) from None
@@ -105,8 +104,6 @@ def _matte_in_process(args: argparse.Namespace, shot_data, width: int, height: i
 
 def _matte_through_server(args: argparse.Namespace, shot_data, width: int, height: int, state_dir: str):
     """Run the shot the way a plugin does: a loopback ``ftpvm-server`` driven through ``ftpvm_client``."""
-    from tqdm import tqdm
-
     from ftpvm_client import Client, FTPVMError
     from ftpvm_core.synthetic import LINEAR_COLORSPACE
     from ftpvm_server.launch import LaunchError, local_server
@@ -115,10 +112,10 @@ def _matte_through_server(args: argparse.Namespace, shot_data, width: int, heigh
     log_path = os.path.join(args.out, "server.log")
     try:
         with local_server(state_dir=state_dir, weights=args.weights, extra=extra, log_path=log_path) as server:
-            print(f"demo: started ftpvm-server on {server.address} (pid {server.process.pid}, log {log_path})")
+            report(f"demo: started ftpvm-server on {server.address} (pid {server.process.pid}, log {log_path})")
             with Client(server.address) as client:
                 info = client.info()
-                print(f"demo: server on {info.device} ({info.precision}), weights: {info.weights_source}, "
+                report(f"demo: server on {info.device} ({info.precision}), weights: {info.weights_source}, "
                       f"model {info.model_fingerprint}")
                 shot = client.open_shot(f"demo-{args.seed}-{width}x{height}", width=width, height=height,
                                         colorspace=LINEAR_COLORSPACE)
@@ -126,9 +123,9 @@ def _matte_through_server(args: argparse.Namespace, shot_data, width: int, heigh
                 shot.set_keyframe(0, image=shot_data.plates_linear[0], trimap=shot_data.trimaps[0])
                 frames = [(i, shot_data.plates_linear[i]) for i in range(args.frames)]
                 results = [(r.frame, r.alpha, r.trimap, r.foreground)
-                           for r in tqdm(shot.matte(frames, passes=("alpha", "foreground", "trimap")),
+                           for r in progress(shot.matte(frames, passes=("alpha", "foreground", "trimap")),
                                          total=args.frames, desc="demo", unit="frame")]
-        print("demo: ftpvm-server stopped")
+        report("demo: ftpvm-server stopped")
     except LaunchError as exc:
         raise CLIError(f"could not start ftpvm-server ({exc}); try --local") from None
     except FTPVMError as exc:

@@ -5,6 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ftpvm_core.atomic import atomic_write_bytes
+
 from .errors import CLIError
 
 CHECKOUT_PLUGIN = Path(__file__).resolve().parents[2] / "plugins" / "nuke"
@@ -67,7 +69,8 @@ def _install(args: argparse.Namespace) -> int:
     if args.register:
         init = Path.home() / ".nuke" / "init.py"
         init.parent.mkdir(parents=True, exist_ok=True)
-        init.write_text(install.register_text(init.read_text() if init.exists() else "", str(target)))
+        text = install.register_text(init.read_text() if init.exists() else "", str(target))
+        atomic_write_bytes(init, text.encode())  # the user's init.py: whole or untouched
         print(f"registered in {init}")
     else:
         print(f"done. Add {target} to NUKE_PATH (or run again with --register), then restart Nuke: "

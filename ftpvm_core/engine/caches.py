@@ -90,15 +90,23 @@ class ShotCaches:
         return name in self._inputs or self._path("inputs", name).is_file()
 
     # ------------------------------------------------------------------ states
-    def save_state(self, key: str, state: ChainState) -> None:
+    def save_state(self, key: str, state: ChainState, persist: bool = True,
+                   dtype: torch.dtype = torch.float32) -> None:
+        """Keep ``state`` in RAM; with ``persist`` also on disk, its tensors as ``dtype`` (a checkpoint: the matte
+        loop carries on from the same rounded values, so reading it back loses nothing)."""
         self._states[key] = state
         while len(self._states) > self._max_states:
             self._states.popitem(last=False)
+        if not persist:
+            return
         path = self._path("states", f"{key}.pt")
 
         def write() -> None:
             mem = None if state.self_memory is None else [state.self_memory.feat16.cpu(), state.self_memory.value.cpu()]
-            self._store.cache_put(path, tensor_bytes({"stream": state.stream.as_dict(), "self_memory": mem}))
+            stream = state.stream.as_dict()
+            run_dtype = str(stream["tensors"][0].dtype).replace("torch.", "")
+            stream["tensors"] = [t.to(dtype) for t in stream["tensors"]]
+            self._store.cache_put(path, tensor_bytes({"stream": stream, "dtype": run_dtype, "self_memory": mem}))
         self._store.submit(write)
 
     def load_state(self, key: str) -> ChainState | None:
@@ -112,7 +120,10 @@ class ShotCaches:
         try:
             obj = tensor_load(data)
             mem = obj["self_memory"]
-            st = ChainState(StreamState.from_dict(obj["stream"]).to(self._device),
+            run_dtype = getattr(torch, obj.get("dtype", "float32"))
+            stream = StreamState.from_dict(obj["stream"])
+            stream = StreamState(tuple(t.to(run_dtype) for t in stream.tensors), stream.frames)  # type: ignore
+            st = ChainState(stream.to(self._device),
                             None if mem is None else Memory(mem[0], mem[1]).to(self._device))
         except Exception:  # unreadable or from another layout: a miss
             return None

@@ -10,7 +10,9 @@ from typing import Any
 import torch
 
 import ftpvm_core
+from ftpvm_core.engine import inventory
 from ftpvm_core.engine.context import ShotContext
+from ftpvm_core.engine.inventory import ShotSummary
 from ftpvm_core.engine.settings import PASSES, ShotSettings, settings_schema
 from ftpvm_core.engine.shot import SHOT_SCHEMA, Shot, return_freed_memory
 from ftpvm_core.engine.store import Store, atomic_write_json, read_json
@@ -49,10 +51,16 @@ class Engine:
 
     def __init__(self, weights: Any = None, device: str | torch.device = "auto",
                  state_dir: str | os.PathLike | None = None, cache_limit_bytes: int = 8 << 30,
-                 memory_states: int = 64, warmup_frames: int = 8, backend: str = "auto", exclusive: bool = False):
+                 memory_states: int = 64, warmup_frames: int = 8, backend: str = "auto", exclusive: bool = False,
+                 state_every: int = 8, state_dtype: str = "float16"):
         """``backend``: "torch", "onnx" (ONNX Runtime, CPU only, extra ``ftpvm[onnx]``) or "auto"
         (ONNX Runtime on the CPU when it is installed, else torch); see docs/performance.md. ``exclusive``: hold the
-        state directory's lock (a server: no second engine may use it; leftover temp files are removed)."""
+        state directory's lock (a server: no second engine may use it; leftover temp files are removed).
+
+        ``state_every``: the recurrent state is stored every this many frames of a chain (a resume replays at most
+        ``state_every - 1`` frames from stored inputs, with identical results); ``state_dtype`` ("float16" or
+        "float32"): what those checkpoints hold; the chain carries on from the stored value, so a resume is
+        bit-identical either way (see docs/engine-api.md)."""
         from ftpvm_core.model import FastTrimapPropagationVideoMatting, fingerprint
         from ftpvm_core.model.checkpoint import check_state_dict, resolve_device
         from ftpvm_core.model.prepare import prepare_for_inference
@@ -84,9 +92,14 @@ class Engine:
         self.store = Store(state_dir, cache_limit_bytes, exclusive=exclusive)
         self.memory_states = int(memory_states)
         self.warmup_frames = int(warmup_frames)
+        if isinstance(state_every, bool) or not isinstance(state_every, int) or not 1 <= state_every <= 1000:
+            raise InvalidInput(f"state_every must be an integer in [1, 1000], got {state_every!r}")
+        if state_dtype not in ("float16", "float32"):
+            raise InvalidInput(f"state_dtype must be 'float16' or 'float32', got {state_dtype!r}")
+        self.state_every, self.state_dtype = state_every, state_dtype
         self._steps: dict[tuple, StreamingStep] = {}
         self._context = ShotContext(self.store, self.fingerprint, self.device, self.step, self.memory_states,
-                                    self.warmup_frames)
+                                    self.warmup_frames, self.state_every, self.state_dtype)
         self._shots: dict[str, Shot] = {}
         self._hot: "OrderedDict[str, None]" = OrderedDict()  # most recently used shots, last is newest
         self._guard = threading.Lock()
@@ -139,8 +152,14 @@ class Engine:
 
     # ------------------------------------------------------------------ shots
     def open_shot(self, shot_id: str, width: int, height: int, colorspace: str,
-                  settings: "ShotSettings | dict | None" = None, reset: bool = False) -> Shot:
-        """Create a shot or return the existing one with the same parameters (see docs/engine-api.md)."""
+                  settings: "ShotSettings | dict | None" = None, reset: bool = False,
+                  apply_settings: bool = False) -> Shot:
+        """Create a shot or return the existing one with the same parameters (see docs/engine-api.md).
+
+        An existing shot with other settings is a :class:`ShotConflict`, unless ``apply_settings``: then the new
+        settings replace the shot's (keyframes stay; results depending on a changed field are no longer used, as
+        with :meth:`Shot.update_settings`). A different size or colour space is always a conflict (or ``reset``).
+        """
         validate_shot_id(shot_id)
         for name, v in (("width", width), ("height", height)):
             if isinstance(v, bool) or not isinstance(v, int) or not 16 <= v <= MAX_SIDE:
@@ -157,6 +176,11 @@ class Engine:
                         "settings": ShotSettings.from_dict(meta["settings"]).to_dict()}
                 if have == wanted:
                     return self._cached(shot_id, meta)
+                same_frame = all(have[k] == wanted[k] for k in ("width", "height", "colorspace"))
+                if same_frame and apply_settings and not reset:
+                    shot = self._cached(shot_id, meta)
+                    shot.update_settings(settings)
+                    return shot
                 if not reset:
                     diff = [k for k in ("width", "height", "colorspace") if have[k] != wanted[k]]
                     diff += [f"settings.{k}" for k in wanted["settings"]
@@ -217,16 +241,34 @@ class Engine:
     def delete_shot(self, shot_id: str) -> None:
         validate_shot_id(shot_id)
         with self._guard, self.store.lock(shot_id).hold():
-            if not (self.store.shot_dir(shot_id) / "shot.json").is_file():
+            if not self.store.delete_shot(shot_id):
                 raise ShotNotFound(f"no shot {shot_id!r} in {self.store.root}")
-            os.unlink(self.store.shot_dir(shot_id) / "shot.json")  # first: a crash leaves no half shot
-            self.store.remove_shot_dir(shot_id)
-            self._hot.pop(shot_id, None)
-            shot = self._shots.pop(shot_id, None)
-            if shot is not None:
-                shot.release_ram()
-            del shot
+            self._forget(shot_id)
+        return_freed_memory()
+
+    def _forget(self, shot_id: str) -> None:
+        """Drop a removed shot's object and RAM caches (call with the guard held)."""
+        self._hot.pop(shot_id, None)
+        shot = self._shots.pop(shot_id, None)
+        if shot is not None:
+            shot.release_ram()
+
+    def shot_usage(self) -> "list[ShotSummary]":
+        """Every shot's size on disk, keyframes and last change (:mod:`ftpvm_core.engine.inventory`)."""
+        return inventory.summaries(self.store)
+
+    def prune_shots(self, older_than_s: float | None = None, max_total_bytes: int | None = None,
+                    dry_run: bool = False) -> "list[ShotSummary]":
+        """Remove shots unchanged for longer than ``older_than_s`` and/or the least recently changed until the rest
+        fit in ``max_total_bytes`` (:func:`ftpvm_core.engine.inventory.select_prune`); returns them."""
+        with self._guard:
+            chosen = inventory.prune(self.store, older_than_s, max_total_bytes, dry_run=dry_run)
+            if not dry_run:
+                for s in chosen:
+                    self._forget(s.id)
+        if chosen and not dry_run:
             return_freed_memory()
+        return chosen
 
     # ------------------------------------------------------------------ lifetime
     def flush(self) -> None:

@@ -20,7 +20,7 @@ from ftpvm_core.engine.settings import ShotSettings
 from ftpvm_core.imaging.colour import ColourConverter
 from ftpvm_core.imaging.colour_torch import baked
 from ftpvm_core.imaging.foreground import estimate_foreground_torch
-from ftpvm_core.model.step_types import Memory, StepOutput
+from ftpvm_core.model.step_types import Memory, StepOutput, StreamState
 from ftpvm_core.model.streaming import StreamingStep
 from ftpvm_core.model.working_size import to_input_size
 
@@ -91,7 +91,7 @@ class MatteLoop:
 
     def __init__(self, step: StreamingStep, keyframes: Keyframes, colour: ColourConverter, settings: ShotSettings,
                  chain: ChainIndex, caches: ShotCaches, key: KeyFn, input_name: Callable[[str], str],
-                 warmup_frames: int) -> None:
+                 warmup_frames: int, state_every: int = 1, state_dtype: torch.dtype = torch.float32) -> None:
         self.step = step
         self.keyframes = keyframes
         self.colour = colour
@@ -101,6 +101,10 @@ class MatteLoop:
         self.key = key
         self.input_name = input_name
         self.warmup_frames = warmup_frames
+        self.state_every = state_every
+        self.state_dtype = state_dtype
+        #: the longest replay :meth:`materialize` may need: back to the last checkpoint, or a warm-up
+        self.max_replay = max(warmup_frames, state_every)
 
     # ------------------------------------------------------------------ one frame through the network
     def compute(self, frame: int, x16: torch.Tensor, state: ChainState | None, key: str, prev: str,
@@ -125,8 +129,12 @@ class MatteLoop:
             every = self.settings.self_memory_every
             if every and since > 0 and since % every == 0:
                 self_mem = step.encode_memory(x, trimap[None, None, None])
-        new_state = ChainState(out.state, self_mem)
-        self.caches.save_state(key, new_state)
+        stream = out.state
+        checkpoint = stream.frames % self.state_every == 0
+        if checkpoint:  # stored, and the chain carries on from exactly what is stored (a resume is bit-identical)
+            stream = StreamState(tuple(t.to(self.state_dtype).to(t.dtype) for t in stream.tensors), stream.frames)
+        new_state = ChainState(stream, self_mem)
+        self.caches.save_state(key, new_state, persist=checkpoint, dtype=self.state_dtype)
         self.caches.save_input(self.input_name(input_hash), x16.cpu())
         self.chain.record(frame, key, prev, input_hash)
         passes = (alpha.cpu().numpy(), trimap.float().cpu().numpy(),
@@ -143,7 +151,7 @@ class MatteLoop:
         steps, m, k = [], frame, key
         while True:
             e = self.chain.entry(m)
-            if e is None or e["key"] != k or len(steps) >= self.warmup_frames:
+            if e is None or e["key"] != k or len(steps) >= self.max_replay:
                 raise Unrecoverable
             steps.append((m, e["input"], k, e["prev"]))
             if e["prev"] == FRESH:

@@ -32,8 +32,10 @@ from ftpvm_core.imaging.trimap import keyframe_trimap
 from ftpvm_core.model.precision import DTYPES
 from ftpvm_core.model.step_types import Memory
 
+DTYPES_BY_NAME = {"float16": torch.float16, "float32": torch.float32}
+
 SHOT_SCHEMA = 1
-ENGINE_ALGORITHM = 2  # bump when a change alters results for the same inputs (2: one streaming step)
+ENGINE_ALGORITHM = 3  # bump when a change alters results for the same inputs (3: state checkpoints)
 
 
 @dataclass(frozen=True)
@@ -82,9 +84,11 @@ class Shot:
         self._static = sha1(json.dumps({
             "fingerprint": self._ctx.fingerprint, "algorithm": ENGINE_ALGORITHM, "size": [self.width, self.height],
             "colorspace": self.colorspace, "settings": self.settings.model_dict(), "ratio": self.ratio,
-            "dtype": str(self.dtype)}, sort_keys=True))[:16]
+            "dtype": str(self.dtype), "state": [self._ctx.state_every, self._ctx.state_dtype]},
+            sort_keys=True))[:16]
         self._loop = MatteLoop(self._step, _KeyframeView(self), self._colour, self.settings, self._chain,
-                               self.caches, self._key, self._input_name, self._ctx.warmup_frames)
+                               self.caches, self._key, self._input_name, self._ctx.warmup_frames,
+                               self._ctx.state_every, DTYPES_BY_NAME[self._ctx.state_dtype])
         self._chain.invalidate()
         try:
             st = os.stat(self._meta_path)

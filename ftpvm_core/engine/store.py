@@ -61,30 +61,61 @@ def read_json(path: str | os.PathLike) -> Any:
 
 
 class _FileLock:
-    """A re-entrant (per thread) lock combining a threading.RLock and an fcntl lock on a file."""
+    """A re-entrant (per thread) lock combining a threading.RLock and an fcntl lock on a file.
 
-    def __init__(self, path: Path):
+    ``owner`` is the file whose presence makes the folder worth keeping (a shot's ``shot.json``): when the last
+    hold ends without it, the lock file and its (then empty) folder are removed, so looking up, failing to create
+    or deleting a shot leaves no ``lock`` folder behind. A holder that locked a file removed meanwhile locks again.
+    """
+
+    def __init__(self, path: Path, owner: Path | None = None):
         self.path = path
+        self.owner = owner
         self._rlock = threading.RLock()
         self._depth = 0
         self._fd: int | None = None
+
+    def _acquire(self) -> int:
+        while True:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except FileNotFoundError:  # the folder went between mkdir and open
+                continue
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                return fd
+            os.close(fd)  # locked a file another holder removed: lock the one at the path now
+
+    def _release(self, fd: int) -> None:
+        try:
+            if self.owner is not None and not self.owner.exists():
+                try:
+                    os.unlink(self.path)
+                    self.path.parent.rmdir()
+                except OSError:
+                    pass  # not empty (another holder's files) or already gone
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
 
     @contextmanager
     def hold(self) -> Iterator[None]:
         with self._rlock:
             if self._depth == 0:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-                fcntl.flock(self._fd, fcntl.LOCK_EX)
+                self._fd = self._acquire()
             self._depth += 1
             try:
                 yield
             finally:
                 self._depth -= 1
                 if self._depth == 0 and self._fd is not None:
-                    fcntl.flock(self._fd, fcntl.LOCK_UN)
-                    os.close(self._fd)
-                    self._fd = None
+                    fd, self._fd = self._fd, None
+                    self._release(fd)
 
 
 class Store:
@@ -177,7 +208,8 @@ class Store:
         with self._locks_guard:
             lk = self._locks.get(shot_id)
             if lk is None:
-                lk = self._locks[shot_id] = _FileLock(self.shot_dir(shot_id) / "lock")
+                d = self.shot_dir(shot_id)
+                lk = self._locks[shot_id] = _FileLock(d / "lock", owner=d / "shot.json")
             return lk
 
     def remove_shot_dir(self, shot_id: str) -> None:
@@ -191,6 +223,16 @@ class Store:
             for child in d.iterdir():
                 if child.name != "lock":
                     shutil.rmtree(child) if child.is_dir() else child.unlink()
+
+    def delete_shot(self, shot_id: str) -> bool:
+        """Remove a shot (``shot.json`` first: a crash leaves no half shot) and, at the lock's release, its folder.
+        False when there was no such shot. Call with the shot's lock held."""
+        meta = self.shot_dir(shot_id) / "shot.json"
+        if not meta.is_file():
+            return False
+        os.unlink(meta)
+        self.remove_shot_dir(shot_id)
+        return True
 
     def clear_cache(self, shot_id: str) -> None:
         self.flush()

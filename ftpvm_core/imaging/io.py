@@ -181,8 +181,13 @@ def write_exr(
             raise InvalidInput(f"cannot write {path}: {out.geterror().strip() or 'the image library refused it'}")
 
 
-def write_image(path: str | os.PathLike, pixels: np.ndarray) -> None:
-    """Write (H, W, C) float pixels in [0, 1] to any format by extension (PNG 8-bit, EXR half), atomically."""
+#: ``write_image`` pixel formats by name
+PIXEL_FORMATS = {"uint8": oiio.UINT8, "uint16": oiio.UINT16, "half": oiio.HALF, "float": oiio.FLOAT}
+
+
+def write_image(path: str | os.PathLike, pixels: np.ndarray, pixel_format: str | None = None) -> None:
+    """Write (H, W, C) float pixels in [0, 1] to any format by extension, atomically. ``pixel_format`` (uint8,
+    uint16, half, float; the format must hold it) defaults to 8-bit for PNG/JPEG and half otherwise."""
     path = str(path)
     pixels = np.ascontiguousarray(np.asarray(pixels, dtype=np.float32))
     if pixels.ndim == 2:
@@ -190,7 +195,10 @@ def write_image(path: str | os.PathLike, pixels: np.ndarray) -> None:
     with atomic_output(path, os.path.splitext(path)[1]) as tmp:
         buf = oiio.ImageBuf(pixels)
         ext = os.path.splitext(path)[1].lower()
-        fmt = oiio.UINT8 if ext in (".png", ".jpg", ".jpeg") else oiio.HALF
+        if pixel_format is not None and pixel_format not in PIXEL_FORMATS:
+            raise InvalidInput(f"pixel format must be one of {', '.join(PIXEL_FORMATS)}, not {pixel_format!r}")
+        fmt = PIXEL_FORMATS[pixel_format] if pixel_format else oiio.UINT8 if ext in (".png", ".jpg", ".jpeg") \
+            else oiio.HALF
         if not buf.write(str(tmp), fmt):
             raise InvalidInput(f"cannot write {path}: {buf.geterror().strip() or 'the image library refused it'}")
 

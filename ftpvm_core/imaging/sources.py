@@ -24,6 +24,10 @@ class FrameSource:
     read: Callable[[int], np.ndarray]
     is_movie: bool = False
     paths: dict[int, str] = field(default_factory=dict)  # sequence frames' files (to refuse overwriting them)
+    #: frames asked for (or, with no range, inside the sequence's first..last) that are not on disk
+    gaps: list[int] = field(default_factory=list)
+    #: how many frames were asked for (the range, or first..last of the sequence)
+    wanted: int = 0
 
 
 def parse_range(text: str | None) -> list[int] | None:
@@ -56,12 +60,15 @@ def _movie_source(path: str) -> FrameSource:
                        lambda i: frames[i].astype(np.float32) / 255.0, is_movie=True)
 
 
-def open_source(spec: str, frames: list[int] | None = None, layer: str | None = None) -> FrameSource:
+def open_source(spec: str, frames: list[int] | None = None, layer: str | None = None,
+                allow_gaps: bool = False) -> FrameSource:
     """A sequence pattern (any spelling ``ftpvm_wire.sequences`` reads: ``plate.%04d.exr``, ``plate.####.exr``,
     ``plate.1001-1100#.exr``) or a movie file (mp4/mov/...).
 
-    ``frames`` (and frames named in the pattern) select frames; any of them that does not exist is an error that
-    lists the gaps. ``layer`` picks the EXR layer of a sequence's colour.
+    ``frames`` (and frames named in the pattern) select frames; with none, a sequence's frames are first..last of
+    what is on disk. A selected frame that does not exist is an error that lists the gaps, unless ``allow_gaps``:
+    then the source keeps the frames that exist and lists the others in ``gaps``. ``layer`` picks the EXR layer of
+    a sequence's colour.
     """
     wanted = frames
     if spec.lower().endswith(MOVIE_EXTENSIONS) and not is_sequence(spec):
@@ -80,12 +87,16 @@ def open_source(spec: str, frames: list[int] | None = None, layer: str | None = 
     else:
         raise InvalidInput(f"{spec!r} is neither a sequence pattern (name.%04d.exr, name.####.exr or "
                            f"name.1001-1100#.exr) nor a movie file ({', '.join(MOVIE_EXTENSIONS)})")
+    if wanted is None and not src.is_movie:
+        wanted = list(range(src.frames[0], src.frames[-1] + 1))
     if wanted is not None:
         if not wanted:
             raise InvalidInput(f"the frames asked for and the frames named in {spec!r} have none in common")
-        gaps = missing_frames(wanted, src.frames)
-        if gaps:
+        have = src.frames
+        gaps = missing_frames(wanted, have)
+        if gaps and (not allow_gaps or len(gaps) == len(wanted)):
             raise InvalidInput(f"{len(gaps)} of the {len(wanted)} frames asked for are missing from {spec!r}: "
-                               f"{format_frames(gaps)} (it has {format_frames(src.frames)})")
-        src.frames = list(wanted)
+                               f"{format_frames(gaps)} (it has {format_frames(have)})")
+        missing = set(gaps)
+        src.frames, src.gaps, src.wanted = [f for f in wanted if f not in missing], gaps, len(wanted)
     return src

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..atomic import atomic_output
 from .checkpoint import fingerprint
 from .step_types import Memory, state_shapes
 
@@ -116,16 +117,13 @@ def export_step(net: nn.Module, height: int, width: int, path: str | Path, memor
             torch.zeros(1, c, memory_frames, h16, w16),
             *(torch.zeros(s) for s in state_shapes(net, height, width)))
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    with torch.no_grad(), warnings.catch_warnings():
+    with torch.no_grad(), warnings.catch_warnings(), atomic_output(path, ".onnx") as tmp:
         warnings.simplefilter("ignore")
         torch.onnx.export(_Step(net), args, str(tmp), dynamo=False, opset_version=OPSET,
                           input_names=["image", "mem_feat16", "mem_value", *STATE_NAMES],
                           output_names=["trimap_logits", "boundary", *(n + "_out" for n in STATE_NAMES)],
                           dynamic_axes={"mem_feat16": {1: "memory_frames"}, "mem_value": {2: "memory_frames"}})
-    drop_identity_slices(str(tmp))
-    os.replace(tmp, path)
+        drop_identity_slices(str(tmp))
     return path
 
 

@@ -2,12 +2,13 @@
 :func:`ftpvm_core.load_model` or the server) and one full ``<id>_checkpoint.pth`` that resumes exactly."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
+
+from ftpvm_core.atomic import atomic_output
 
 FORMAT = "ftpvm-train-checkpoint/1"
 
@@ -25,10 +26,9 @@ def checkpoint_path(save_root: str | Path, exp_id: str) -> Path:
 
 
 def _atomic_save(obj: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    """``torch.save`` through the one atomic-write helper (whole file or none, umask permissions)."""
+    with atomic_output(path, ".pth") as tmp:
+        torch.save(obj, tmp)
 
 
 def network_state(model: nn.Module) -> dict[str, torch.Tensor]:

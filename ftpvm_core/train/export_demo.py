@@ -15,6 +15,8 @@ from pathlib import Path
 
 import torch
 
+from ftpvm_core.atomic import atomic_output
+
 MAX_BYTES = 12 * 1024 * 1024
 
 
@@ -32,15 +34,12 @@ def export_half(src: str | os.PathLike, dst: str | os.PathLike, max_bytes: int =
     state = load_state_dict_file(src)
     check_state_dict(FastTrimapPropagationVideoMatting(backbone_pretrained=False), state, source=str(src))
     dst = Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(dst.name + ".tmp")
-    torch.save(half_state_dict(state), tmp)
-    size = tmp.stat().st_size
-    if size > max_bytes:
-        tmp.unlink()
-        raise ValueError(f"{dst}: {size} bytes is over the limit of {max_bytes}")
-    load_model(tmp, device="cpu")  # strict load check
-    os.replace(tmp, dst)
+    with atomic_output(dst, ".pth") as tmp:  # the checks below fail -> nothing written
+        torch.save(half_state_dict(state), tmp)
+        size = tmp.stat().st_size
+        if size > max_bytes:
+            raise ValueError(f"{dst}: {size} bytes is over the limit of {max_bytes}")
+        load_model(tmp, device="cpu")  # strict load check
     return size
 
 

@@ -17,13 +17,13 @@ from .errors import (AlreadyExists, Cancelled, DeadlineExceeded, FailedPrecondit
                      PermissionDenied, ResourceExhausted, ServerError, Unauthenticated, Unavailable)
 from .retry import RetryPolicy
 from .shot import ShotHandle
-from .types import Keyframe, MatteResult, Progress, ServerInfo, ShotInfo
+from .types import Keyframe, MatteResult, Progress, ServerInfo, ShotInfo, ShotUsage
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Client", "ShotHandle", "DEFAULT_ADDRESS", "PROTOCOL", "PASSES", "RetryPolicy",
-    "ServerInfo", "ShotInfo", "Keyframe", "MatteResult", "Progress",
+    "ServerInfo", "ShotInfo", "ShotUsage", "Keyframe", "MatteResult", "Progress",
     "FTPVMError", "AlreadyExists", "InvalidArgument", "NotFound", "FailedPrecondition", "Unauthenticated",
     "PermissionDenied", "ResourceExhausted", "Unavailable", "Cancelled", "DeadlineExceeded", "ServerError",
 ]

@@ -14,7 +14,7 @@ from ftpvm_wire.protocol import pb, pb_grpc
 from .errors import FTPVMError, Unavailable, from_rpc_error
 from .retry import RetryPolicy, call_with_retry
 from .shot import ShotHandle
-from .types import ServerInfo, ShotInfo
+from .types import ServerInfo, ShotInfo, ShotUsage
 
 T = TypeVar("T")
 
@@ -130,6 +130,23 @@ class Client:
     def delete_shot(self, shot_id: str) -> bool:
         """Delete a shot with its keyframes and cache; False if there was none."""
         return self.call(self.stub.DeleteShot, pb.ShotRef(shot_id=shot_id)).deleted
+
+    def shot_usage(self) -> List[ShotUsage]:
+        """Every shot's size on disk, keyframes and last change, by shot id."""
+        return [ShotUsage.from_proto(s) for s in self.call(self.stub.ShotUsage, pb.ShotUsageRequest()).shots]
+
+    def prune_shots(self, older_than_s: Optional[float] = None, max_total_bytes: Optional[int] = None,
+                    dry_run: bool = False) -> List[ShotUsage]:
+        """Remove shots unchanged for longer than ``older_than_s`` seconds and/or the least recently changed until
+        the rest fit in ``max_total_bytes``; ``dry_run`` only names them. Returns the shots (to be) removed."""
+        if older_than_s is None and max_total_bytes is None:
+            raise ValueError("prune_shots needs older_than_s and/or max_total_bytes")
+        request = pb.PruneShotsRequest(dry_run=dry_run)
+        if older_than_s is not None:
+            request.older_than_s = float(older_than_s)
+        if max_total_bytes is not None:
+            request.max_total_bytes = int(max_total_bytes)
+        return [ShotUsage.from_proto(s) for s in self.call(self.stub.PruneShots, request).removed]
 
 
 __all__: Sequence[str] = ("Client", "DEFAULT_ADDRESS", "FTPVMError")

@@ -69,6 +69,24 @@ class ShotInfo:
 
 
 @dataclass(frozen=True)
+class ShotUsage:
+    """A shot's footprint in the server's state directory: size on disk, keyframes (frame -> source), last change."""
+
+    shot_id: str
+    width: int
+    height: int
+    colorspace: str
+    size_bytes: int
+    modified_unix: float
+    keyframes: Dict[int, str]
+
+    @classmethod
+    def from_proto(cls, msg: pb.ShotUsage) -> "ShotUsage":
+        return cls(msg.shot_id, msg.width, msg.height, msg.colorspace, msg.size_bytes, msg.modified_unix,
+                   dict(zip(msg.keyframes, msg.keyframe_sources)))
+
+
+@dataclass(frozen=True)
 class Keyframe:
     """A keyframe of a shot and what it was made from: "trimap", "mask" (an outer roto alone) or "inner_outer"."""
 

@@ -194,6 +194,35 @@ class MattingService(pb_grpc.MattingServicer):
             return
         yield from stream.run()
 
+    # -- shot usage and pruning ------------------------------------------------------------
+    @_unary
+    def ShotUsage(self, request: pb.ShotUsageRequest, context: grpc.ServicerContext) -> pb.ShotUsageResponse:
+        shots = [_usage(s) for s in self.engine.shot_usage()]
+        return pb.ShotUsageResponse(shots=shots, total_bytes=sum(s.size_bytes for s in shots))
+
+    @_unary
+    def PruneShots(self, request: pb.PruneShotsRequest, context: grpc.ServicerContext) -> pb.PruneShotsResponse:
+        older = request.older_than_s if request.HasField("older_than_s") else None
+        biggest = request.max_total_bytes if request.HasField("max_total_bytes") else None
+        if older is None and biggest is None:
+            raise invalid("PruneShots needs older_than_s and/or max_total_bytes; nothing was removed")
+        with self._open_lock:  # not while a shot is being created
+            removed = self.engine.prune_shots(older, biggest, dry_run=request.dry_run)
+        if not request.dry_run:
+            for s in removed:
+                self.counters.forget(s.id)
+            if removed:
+                log.info("shots pruned: %s", ", ".join(s.id for s in removed))
+        return pb.PruneShotsResponse(removed=[_usage(s) for s in removed], dry_run=request.dry_run,
+                                     freed_bytes=sum(s.size_bytes for s in removed))
+
 
 def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
+
+
+def _usage(s: Any) -> pb.ShotUsage:
+    """An engine ``ShotSummary`` on the wire."""
+    return pb.ShotUsage(shot_id=s.id, width=s.width, height=s.height, colorspace=s.colorspace,
+                        size_bytes=s.size_bytes, modified_unix=s.modified, keyframes=list(s.keyframes),
+                        keyframe_sources=list(s.keyframes.values()))

@@ -117,7 +117,8 @@ def test_setting_change_invalidates(make_engine, small_shot):
 
 
 def test_warmup_from_stored_frames_is_deterministic(make_engine, small_shot):
-    e = make_engine(warmup_frames=2)
+    # a replay reaches back max(warmup_frames, state_every) frames: 2 here, so frame 4 cannot replay to frame 0
+    e = make_engine(warmup_frames=2, state_every=2)
     shot = _open(e)
     shot.set_keyframe(0, small_shot.plates_linear[0], trimap=small_shot.trimaps[0])
     list(shot.matte(frames_of(small_shot, range(4))))
@@ -125,7 +126,7 @@ def test_warmup_from_stored_frames_is_deterministic(make_engine, small_shot):
     shot.caches.evict_states()
     assert not list((e.store.shot_dir(shot.id) / "cache" / "states").glob("*.pt"))
     a = list(shot.matte(frames_of(small_shot, [4])))[0]
-    e2 = make_engine(state_dir=e.store.root.parent / "ref", warmup_frames=2)
+    e2 = make_engine(state_dir=e.store.root.parent / "ref", warmup_frames=2, state_every=2)
     ref = _open(e2)
     ref.set_keyframe(0, small_shot.plates_linear[0], trimap=small_shot.trimaps[0])
     expect = list(ref.matte(frames_of(small_shot, [2, 3, 4])))[2]  # a fresh chain from frame 2
@@ -239,7 +240,8 @@ def test_threads_on_two_shots_and_one_shot(make_engine):
 
 
 def test_cache_size_limit_evicts_lru(make_engine, small_shot):
-    limit = 1_500_000  # a recurrent state here is ~0.3 MB: room for a few frames only
+    # a frame's stored input and result here are ~80 kB (states are stored every 8 frames only): room for a few
+    limit = 300_000
     e = make_engine(cache_limit_bytes=limit)
     shot = _open(e)
     shot.set_keyframe(0, small_shot.plates_linear[0], trimap=small_shot.trimaps[0])

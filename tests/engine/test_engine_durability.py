@@ -56,8 +56,10 @@ def test_a_frame_is_answered_only_after_its_state_is_on_disk(make_engine, small_
     for result in shot.matte(frames_of(small_shot, range(3)), passes=("alpha",)):
         on_disk = __import__("json").loads(index.read_text())["frames"]
         assert str(result.frame) in on_disk  # what a kill -9 right now would find
-        states = list((e.store.shot_dir("s") / "cache" / "states").glob("*.pt"))
-        assert len(states) >= result.frame + 1
+        # a state checkpoint every state_every frames and every frame's input since: enough to resume exactly
+        cache = e.store.shot_dir("s") / "cache"
+        assert len(list((cache / "states").glob("*.pt"))) >= (result.frame + 1) // e.state_every
+        assert len(list((cache / "inputs").glob("*.npy"))) >= result.frame + 1
 
 
 @pytest.mark.parametrize("kill_after", [2, 5])

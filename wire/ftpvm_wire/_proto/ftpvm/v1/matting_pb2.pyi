@@ -370,3 +370,55 @@ class MatteResponse(_message.Message):
     result: FrameResult
     chunk: Chunk
     def __init__(self, result: _Optional[_Union[FrameResult, _Mapping]] = ..., chunk: _Optional[_Union[Chunk, _Mapping]] = ...) -> None: ...
+
+class ShotUsageRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ShotUsage(_message.Message):
+    __slots__ = ("shot_id", "width", "height", "colorspace", "size_bytes", "modified_unix", "keyframes", "keyframe_sources")
+    SHOT_ID_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    COLORSPACE_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MODIFIED_UNIX_FIELD_NUMBER: _ClassVar[int]
+    KEYFRAMES_FIELD_NUMBER: _ClassVar[int]
+    KEYFRAME_SOURCES_FIELD_NUMBER: _ClassVar[int]
+    shot_id: str
+    width: int
+    height: int
+    colorspace: str
+    size_bytes: int
+    modified_unix: float
+    keyframes: _containers.RepeatedScalarFieldContainer[int]
+    keyframe_sources: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, shot_id: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., colorspace: _Optional[str] = ..., size_bytes: _Optional[int] = ..., modified_unix: _Optional[float] = ..., keyframes: _Optional[_Iterable[int]] = ..., keyframe_sources: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ShotUsageResponse(_message.Message):
+    __slots__ = ("shots", "total_bytes")
+    SHOTS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    shots: _containers.RepeatedCompositeFieldContainer[ShotUsage]
+    total_bytes: int
+    def __init__(self, shots: _Optional[_Iterable[_Union[ShotUsage, _Mapping]]] = ..., total_bytes: _Optional[int] = ...) -> None: ...
+
+class PruneShotsRequest(_message.Message):
+    __slots__ = ("older_than_s", "max_total_bytes", "dry_run")
+    OLDER_THAN_S_FIELD_NUMBER: _ClassVar[int]
+    MAX_TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    older_than_s: float
+    max_total_bytes: int
+    dry_run: bool
+    def __init__(self, older_than_s: _Optional[float] = ..., max_total_bytes: _Optional[int] = ..., dry_run: bool = ...) -> None: ...
+
+class PruneShotsResponse(_message.Message):
+    __slots__ = ("removed", "freed_bytes", "dry_run")
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    FREED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    removed: _containers.RepeatedCompositeFieldContainer[ShotUsage]
+    freed_bytes: int
+    dry_run: bool
+    def __init__(self, removed: _Optional[_Iterable[_Union[ShotUsage, _Mapping]]] = ..., freed_bytes: _Optional[int] = ..., dry_run: bool = ...) -> None: ...

@@ -84,6 +84,16 @@ class MattingStub(object):
                 request_serializer=ftpvm_dot_v1_dot_matting__pb2.MatteRequest.SerializeToString,
                 response_deserializer=ftpvm_dot_v1_dot_matting__pb2.MatteResponse.FromString,
                 _registered_method=True)
+        self.ShotUsage = channel.unary_unary(
+                '/ftpvm.v1.Matting/ShotUsage',
+                request_serializer=ftpvm_dot_v1_dot_matting__pb2.ShotUsageRequest.SerializeToString,
+                response_deserializer=ftpvm_dot_v1_dot_matting__pb2.ShotUsageResponse.FromString,
+                _registered_method=True)
+        self.PruneShots = channel.unary_unary(
+                '/ftpvm.v1.Matting/PruneShots',
+                request_serializer=ftpvm_dot_v1_dot_matting__pb2.PruneShotsRequest.SerializeToString,
+                response_deserializer=ftpvm_dot_v1_dot_matting__pb2.PruneShotsResponse.FromString,
+                _registered_method=True)
 
 
 class MattingServicer(object):
@@ -159,6 +169,22 @@ class MattingServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ShotUsage(self, request, context):
+        """The shots in the server's state directory with their size on disk, keyframes and last
+        change (what a plugin shows to tidy up; reads files only, no matting).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PruneShots(self, request, context):
+        """Remove shots unchanged for longer than `older_than_s` and/or the least recently changed
+        until the rest fit in `max_total_bytes` (at least one is required); `dry_run` only names them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MattingServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -211,6 +237,16 @@ def add_MattingServicer_to_server(servicer, server):
                     servicer.Matte,
                     request_deserializer=ftpvm_dot_v1_dot_matting__pb2.MatteRequest.FromString,
                     response_serializer=ftpvm_dot_v1_dot_matting__pb2.MatteResponse.SerializeToString,
+            ),
+            'ShotUsage': grpc.unary_unary_rpc_method_handler(
+                    servicer.ShotUsage,
+                    request_deserializer=ftpvm_dot_v1_dot_matting__pb2.ShotUsageRequest.FromString,
+                    response_serializer=ftpvm_dot_v1_dot_matting__pb2.ShotUsageResponse.SerializeToString,
+            ),
+            'PruneShots': grpc.unary_unary_rpc_method_handler(
+                    servicer.PruneShots,
+                    request_deserializer=ftpvm_dot_v1_dot_matting__pb2.PruneShotsRequest.FromString,
+                    response_serializer=ftpvm_dot_v1_dot_matting__pb2.PruneShotsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -483,6 +519,60 @@ class Matting(object):
             '/ftpvm.v1.Matting/Matte',
             ftpvm_dot_v1_dot_matting__pb2.MatteRequest.SerializeToString,
             ftpvm_dot_v1_dot_matting__pb2.MatteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ShotUsage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ftpvm.v1.Matting/ShotUsage',
+            ftpvm_dot_v1_dot_matting__pb2.ShotUsageRequest.SerializeToString,
+            ftpvm_dot_v1_dot_matting__pb2.ShotUsageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PruneShots(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ftpvm.v1.Matting/PruneShots',
+            ftpvm_dot_v1_dot_matting__pb2.PruneShotsRequest.SerializeToString,
+            ftpvm_dot_v1_dot_matting__pb2.PruneShotsResponse.FromString,
             options,
             channel_credentials,
             insecure,
