@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from multiprocessing import shared_memory
-from typing import Optional, Tuple
+from typing import Any, Optional, Tuple, cast
 
 import numpy as np
 
@@ -44,13 +44,15 @@ class ShmSlots:
         assert self.segment is not None, "the call's shared memory is closed"
         base = (self.sent % self.slots) * self.slot_bytes
         self.sent += 1
-        view = self.segment.buf[base:base + self.plate_bytes]
+        buf = self.segment.buf
+        assert buf is not None, "the call's shared memory is unmapped"
+        view = buf[base:base + self.plate_bytes]
         try:
             wire_shm.write_pixels(plate, view, self.send_encoding)
         finally:
             view.release()
         header = pb.ImageHeader(encoding=pb.ENCODING_SHM, width=self.width, height=self.height, channels=3,
-                                byte_size=self.plate_bytes, shm_encoding=self.send_encoding,
+                                byte_size=self.plate_bytes, shm_encoding=cast(Any, self.send_encoding),
                                 shm=pb.ShmRegion(name=self.name, offset=base, size=self.plate_bytes))
         result = pb.ShmRegion(name=self.name, offset=base + self.plate_bytes, size=self.result_bytes) \
             if self.result_bytes else None
