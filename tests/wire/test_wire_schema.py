@@ -83,3 +83,13 @@ def test_the_reader_needs_no_torch():
             "sys.exit('torch' in sys.modules or 'numpy' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT / "wire", capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_validate_all_coerces_each_value_and_names_the_bad_setting():
+    from ftpvm_wire.schema import SchemaError, snapshot
+
+    schema = snapshot()
+    assert schema.validate_all({"memory_size": 3.0, "precision": "float16"}) == {"memory_size": 3, "precision": "fp16"}
+    with pytest.raises(SchemaError) as info:
+        schema.validate_all({"memory_size": 3, "memory_policy": "latest"})
+    assert info.value.setting == "memory_policy" and "first_last" in str(info.value)

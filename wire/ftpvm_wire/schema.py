@@ -21,7 +21,11 @@ TYPES = ("int", "float", "str", "bool", "float_or_auto", "list[str]")
 
 
 class SchemaError(ValueError):
-    """A value (or an advertised schema) that does not fit; the message says what to use instead."""
+    """A value (or an advertised schema) that does not fit; the message says what to use instead.
+
+    ``setting`` names the setting at fault when one does (set by :meth:`Schema.validate_all`)."""
+
+    setting: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,17 @@ class Schema:
 
     def validate(self, name: str, value: Any) -> Any:
         return self.field(name).validate(value)
+
+    def validate_all(self, values: Dict[str, Any]) -> Dict[str, Any]:
+        """Each of ``values`` checked and coerced; the SchemaError of the first bad one carries its ``setting``."""
+        out = {}
+        for name, value in values.items():
+            try:
+                out[name] = self.validate(name, value)
+            except SchemaError as exc:
+                exc.setting = name
+                raise
+        return out
 
     def defaults(self, names: Optional[Iterable[str]] = None) -> Dict[str, Any]:
         """Default of each named setting (every shot setting when ``names`` is None)."""

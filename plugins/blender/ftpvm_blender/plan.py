@@ -126,13 +126,10 @@ def quality_settings(quality: str) -> Dict[str, object]:
 
 def chosen_settings(schema: Schema, values: Dict[str, object]) -> Dict[str, object]:
     """The settings the artist set, checked against ``schema``; PlanError naming the one to fix."""
-    out = {}
-    for name, value in values.items():
-        try:
-            out[name] = schema.validate(name, value)
-        except SchemaError as exc:
-            raise PlanError(str(exc)) from None
-    return out
+    try:
+        return schema.validate_all(values)
+    except SchemaError as exc:
+        raise PlanError(str(exc)) from None
 
 
 def output_folder(blend_path: str, chosen: str, shot_id: str) -> str:

@@ -204,13 +204,10 @@ def format_keyframe_list(records: Dict[int, KeyframeRecord]) -> str:
 # ----------------------------------------------------------------------------- settings
 def shot_settings(schema: Schema, values: Dict[str, Any]) -> Dict[str, Any]:
     """The knobs' shot settings checked against the server's schema; PlanError naming the knob to fix."""
-    out = {}
-    for name, value in values.items():
-        try:
-            out[name] = schema.validate(name, value)
-        except SchemaError as exc:
-            raise PlanError(f"Knob {name!r}: {exc}.") from None
-    return out
+    try:
+        return schema.validate_all(values)
+    except SchemaError as exc:
+        raise PlanError(f"Knob {exc.setting!r}: {exc}.") from None
 
 
 def downsample_setting(mode: str, ratio: float) -> object:
