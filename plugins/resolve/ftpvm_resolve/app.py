@@ -81,11 +81,7 @@ def settings_from_args(args: argparse.Namespace, base: Settings) -> Settings:
 
 def no_window_note(host: ResolveHost) -> str:
     """Why the window does not open, naming the product and version and what is missing."""
-    try:
-        product = f"{host.resolve.GetProductName()} {host.resolve.GetVersionString()}"
-    except AttributeError:
-        product = "This Resolve"
-    return (f"{product} gives scripts no UIManager (the FTPVM Matte window needs DaVinci Resolve Studio, or a "
+    return (f"{host.product()} gives scripts no UIManager (the FTPVM Matte window needs DaVinci Resolve Studio, or a "
             f"free Resolve before 19.1), so FTPVM Matte runs without its window: the server, range and outputs "
             f"are the saved settings, the keyframes come from the clip's keyframe file.")
 
