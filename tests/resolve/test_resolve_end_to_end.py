@@ -130,6 +130,7 @@ def test_media_sequence_pixels_mode_roto_and_fusion(scene, server):
     assert shown.GetConnectedOutput("Background") is comp.FindTool("MediaIn1")
     assert shown.GetConnectedOutput("Foreground") is loaders["FTPVM_alpha"]
     assert (shown.GetInput("MatteCombine"), shown.GetInput("CombineOp")) == (4, 0)  # Combine Alpha, Copy
+    assert (shown.menu("MatteCombine"), shown.menu("CombineOp")) == ("Combine Alpha", "Copy")  # the manual's menus
 
 
 def test_second_run_goes_to_a_new_version(scene, server):

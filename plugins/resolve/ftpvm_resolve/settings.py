@@ -140,7 +140,7 @@ def parse_keyframes(text: str, kind: str = "trimap") -> Tuple[KeyframeSpec, ...]
         if not source:
             raise SettingsError(f"Keyframe line {number}: frame {frame} has no matte path after it.")
         if line_kind is None:
-            line_kind = "roto" if source.lower().startswith((FUSION_PREFIX, TRACK_PREFIX)) else kind
+            line_kind = _default_kind(source, kind)
         if line_kind not in GUIDE_KINDS:
             raise SettingsError(f"Keyframe line {number}: {line_kind!r} is not one of {', '.join(GUIDE_KINDS)}.")
         spec = KeyframeSpec(frame, source, line_kind)
@@ -149,9 +149,15 @@ def parse_keyframes(text: str, kind: str = "trimap") -> Tuple[KeyframeSpec, ...]
     return tuple(specs)
 
 
+def _default_kind(source: str, kind: str) -> str:
+    """The kind of a line that names none: roto for a drawn mask or a matte track, else ``kind``."""
+    return "roto" if source.lower().startswith((FUSION_PREFIX, TRACK_PREFIX)) else kind
+
+
 def format_keyframes(specs: Tuple[KeyframeSpec, ...], kind: str = "trimap") -> str:
     """The inverse of :func:`parse_keyframes`."""
-    return "\n".join(f"{k.frame} {k.source}" + (f" | {k.kind}" if k.kind != kind else "") for k in specs)
+    return "\n".join(f"{k.frame} {k.source}" + (f" | {k.kind}" if k.kind != _default_kind(k.source, kind) else "")
+                     for k in specs)
 
 
 def config_dir() -> str:

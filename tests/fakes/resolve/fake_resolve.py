@@ -117,12 +117,28 @@ class Tool:
     def GetConnectedOutput(self, name: str) -> Optional["Tool"]:
         return self.connections.get(name)
 
+    def menu(self, name: str) -> Optional[str]:
+        """The label of menu input ``name``'s value (MatteControl's menus, below), e.g. "Combine Alpha"."""
+        labels = MATTE_CONTROL_MENUS.get(name, ()) if self.ID == "MatteControl" else ()
+        value = self.inputs.get(name)
+        return labels[value] if isinstance(value, int) and 0 <= value < len(labels) else None
+
     def Delete(self) -> None:
         """Fusion 8 Scripting Reference, ``Operator.Delete()``: removes the tool from the composition."""
         if self.comp is not None and self in self.comp.tools:
             self.comp.tools.remove(self)
         self.comp = None
 
+
+#: MatteControl's menu inputs by id, items in menu order (a menu input's value is the item's index from 0). Ids: as a
+#: saved MatteControl writes them (KartaVR's PTGui Project Importer: ``MatteCombine = Input { Value = 4 }``,
+#: ``CombineOp = Input { Value = 5 }``, ``Background``/``Foreground`` wired to two mask tools). Items: the DaVinci
+#: Resolve manual's Matte Control node, Matte tab: Combine (None, Combine Red, Green, Blue, Alpha, Solid, Clear) and
+#: Combine Operation (Copy, Add, Subtract, Inverse Subtract, ...; the rest is not modelled).
+MATTE_CONTROL_MENUS: Dict[str, tuple] = {
+    "MatteCombine": ("None", "Combine Red", "Combine Green", "Combine Blue", "Combine Alpha", "Solid", "Clear"),
+    "CombineOp": ("Copy", "Add", "Subtract", "Inverse Subtract"),
+}
 
 #: Mask tools by registry id. Fusion's mask tools' ids end in "Mask": PolylineMask (the Polygon; Fusion 8 Scripting
 #: Reference, class PolylineMask), BSplineMask, EllipseMask and RectangleMask (saved under these ids in KartaVR's PTGui
