@@ -177,7 +177,7 @@ class ResolveHost:
         """Render the job's range (the clip alone: tracks above are muted meanwhile) to EXRs in ``plate_dir``."""
         enabled = self._tracks_enabled()
         mute = {i: False for i in planning.tracks_to_mute(enabled, job.track)}
-        self._render(job, job.first, job.last, job.plate_dir, "plate", mute, cancel, progress)
+        self._render(job, job.first, job.last, job.plate_dir, "plate", mute, cancel, progress, "the plate")
         try:
             seq = sequences.scan(job.plate_dir, ".exr")
         except ValueError as exc:
@@ -199,7 +199,8 @@ class ResolveHost:
             raise HostError(f"Keyframe {frame}: video track {track} has no clip at frame {frame}. Put the matte clip "
                             f"(e.g. the rendered Magic Mask) on V{track}, lined up with the plate.")
         solo = planning.solo_track(self._tracks_enabled(), track)
-        self._render(job, frame, frame, target_dir, f"guide_{frame}_V{track}", solo, cancel, None)
+        self._render(job, frame, frame, target_dir, f"guide_{frame}_V{track}", solo, cancel, None,
+                     f"the matte on V{track} at frame {frame}")
         found = sorted(n for n in os.listdir(target_dir) if n.lower().endswith(".exr"))
         if len(found) != 1:
             raise HostError(f"Resolve rendered {len(found)} file(s) for the matte on V{track} at frame {frame} "
@@ -213,7 +214,7 @@ class ResolveHost:
 
     def _render(self, job: planning.JobPlan, first: int, last: int, target_dir: str, name: str,
                 enable: Dict[int, bool], cancel: Optional[threading.Event],
-                progress: Optional[Callable[[float], Any]]) -> None:
+                progress: Optional[Callable[[float], Any]], what: str) -> None:
         """One EXR render job of timeline frames ``first..last`` with the video tracks in ``enable`` switched
         meanwhile; the render format, codec, mode and tracks are restored and the job deleted afterwards."""
         project, timeline = self.project(), self.timeline()
@@ -241,8 +242,8 @@ class ResolveHost:
             status = project.GetRenderJobStatus(job_id) or {}
             if str(status.get("JobStatus") or "").lower() != "complete":
                 detail = status.get("Error") or status.get("JobStatus") or "no status"
-                raise HostError(f"Resolve's render of frames {first}-{last} failed ({detail}). Check the render "
-                                f"queue on the Deliver page and free space in {target_dir}, then run again.")
+                raise HostError(f"Resolve's render of {what} failed ({detail}). Check the render queue on the "
+                                f"Deliver page and free space in {target_dir}, then run again.")
         finally:
             if job_id:
                 project.DeleteRenderJob(job_id)
