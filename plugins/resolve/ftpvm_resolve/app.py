@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--console", action="store_true", help="no dialog: run with these options and the saved ones")
     p.add_argument("--server", help="ftpvm-server address host:port")
     p.add_argument("--keyframe", action="append", default=[], metavar="'FRAME PATH'",
-                   help="a keyframe matte (repeatable); PATH may be mediapool:CLIP")
+                   help="a keyframe matte (repeatable); PATH may be mediapool:CLIP, fusion:[MASK TOOL] "
+                        "(a mask drawn in the clip's Fusion comp) or track:N (the matte clip on video track N)")
     p.add_argument("--roto", action="store_true", help="the keyframe mattes are roto mattes, not trimaps")
     p.add_argument("--band", type=int, help="roto band in pixels (default: the server's roto_band)")
     p.add_argument("--range", nargs=2, type=int, metavar=("FIRST", "LAST"), help="timeline frames (default: the clip)")

@@ -23,9 +23,9 @@ COLOUR_KEYS = ("colorScienceMode", "colorSpaceInput", "colorSpaceTimeline", "col
                "colorSpaceOutput", "colorSpaceOutputGamma", "colorAcesIDT", "colorAcesODT")
 
 NOT_RUNNING = ("No DaVinci Resolve answered this script from outside Resolve (scriptapp('Resolve') gave None): "
-               "either DaVinci Resolve is not running, or it is the free DaVinci Resolve, which answers no external scripts. "
-               "Running FTPVM Matte from a terminal needs DaVinci Resolve Studio, running, with Preferences > System > "
-               "General > External scripting using set to 'Local'; on the free Resolve run FTPVM Matte from "
+               "either DaVinci Resolve is not running, or it is the free DaVinci Resolve, which answers no external "
+               "scripts. Running FTPVM Matte from a terminal needs DaVinci Resolve Studio, running, with Preferences > "
+               "System > General > External scripting using set to 'Local'; on the free Resolve run FTPVM Matte from "
                "Workspace > Scripts inside Resolve.")
 
 

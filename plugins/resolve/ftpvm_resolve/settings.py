@@ -115,7 +115,7 @@ class Settings:
 
 
 def parse_keyframes(text: str, kind: str = "trimap") -> Tuple[KeyframeSpec, ...]:
-    """Lines ``FRAME PATH`` (or ``FRAME mediapool:CLIP``; ``#`` starts a comment) -> keyframes.
+    """Lines ``FRAME PATH`` (or ``FRAME mediapool:CLIP|fusion:[TOOL]|track:N``; ``#`` starts a comment) -> keyframes.
 
     A line may end in ``trimap`` or ``roto`` after a ``|`` to override ``kind`` for that line. A drawn mask
     (``fusion:``) or a matte clip on a track (``track:``) is a roto matte unless its line says otherwise.
