@@ -112,6 +112,8 @@ def test_a_matte_clip_on_another_track_is_the_keyframe_guide(scene, server, shot
 
     with pytest.raises(HostError, match="video track 2 has no clip at frame 86400"):
         _job(scene, server, f"{CLIP_START} track:2").run()
+    with pytest.raises(HostError, match="'track:1' is the plate's own track"):
+        _job(scene, server, f"{CLIP_START} track:1").run()
     with pytest.raises(HostError, match="has no video track 7"):
         _job(scene, server, f"{CLIP_START} track:7").run()
 

@@ -192,6 +192,9 @@ class ResolveHost:
         """Render timeline ``frame`` of video track ``track`` alone (a matte clip there, e.g. a rendered Magic Mask,
         lined up with the plate) to one EXR in ``target_dir``; its path."""
         timeline = self.timeline()
+        if track == job.track:
+            raise HostError(f"Keyframe {frame}: 'track:{track}' is the plate's own track; put the matte clip on "
+                            f"another video track and name that one.")
         if track > int(timeline.GetTrackCount("video")):
             raise HostError(f"Keyframe {frame}: the timeline has no video track {track} ('track:{track}').")
         if not any(int(i.GetStart(False)) <= frame < int(i.GetStart(False)) + int(i.GetDuration(False))
