@@ -326,7 +326,7 @@ class ResolveHost:
                     saver.SetInput("Clip", os.path.join(target_dir, f"guide_{frame}.exr"))
                     saver.SetInput("OutputFormat", "OpenEXRFormat")
                     saver.ConnectInput("Input", tool)
-                    for other in others:  # only our Saver writes
+                    for other in others:  # only our Saver writes (TOOLB_PassThrough, Fusion 8 Scripting Guide)
                         other.SetAttrs({"TOOLB_PassThrough": True})
             finally:
                 comp.Unlock()

@@ -91,6 +91,8 @@ class Tool:
     def __init__(self, tool_id: str, name: str, comp: Optional["FusionComp"] = None,
                  matte: Optional[Callable[[int], np.ndarray]] = None):
         self.ID = tool_id
+        # TOOLB_PassThrough: the pass-through attribute a script sets to keep a Saver from writing (Fusion 8
+        # Scripting Guide, "The Real Script": Savers other than the chosen one are set to PassedThrough)
         self.attrs: Dict[str, Any] = {"TOOLS_Name": name, "TOOLS_RegID": tool_id, "TOOLB_PassThrough": False}
         self.inputs: Dict[str, Any] = {}
         self.connections: Dict[str, Optional["Tool"]] = {}
