@@ -157,8 +157,11 @@ def test_resolve_not_running_is_one_clear_message(capsys, monkeypatch, tmp_path)
 
 
 def test_launcher_script_from_outside_resolve(scene, server, capsys, monkeypatch, tmp_path):
-    """The installed-script file run as a program: console mode, progress printed, results imported."""
+    """The installed-script file run as a program: console mode, progress printed, results imported.
+
+    External scripting is Studio's (see the fake DaVinciResolveScript); the free Resolve is refused below."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    scene.resolve.studio = True
     monkeypatch.setattr("sys.argv", [str(SCRIPT), "--console", "--server", server.address, "--transport", "pixels",
                                      "--keyframe", f"{CLIP_START} {scene.mattes / 'tri_86400.png'}",
                                      "--range", str(CLIP_START), str(CLIP_START + 2), "--output", str(scene.out)])
@@ -168,6 +171,20 @@ def test_launcher_script_from_outside_resolve(scene, server, capsys, monkeypatch
     assert done.value.code == 0, out.err
     assert "FTPVM Matte: Matting frame" in out.out and f"Matted frames {CLIP_START}-{CLIP_START + 2}" in out.out
     assert len(scene.project.media_pool.root.GetSubFolderList()[0].GetClipList()) == 2
+
+
+def test_free_resolve_from_a_terminal_says_studio_is_needed(scene, capsys, monkeypatch, tmp_path):
+    """The free Resolve answers no external scripts (scriptapp gives None): one line naming Studio and the way
+    that works on the free Resolve (Workspace > Scripts)."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    monkeypatch.setattr("sys.argv", [str(SCRIPT), "--console", "--keyframe", f"{CLIP_START} {scene.mattes / 'x.png'}"])
+    with pytest.raises(SystemExit) as done:
+        runpy.run_path(str(SCRIPT), run_name="__main__")
+    err = capsys.readouterr().err
+    assert done.value.code == 2 and "Traceback" not in err
+    assert "scriptapp('Resolve') gave None" in err and "free DaVinci Resolve" in err
+    assert "needs DaVinci Resolve Studio" in err and "Workspace > Scripts" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_server_down_is_explained(scene, capsys, monkeypatch, tmp_path):

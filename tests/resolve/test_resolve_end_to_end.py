@@ -47,7 +47,7 @@ def imported_files(item) -> list:
 
 def test_render_path_mode_imports_what_the_client_returns(scene, server):
     before = digest(scene.media)
-    job = MatteJob(resolve_host.connect(), settings_for(scene, server, source="render", place="track"))
+    job = MatteJob(resolve_host.connect(scene.resolve), settings_for(scene, server, source="render", place="track"))
     result = job.run()
     plan = result.plan
     assert plan.transport == "paths" and plan.source == "render"
@@ -106,7 +106,7 @@ def test_guides_are_read_as_they_are(tmp_path):
 def test_media_sequence_pixels_mode_roto_and_fusion(scene, server):
     settings = settings_for(scene, server, transport="pixels", place="fusion", band=4,
                             keyframes=(KeyframeSpec(CLIP_START + 2, str(scene.mattes / "roto_86402.exr"), "roto"),))
-    result = MatteJob(resolve_host.connect(), settings).run()
+    result = MatteJob(resolve_host.connect(scene.resolve), settings).run()
     plan = result.plan
     assert plan.source == "media" and plan.transport == "pixels"
     assert not Path(plan.plate_dir).exists()                      # no render: the clip's own EXRs are used
@@ -130,12 +130,13 @@ def test_media_sequence_pixels_mode_roto_and_fusion(scene, server):
     assert shown.GetConnectedOutput("Background") is comp.FindTool("MediaIn1")
     assert shown.GetConnectedOutput("Foreground") is loaders["FTPVM_alpha"]
     assert (shown.GetInput("MatteCombine"), shown.GetInput("CombineOp")) == (4, 0)  # Combine Alpha, Copy
+    assert (shown.menu("MatteCombine"), shown.menu("CombineOp")) == ("Combine Alpha", "Copy")  # the manual's menus
 
 
 def test_second_run_goes_to_a_new_version(scene, server):
     s = settings_for(scene, server, transport="pixels", passes=("alpha",))
-    first = MatteJob(resolve_host.connect(), s).run().plan.work_dir
-    second = MatteJob(resolve_host.connect(), s).run().plan.work_dir
+    first = MatteJob(resolve_host.connect(scene.resolve), s).run().plan.work_dir
+    second = MatteJob(resolve_host.connect(scene.resolve), s).run().plan.work_dir
     assert first.endswith("v001") and second.endswith("v002")
     assert len(list(Path(first, "alpha").iterdir())) == N
 
@@ -143,7 +144,7 @@ def test_second_run_goes_to_a_new_version(scene, server):
 def test_render_failure_is_reported_and_nothing_imported(scene, server):
     scene.project.fail_render = "Disk full"
     with pytest.raises(HostError, match="render of the plate failed \\(Disk full\\)"):
-        MatteJob(resolve_host.connect(), settings_for(scene, server, source="render")).run()
+        MatteJob(resolve_host.connect(scene.resolve), settings_for(scene, server, source="render")).run()
     assert scene.project.media_pool.root.GetSubFolderList() == []
     assert scene.timeline.enabled[2] is True and scene.project.jobs == {}
     assert scene.project.format_codec["format"] == "mov"
@@ -159,7 +160,7 @@ def test_cancel_while_rendering(scene, server):
         if stage == "render" and fraction is not None and fraction > 0:
             cancel.set()
 
-    job = MatteJob(resolve_host.connect(), settings_for(scene, server, source="render"), progress=progress,
+    job = MatteJob(resolve_host.connect(scene.resolve), settings_for(scene, server, source="render"), progress=progress,
                    cancel=cancel)
     job.host.poll_seconds = 0.05
     with pytest.raises(JobCancelled, match="rendered the plate"):
@@ -182,6 +183,6 @@ def test_cancel_while_matting(scene, server):
             cancel.set()
 
     with pytest.raises(JobCancelled, match="while matting"):
-        MatteJob(resolve_host.connect(), settings_for(scene, server, transport="pixels"), progress=progress,
+        MatteJob(resolve_host.connect(scene.resolve), settings_for(scene, server, transport="pixels"), progress=progress,
                  cancel=cancel).run()
     assert scene.project.media_pool.root.GetSubFolderList() == []

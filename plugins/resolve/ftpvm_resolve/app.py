@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--console", action="store_true", help="no dialog: run with these options and the saved ones")
     p.add_argument("--server", help="ftpvm-server address host:port")
     p.add_argument("--keyframe", action="append", default=[], metavar="'FRAME PATH'",
-                   help="a keyframe matte (repeatable); PATH may be mediapool:CLIP")
+                   help="a keyframe matte (repeatable); PATH may be mediapool:CLIP, fusion:[MASK TOOL] "
+                        "(a mask drawn in the clip's Fusion comp) or track:N (the matte clip on video track N)")
     p.add_argument("--roto", action="store_true", help="the keyframe mattes are roto mattes, not trimaps")
     p.add_argument("--band", type=int, help="roto band in pixels (default: the server's roto_band)")
     p.add_argument("--range", nargs=2, type=int, metavar=("FIRST", "LAST"), help="timeline frames (default: the clip)")
@@ -81,11 +82,7 @@ def settings_from_args(args: argparse.Namespace, base: Settings) -> Settings:
 
 def no_window_note(host: ResolveHost) -> str:
     """Why the window does not open, naming the product and version and what is missing."""
-    try:
-        product = f"{host.resolve.GetProductName()} {host.resolve.GetVersionString()}"
-    except AttributeError:
-        product = "This Resolve"
-    return (f"{product} gives scripts no UIManager (the FTPVM Matte window needs DaVinci Resolve Studio, or a "
+    return (f"{host.product()} gives scripts no UIManager (the FTPVM Matte window needs DaVinci Resolve Studio, or a "
             f"free Resolve before 19.1), so FTPVM Matte runs without its window: the server, range and outputs "
             f"are the saved settings, the keyframes come from the clip's keyframe file.")
 

@@ -34,7 +34,8 @@ def layout(ui: Any) -> Any:
         row("Shot id", ui.LineEdit({"ID": "Shot", "PlaceholderText": "from the clip"})),
         row("Source colour", ui.ComboBox({"ID": "Colour"})),
         row("Keyframes", ui.TextEdit({"ID": "Keyframes", "PlaceholderText":
-                                      "one per line: FRAME PATH  or  FRAME mediapool:CLIP"})),
+                                      "one per line: FRAME PATH,  FRAME mediapool:CLIP,  FRAME fusion:MASK  or  "
+                                      "FRAME track:N"})),
         row("Mattes are", ui.ComboBox({"ID": "GuideKind"}), ui.Label({"Text": "roto band px", "Weight": 0}),
             ui.SpinBox({"ID": "Band"})),
         row("Range", ui.LineEdit({"ID": "First", "PlaceholderText": "clip start"}),

@@ -11,7 +11,7 @@ import os
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, cast
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, cast
 
 if TYPE_CHECKING:  # the documented API's types (fusionscript-stubs); the static check in CI reads them
     from fusionscript import MediaPoolItem, Project, Resolve, Timeline, TimelineItem
@@ -22,9 +22,11 @@ from .errors import HostError, JobCancelled, ResolveNotRunning
 COLOUR_KEYS = ("colorScienceMode", "colorSpaceInput", "colorSpaceTimeline", "colorSpaceTimelineGamma",
                "colorSpaceOutput", "colorSpaceOutputGamma", "colorAcesIDT", "colorAcesODT")
 
-NOT_RUNNING = ("DaVinci Resolve is not running, or it refuses external scripts. Start Resolve and open the project; "
-               "to run from outside Resolve set Preferences > System > General > External scripting using to 'Local'. "
-               "Or run FTPVM Matte from Workspace > Scripts inside Resolve.")
+NOT_RUNNING = ("No DaVinci Resolve answered this script from outside Resolve (scriptapp('Resolve') gave None): "
+               "either DaVinci Resolve is not running, or it is the free DaVinci Resolve, which answers no external "
+               "scripts. Running FTPVM Matte from a terminal needs DaVinci Resolve Studio, running, with Preferences > "
+               "System > General > External scripting using set to 'Local'; on the free Resolve run FTPVM Matte from "
+               "Workspace > Scripts inside Resolve.")
 
 
 def load_scripting_module(env: Optional[Dict[str, str]] = None) -> Any:
@@ -79,6 +81,13 @@ class ResolveHost:
             return "studio" in str(self.resolve.GetProductName()).lower()
         except AttributeError:
             return False
+
+    def product(self) -> str:
+        """Product and version, e.g. "DaVinci Resolve 19.1.0.0" (for messages)."""
+        try:
+            return f"{self.resolve.GetProductName()} {self.resolve.GetVersionString()}".strip()
+        except AttributeError:
+            return "This Resolve"
 
     def project(self) -> "Project":
         project = self.resolve.GetProjectManager().GetCurrentProject()
@@ -166,22 +175,66 @@ class ResolveHost:
     def render_plate(self, job: planning.JobPlan, cancel: Optional[threading.Event] = None,
                      progress: Optional[Callable[[float], Any]] = None) -> sequences.Sequence:
         """Render the job's range (the clip alone: tracks above are muted meanwhile) to EXRs in ``plate_dir``."""
-        project, timeline = self.project(), self.timeline()
+        enabled = self._tracks_enabled()
+        mute = {i: False for i in planning.tracks_to_mute(enabled, job.track)}
+        self._render(job, job.first, job.last, job.plate_dir, "plate", mute, cancel, progress, "the plate")
+        try:
+            seq = sequences.scan(job.plate_dir, ".exr")
+        except ValueError as exc:
+            raise HostError(f"The rendered plate is incomplete: {exc}") from None
+        if seq is None or seq.count != len(job.frames):
+            got = 0 if seq is None else seq.count
+            raise HostError(f"Resolve rendered {got} frame(s) into {job.plate_dir}, expected {len(job.frames)}.")
+        return seq
+
+    def render_track_frame(self, job: planning.JobPlan, track: int, frame: int, target_dir: str,
+                           cancel: Optional[threading.Event] = None) -> str:
+        """Render timeline ``frame`` of video track ``track`` alone (a matte clip there, e.g. a rendered Magic Mask,
+        lined up with the plate) to one EXR in ``target_dir``; its path."""
+        timeline = self.timeline()
+        if track == job.track:
+            raise HostError(f"Keyframe {frame}: 'track:{track}' is the plate's own track; put the matte clip on "
+                            f"another video track and name that one.")
+        if track > int(timeline.GetTrackCount("video")):
+            raise HostError(f"Keyframe {frame}: the timeline has no video track {track} ('track:{track}').")
+        if not any(int(i.GetStart(False)) <= frame < int(i.GetStart(False)) + int(i.GetDuration(False))
+                   for i in timeline.GetItemListInTrack("video", track) or []):
+            raise HostError(f"Keyframe {frame}: video track {track} has no clip at frame {frame}. Put the matte clip "
+                            f"(e.g. the rendered Magic Mask) on V{track}, lined up with the plate.")
+        solo = planning.solo_track(self._tracks_enabled(), track)
+        self._render(job, frame, frame, target_dir, f"guide_{frame}_V{track}", solo, cancel, None,
+                     f"the matte on V{track} at frame {frame}")
+        found = sorted(n for n in os.listdir(target_dir) if n.lower().endswith(".exr"))
+        if len(found) != 1:
+            raise HostError(f"Resolve rendered {len(found)} file(s) for the matte on V{track} at frame {frame} "
+                            f"into {target_dir}, expected one.")
+        return os.path.join(target_dir, found[0])
+
+    def _tracks_enabled(self) -> Dict[int, bool]:
+        timeline = self.timeline()
         count = int(timeline.GetTrackCount("video"))
-        enabled = {i: bool(timeline.GetIsTrackEnabled("video", i)) for i in range(1, count + 1)}
-        muted = planning.tracks_to_mute(enabled, job.track)
+        return {i: bool(timeline.GetIsTrackEnabled("video", i)) for i in range(1, count + 1)}
+
+    def _render(self, job: planning.JobPlan, first: int, last: int, target_dir: str, name: str,
+                enable: Dict[int, bool], cancel: Optional[threading.Event],
+                progress: Optional[Callable[[float], Any]], what: str) -> None:
+        """One EXR render job of timeline frames ``first..last`` with the video tracks in ``enable`` switched
+        meanwhile; the render format, codec, mode and tracks are restored and the job deleted afterwards."""
+        project, timeline = self.project(), self.timeline()
+        self._check_exr_render(project)
         before = project.GetCurrentRenderFormatAndCodec() or {}
         before_mode = project.GetCurrentRenderMode()
         job_id = None
-        os.makedirs(job.plate_dir, exist_ok=True)
+        os.makedirs(target_dir, exist_ok=True)
         try:
-            for index in muted:
-                timeline.SetTrackEnable("video", index, False)
+            for index, on in enable.items():
+                timeline.SetTrackEnable("video", index, on)
             codec = planning.choose_exr_codec(dict(project.GetRenderCodecs("exr") or {}))
             if not project.SetCurrentRenderFormatAndCodec("exr", codec):
                 raise HostError(f"Resolve refused the EXR render format (codec {codec!r}); check the Deliver page.")
             project.SetCurrentRenderMode(1)
-            if not project.SetRenderSettings(cast(Any, planning.render_settings(job))):  # a RenderSettings dict
+            settings = planning.render_settings(job, first, last, target_dir, name)
+            if not project.SetRenderSettings(cast(Any, settings)):  # a RenderSettings dict
                 raise HostError("Resolve refused the render settings (range, folder, size); check the Deliver page.")
             job_id = project.AddRenderJob()
             if not job_id:
@@ -192,25 +245,26 @@ class ResolveHost:
             status = project.GetRenderJobStatus(job_id) or {}
             if str(status.get("JobStatus") or "").lower() != "complete":
                 detail = status.get("Error") or status.get("JobStatus") or "no status"
-                raise HostError(f"Resolve's render of the plate failed ({detail}). Check the render queue on the "
-                                f"Deliver page and free space in {job.plate_dir}, then run again.")
+                raise HostError(f"Resolve's render of {what} failed ({detail}). Check the render queue on the "
+                                f"Deliver page and free space in {target_dir}, then run again.")
         finally:
             if job_id:
                 project.DeleteRenderJob(job_id)
-            for index in muted:
-                timeline.SetTrackEnable("video", index, True)
+            for index, on in enable.items():
+                timeline.SetTrackEnable("video", index, not on)
             if before.get("format") and before.get("codec"):
                 project.SetCurrentRenderFormatAndCodec(before["format"], before["codec"])
             if before_mode is not None:
                 project.SetCurrentRenderMode(before_mode)
-        try:
-            seq = sequences.scan(job.plate_dir, ".exr")
-        except ValueError as exc:
-            raise HostError(f"The rendered plate is incomplete: {exc}") from None
-        if seq is None or seq.count != len(job.frames):
-            got = 0 if seq is None else seq.count
-            raise HostError(f"Resolve rendered {got} frame(s) into {job.plate_dir}, expected {len(job.frames)}.")
-        return seq
+
+    def _check_exr_render(self, project: "Project") -> None:
+        """HostError naming the product when this Resolve lists no OpenEXR render format (GetRenderFormats())."""
+        formats = dict(project.GetRenderFormats() or {})
+        if "exr" not in {str(v).lower() for v in formats.values()}:
+            raise HostError(f"{self.product()} lists no OpenEXR render format (Project.GetRenderFormats(): "
+                            f"{', '.join(sorted(formats)) or 'none'}), and FTPVM Matte renders plates and 'track:' "
+                            f"mattes as EXR. Use a clip that is an EXR sequence with Frames from 'Clip's own EXRs' "
+                            f"and file or 'mediapool:' keyframes, or a Resolve that renders OpenEXR.")
 
     def _wait_for_render(self, project: Any, job_id: str, cancel: Optional[threading.Event],
                          progress: Optional[Callable[[float], Any]]) -> None:
@@ -224,6 +278,72 @@ class ResolveHost:
                 status = project.GetRenderJobStatus(job_id) or {}
                 progress(float(status.get("CompletionPercentage") or 0) / 100.0)
             time.sleep(self.poll_seconds)
+
+    # -- guides drawn in Resolve ---------------------------------------------------------
+    def fusion_masks(self, item: "TimelineItem") -> List[Tuple[Any, Any]]:
+        """(comp, tool) for each mask tool in the clip's Fusion comps (README: GetFusionCompCount /
+        GetFusionCompByIndex; Fusion: Composition.GetToolList, the tool's TOOLS_RegID and TOOLS_Name)."""
+        found: List[Tuple[Any, Any]] = []
+        for index in range(1, int(item.GetFusionCompCount() or 0) + 1):
+            comp: Any = item.GetFusionCompByIndex(index)  # Any: the stubs' FusionComp lists no Composition methods
+            for tool in (comp.GetToolList(False) or {}).values() if comp else ():
+                if planning.is_mask_tool(str(tool.GetAttrs("TOOLS_RegID") or "")):
+                    found.append((comp, tool))
+        return found
+
+    def render_fusion_mask(self, item: "TimelineItem", name: str, frame: int, clip_start: int,
+                           target_dir: str) -> str:
+        """Render the clip's Fusion mask tool ``name`` ("" = its only one) at timeline ``frame`` into one linear EXR
+        in ``target_dir`` through a temporary Saver, and remove the Saver again; the file's path."""
+        masks = self.fusion_masks(item)
+        names = [str(tool.GetAttrs("TOOLS_Name")) for _, tool in masks]
+        where = f"Keyframe {frame}: the clip {item.GetName()!r}"
+        if not masks:
+            raise HostError(f"{where} has no mask tool in a Fusion comp. Draw a Polygon or B-Spline mask on the "
+                            f"Fusion page (the clip's comp), or give the keyframe a matte file.")
+        chosen = [m for m, n in zip(masks, names) if n == name] if name else masks
+        if not chosen:
+            raise HostError(f"{where} has no Fusion mask tool named {name!r}; its masks: {', '.join(names)}.")
+        if len(chosen) > 1:
+            raise HostError(f"{where} has {len(chosen)} Fusion mask tools ({', '.join(names)}); name one in the "
+                            f"keyframe line, e.g. 'fusion:{names[0]}'.")
+        comp, tool = chosen[0]
+        label = str(tool.GetAttrs("TOOLS_Name"))
+        if str(tool.GetAttrs("TOOLS_RegID")) in planning.STUDIO_ONLY_MASKS and not self.is_studio():
+            raise HostError(f"{where}: {label} is a Fusion Magic Mask, which needs DaVinci Resolve Studio (this is "
+                            f"{self.product()}). Draw a Polygon or B-Spline mask instead, or render the Magic Mask on "
+                            f"Studio and give it as 'track:N' or 'mediapool:CLIP'.")
+        time = planning.comp_time(int((comp.GetAttrs() or {}).get("COMPN_RenderStart") or 0), frame, clip_start)
+        os.makedirs(target_dir, exist_ok=True)
+        others = [t for t in (comp.GetToolList(False, "Saver") or {}).values() if not t.GetAttrs("TOOLB_PassThrough")]
+        saver, rendered = None, False
+        try:
+            comp.Lock()  # no file dialogs while the Saver is set up
+            try:
+                saver = comp.AddTool("Saver", -32768, -32768)
+                if saver:
+                    saver.SetAttrs({"TOOLS_Name": "FTPVM_Guide"})
+                    saver.SetInput("Clip", os.path.join(target_dir, f"guide_{frame}.exr"))
+                    saver.SetInput("OutputFormat", "OpenEXRFormat")
+                    saver.ConnectInput("Input", tool)
+                    for other in others:  # only our Saver writes (TOOLB_PassThrough, Fusion 8 Scripting Guide)
+                        other.SetAttrs({"TOOLB_PassThrough": True})
+            finally:
+                comp.Unlock()
+            if not saver:
+                raise HostError("Fusion did not add a Saver tool to render the mask; render it by hand instead.")
+            rendered = bool(comp.Render({"Start": time, "End": time, "Wait": True}))
+        finally:
+            for other in others:
+                other.SetAttrs({"TOOLB_PassThrough": False})
+            if saver:
+                saver.Delete()
+        files = sorted(n for n in os.listdir(target_dir) if n.lower().endswith(".exr"))
+        if not rendered or len(files) != 1:
+            raise HostError(f"{where}: Fusion did not render the mask {label} at comp frame {time} into {target_dir} "
+                            f"(Composition.Render gave {rendered}, {len(files)} file(s)). Check the mask on the Fusion "
+                            f"page, or give the keyframe a matte file.")
+        return os.path.join(target_dir, files[0])
 
     # -- results back --------------------------------------------------------------------
     def results_bin(self) -> Any:
@@ -318,10 +438,15 @@ class ResolveHost:
     def _wire_matte(comp: Any, alpha: Any) -> None:
         """MediaIn1 -> MatteControl (its matte from ``alpha``) -> MediaOut1, so the comp shows the matted clip.
 
-        MatteControl's inputs: ``Background`` (the image whose alpha is set) and ``Foreground`` (the matte),
-        combined by ``MatteCombine`` = 4 (Combine Alpha: the alpha files hold one channel, ``A``) with
-        ``CombineOp`` = 0 (Copy: the matte replaces the clip's alpha). The menus' order (None, Red, Green, Blue,
-        Alpha, ...; Copy, Add, Subtract, Inverse Subtract, Maximum, Minimum, ...) is Fusion's MatteControl's.
+        MatteControl's inputs (ids as Fusion saves them): ``Background`` (the image whose alpha is set),
+        ``Foreground`` (the matte), ``MatteCombine`` and ``CombineOp``. A menu input's value is the item's index
+        from 0. The DaVinci Resolve manual's Matte Control chapter ("Matte Nodes", Matte tab) lists Combine as None,
+        Combine Red, Combine Green, Combine Blue, Combine Alpha, Solid, Clear, so 4 = Combine Alpha (the alpha files
+        hold one channel, ``A``), and Combine Operation as Copy, Add, Subtract, Inverse Subtract, ..., so 0 = Copy
+        (the matte replaces the clip's alpha). A public Fusion script writes the same ids and this numbering:
+        KartaVR's "PTGui Project Importer" (Andrew Hazelden, Reactor atom com.AndrewHazelden.KartaVR.Scripts.Stitching)
+        saves a MatteControl with ``MatteCombine = Input { Value = 4 }`` (Combine Alpha of two mask tools wired to
+        ``Background`` and ``Foreground``) and ``CombineOp = Input { Value = 5 }``.
         """
         media_in, media_out = comp.FindTool("MediaIn1"), comp.FindTool("MediaOut1")
         if not media_in or not media_out:

@@ -71,7 +71,7 @@ class MatteJob:
             plates = self._plates(job)
             self._check_cancel("before matting")
             shot = client.open_shot(job.shot_id, job.width, job.height, colorspace=job.colorspace, reset=True)
-            self._set_keyframes(shot, job, clip, plates)
+            self._set_keyframes(shot, job, clip, item, plates)
             result = JobResult(job)
             result.written = self._matte(shot, job, plates)
         self._check_cancel("before importing")
@@ -102,7 +102,15 @@ class MatteJob:
     def _plate_source(self, job: planning.JobPlan, path: str) -> Any:
         return path if job.transport == "paths" else pixels.read_rgb(path)
 
-    def _guide_file(self, spec: KeyframeSpec, clip: planning.ClipFacts) -> str:
+    def _guide_file(self, spec: KeyframeSpec, job: planning.JobPlan, clip: planning.ClipFacts, item: Any) -> str:
+        """The file holding the keyframe's guide: the user's file, a media-pool clip's frame, or one Resolve renders
+        now (a Fusion mask of the clip, or the matte clip on another track) into the work folder's ``guides``."""
+        rendered_into = os.path.join(job.work_dir, "guides", str(spec.frame))
+        if spec.fusion_mask is not None:
+            return self.host.render_fusion_mask(item, spec.fusion_mask, spec.frame, clip.start, rendered_into)
+        track = spec.matte_track
+        if track is not None:
+            return self.host.render_track_frame(job, track, spec.frame, rendered_into, self.cancel)
         name = spec.media_pool_clip
         if name is None:
             path = os.path.expanduser(spec.source)
@@ -111,12 +119,12 @@ class MatteJob:
             return path
         return self.host.media_pool_clip_file(name, spec.frame - clip.start + clip.left_offset)
 
-    def _set_keyframes(self, shot: Any, job: planning.JobPlan, clip: planning.ClipFacts,
+    def _set_keyframes(self, shot: Any, job: planning.JobPlan, clip: planning.ClipFacts, item: Any,
                        plates: Dict[int, str]) -> None:
         for n, spec in enumerate(job.keyframes):
             self._check_cancel("while setting keyframes")
             self.progress("keyframes", n / len(job.keyframes), f"Keyframe {spec.frame}")
-            guide = pixels.read_guide(self._guide_file(spec, clip), spec.kind, (job.height, job.width))
+            guide = pixels.read_guide(self._guide_file(spec, job, clip, item), spec.kind, (job.height, job.width))
             image = self._plate_source(job, plates[spec.frame])
             if spec.kind == "trimap":
                 shot.set_keyframe(spec.frame, image=image, trimap=guide)

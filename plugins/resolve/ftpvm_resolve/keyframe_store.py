@@ -21,6 +21,9 @@ HELP = """\
 #   FRAME PATH                a trimap (white = subject, grey = unknown, black = background)
 #   FRAME PATH | roto         a roto matte (white = subject); the server draws the unknown band
 #   FRAME mediapool:CLIP      that frame of a matte clip from the media pool
+#   FRAME fusion:TOOL         a mask drawn in the clip's Fusion comp (Polygon, B-Spline, ...), rendered at FRAME;
+#                             'fusion:' alone takes the comp's only mask tool
+#   FRAME track:N             the matte clip on video track N at FRAME (e.g. a rendered Magic Mask)
 # FRAME is the timeline frame (as in the timeline's frame display). Save, then run FTPVM Matte again.
 """
 

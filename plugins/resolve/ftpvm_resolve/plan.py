@@ -261,15 +261,36 @@ def append_clip_info(item: object, count: int, track: int, record_frame: int, re
             "recordFrame": record_frame}
 
 
+def comp_time(comp_start: int, frame: int, clip_start: int) -> int:
+    """The time in the clip's Fusion comp (render range from ``comp_start``) that shows timeline ``frame``."""
+    return comp_start + (frame - clip_start)
+
+
 def loader_global_in(comp_start: int, plan: JobPlan, clip_start: int) -> int:
     """Where a Fusion Loader starts so its first matte frame sits on the clip's matching frame."""
-    return comp_start + (plan.first - clip_start)
+    return comp_time(comp_start, plan.first, clip_start)
 
 
-def render_settings(plan: JobPlan) -> Dict[str, object]:
-    """``Project.SetRenderSettings`` for rendering the range to an EXR sequence in ``plate_dir``."""
-    return {"SelectAllFrames": False, "MarkIn": plan.first, "MarkOut": plan.last, "TargetDir": plan.plate_dir,
-            "CustomName": f"{plan.shot_id}_plate", "ExportVideo": True, "ExportAudio": False,
+#: The Fusion Magic Mask node: Studio only (DaVinci Resolve 18 manual, "Magic Mask (Studio Version Only)"; the Fusion
+#: node "Magic Mask [MagM]"). Its registry id is taken to follow the other mask tools' naming; not confirmed in a real
+#: Resolve.
+STUDIO_ONLY_MASKS = ("MagicMask",)
+
+
+def is_mask_tool(reg_id: str) -> bool:
+    """Whether a Fusion tool's registry id (``TOOLS_RegID``) is a mask tool: PolylineMask (Polygon), BSplineMask,
+    EllipseMask, RectangleMask, ... all end in "Mask" (Fusion 8 Scripting Reference, class PolylineMask; the
+    EllipseMask / RectangleMask tools of KartaVR's PTGui importer)."""
+    return reg_id.endswith("Mask")
+
+
+def render_settings(plan: JobPlan, first: Optional[int] = None, last: Optional[int] = None,
+                    target_dir: Optional[str] = None, name: str = "plate") -> Dict[str, object]:
+    """``Project.SetRenderSettings`` for rendering timeline frames ``first..last`` (default: the range) to an EXR
+    sequence in ``target_dir`` (default: ``plate_dir``)."""
+    return {"SelectAllFrames": False, "MarkIn": plan.first if first is None else first,
+            "MarkOut": plan.last if last is None else last, "TargetDir": target_dir or plan.plate_dir,
+            "CustomName": f"{plan.shot_id}_{name}", "ExportVideo": True, "ExportAudio": False,
             "FormatWidth": plan.width, "FormatHeight": plan.height}
 
 
@@ -286,3 +307,11 @@ def choose_exr_codec(codecs: Dict[str, str]) -> str:
 def tracks_to_mute(enabled: Dict[int, bool], clip_track: int) -> List[int]:
     """Enabled video tracks above the clip's: muted while rendering so only the clip is rendered."""
     return sorted(i for i, on in enabled.items() if on and i > clip_track)
+
+
+def solo_track(enabled: Dict[int, bool], track: int) -> Dict[int, bool]:
+    """The track-enable changes that leave only ``track`` on (a matte track is often kept off while editing)."""
+    changes = {i: False for i, on in enabled.items() if on and i != track}
+    if not enabled.get(track, False):
+        changes[track] = True
+    return changes

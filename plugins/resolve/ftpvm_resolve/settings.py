@@ -15,6 +15,8 @@ SOURCES = ("auto", "render", "media")
 TRANSPORTS = ("auto", "paths", "pixels")
 OUTPUT_PASSES = ("alpha", "foreground")
 MEDIA_POOL_PREFIX = "mediapool:"
+FUSION_PREFIX = "fusion:"           # a mask tool in the clip's Fusion comp, rendered at the keyframe
+TRACK_PREFIX = "track:"             # the matte clip on another video track (e.g. a rendered Magic Mask)
 
 
 class SettingsError(ValueError):
@@ -23,7 +25,12 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class KeyframeSpec:
-    """A keyframe: timeline ``frame``, a guide file (EXR/PNG...) or ``mediapool:<clip>``, and its kind."""
+    """A keyframe: timeline ``frame``, its guide and the guide's kind.
+
+    The guide is a file (EXR/PNG...), ``mediapool:<clip>`` (a matte clip in the media pool),
+    ``fusion:[<tool>]`` (a mask drawn in the clip's Fusion comp) or ``track:<n>`` (the matte clip on video
+    track ``n`` at the keyframe, e.g. a rendered Magic Mask).
+    """
 
     frame: int
     source: str
@@ -35,6 +42,28 @@ class KeyframeSpec:
         if self.source.lower().startswith(MEDIA_POOL_PREFIX):
             return self.source[len(MEDIA_POOL_PREFIX):].strip()
         return None
+
+    @property
+    def fusion_mask(self) -> Optional[str]:
+        """The Fusion mask tool's name ("" = the clip comp's only mask tool) when the guide is one, else None."""
+        if self.source.lower().startswith(FUSION_PREFIX):
+            return self.source[len(FUSION_PREFIX):].strip()
+        return None
+
+    @property
+    def matte_track(self) -> Optional[int]:
+        """The video track holding the matte clip when the guide is ``track:N`` (or ``track:VN``), else None."""
+        if not self.source.lower().startswith(TRACK_PREFIX):
+            return None
+        text = self.source[len(TRACK_PREFIX):].strip().upper().lstrip("V")
+        try:
+            track = int(text)
+        except ValueError:
+            raise SettingsError(f"Keyframe {self.frame}: {self.source!r} needs a video track number, "
+                                f"e.g. 'track:3' or 'track:V3'.") from None
+        if track < 1:
+            raise SettingsError(f"Keyframe {self.frame}: video tracks are numbered from 1 ({self.source!r}).")
+        return track
 
 
 @dataclass(frozen=True)
@@ -86,16 +115,17 @@ class Settings:
 
 
 def parse_keyframes(text: str, kind: str = "trimap") -> Tuple[KeyframeSpec, ...]:
-    """Lines ``FRAME PATH`` (or ``FRAME mediapool:CLIP``; ``#`` starts a comment) -> keyframes.
+    """Lines ``FRAME PATH`` (or ``FRAME mediapool:CLIP|fusion:[TOOL]|track:N``; ``#`` starts a comment) -> keyframes.
 
-    A line may end in ``trimap`` or ``roto`` after a ``|`` to override ``kind`` for that line.
+    A line may end in ``trimap`` or ``roto`` after a ``|`` to override ``kind`` for that line. A drawn mask
+    (``fusion:``) or a matte clip on a track (``track:``) is a roto matte unless its line says otherwise.
     """
     specs: List[KeyframeSpec] = []
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        line_kind = kind
+        line_kind = None
         if "|" in line:
             line, _, tail = line.rpartition("|")
             line_kind = tail.strip().lower()
@@ -109,15 +139,25 @@ def parse_keyframes(text: str, kind: str = "trimap") -> Tuple[KeyframeSpec, ...]
         source = rest.strip().strip('"')
         if not source:
             raise SettingsError(f"Keyframe line {number}: frame {frame} has no matte path after it.")
+        if line_kind is None:
+            line_kind = _default_kind(source, kind)
         if line_kind not in GUIDE_KINDS:
             raise SettingsError(f"Keyframe line {number}: {line_kind!r} is not one of {', '.join(GUIDE_KINDS)}.")
-        specs.append(KeyframeSpec(frame, source, line_kind))
+        spec = KeyframeSpec(frame, source, line_kind)
+        _ = spec.matte_track  # a bad 'track:' is reported here, with the other line errors
+        specs.append(spec)
     return tuple(specs)
+
+
+def _default_kind(source: str, kind: str) -> str:
+    """The kind of a line that names none: roto for a drawn mask or a matte track, else ``kind``."""
+    return "roto" if source.lower().startswith((FUSION_PREFIX, TRACK_PREFIX)) else kind
 
 
 def format_keyframes(specs: Tuple[KeyframeSpec, ...], kind: str = "trimap") -> str:
     """The inverse of :func:`parse_keyframes`."""
-    return "\n".join(f"{k.frame} {k.source}" + (f" | {k.kind}" if k.kind != kind else "") for k in specs)
+    return "\n".join(f"{k.frame} {k.source}" + (f" | {k.kind}" if k.kind != _default_kind(k.source, kind) else "")
+                     for k in specs)
 
 
 def config_dir() -> str:

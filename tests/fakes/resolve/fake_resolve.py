@@ -13,7 +13,7 @@ import itertools
 import os
 import threading
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 import OpenImageIO as oiio
@@ -86,13 +86,17 @@ def sequence_item(directory: str, prefix: str, first: int, last: int, padding: i
 
 
 class Tool:
-    """A Fusion tool: attributes and inputs."""
+    """A Fusion tool: attributes, inputs and connections; a mask tool also has ``matte(time) -> (H, W)``."""
 
-    def __init__(self, tool_id: str, name: str):
+    def __init__(self, tool_id: str, name: str, comp: Optional["FusionComp"] = None,
+                 matte: Optional[Callable[[int], np.ndarray]] = None):
         self.ID = tool_id
-        self.attrs: Dict[str, Any] = {"TOOLS_Name": name, "TOOLS_RegID": tool_id}
+        # TOOLB_PassThrough: the pass-through attribute a script sets to keep a Saver from writing (Fusion 8
+        # Scripting Guide, "The Real Script": Savers other than the chosen one are set to PassedThrough)
+        self.attrs: Dict[str, Any] = {"TOOLS_Name": name, "TOOLS_RegID": tool_id, "TOOLB_PassThrough": False}
         self.inputs: Dict[str, Any] = {}
         self.connections: Dict[str, Optional["Tool"]] = {}
+        self.comp, self.matte = comp, matte
 
     def SetAttrs(self, attrs: Dict[str, Any]) -> None:
         self.attrs.update(attrs)
@@ -115,19 +119,49 @@ class Tool:
     def GetConnectedOutput(self, name: str) -> Optional["Tool"]:
         return self.connections.get(name)
 
+    def menu(self, name: str) -> Optional[str]:
+        """The label of menu input ``name``'s value (MatteControl's menus, below), e.g. "Combine Alpha"."""
+        labels = MATTE_CONTROL_MENUS.get(name, ()) if self.ID == "MatteControl" else ()
+        value = self.inputs.get(name)
+        return labels[value] if isinstance(value, int) and 0 <= value < len(labels) else None
+
+    def Delete(self) -> None:
+        """Fusion 8 Scripting Reference, ``Operator.Delete()``: removes the tool from the composition."""
+        if self.comp is not None and self in self.comp.tools:
+            self.comp.tools.remove(self)
+        self.comp = None
+
+
+#: MatteControl's menu inputs by id, items in menu order (a menu input's value is the item's index from 0). Ids: as a
+#: saved MatteControl writes them (KartaVR's PTGui Project Importer: ``MatteCombine = Input { Value = 4 }``,
+#: ``CombineOp = Input { Value = 5 }``, ``Background``/``Foreground`` wired to two mask tools). Items: the DaVinci
+#: Resolve manual's Matte Control node, Matte tab: Combine (None, Combine Red, Green, Blue, Alpha, Solid, Clear) and
+#: Combine Operation (Copy, Add, Subtract, Inverse Subtract, ...; the rest is not modelled).
+MATTE_CONTROL_MENUS: Dict[str, tuple] = {
+    "MatteCombine": ("None", "Combine Red", "Combine Green", "Combine Blue", "Combine Alpha", "Solid", "Clear"),
+    "CombineOp": ("Copy", "Add", "Subtract", "Inverse Subtract"),
+}
+
+#: Mask tools by registry id. Fusion's mask tools' ids end in "Mask": PolylineMask (the Polygon; Fusion 8 Scripting
+#: Reference, class PolylineMask), BSplineMask, EllipseMask and RectangleMask (saved under these ids in KartaVR's PTGui
+#: importer and other public .setting files). "MagicMask" stands for the Studio-only Magic Mask node (DaVinci Resolve 18
+#: manual, "Magic Mask [MagM]"; the id itself is assumed, see ftpvm_resolve.plan.STUDIO_ONLY_MASKS).
+MASK_TOOLS = ("PolylineMask", "BSplineMask", "EllipseMask", "RectangleMask", "MagicMask")
+
 
 class FusionComp:
     """A Fusion comp on a timeline item; its render range starts at 0 like Resolve's clip comps."""
 
-    KNOWN_TOOLS = ("Loader", "Saver", "MediaIn", "MediaOut", "Merge", "MatteControl", "ChannelBoolean")
+    KNOWN_TOOLS = ("Loader", "Saver", "MediaIn", "MediaOut", "Merge", "MatteControl", "ChannelBoolean") + MASK_TOOLS
 
     def __init__(self, name: str, duration: int):
         self.name = name
-        media_in, media_out = Tool("MediaIn", "MediaIn1"), Tool("MediaOut", "MediaOut1")
+        media_in, media_out = Tool("MediaIn", "MediaIn1", self), Tool("MediaOut", "MediaOut1", self)
         media_out.ConnectInput("Input", media_in)  # a new clip comp shows the clip: MediaIn1 -> MediaOut1
         self.tools: List[Tool] = [media_in, media_out]
         self.attrs = {"COMPN_RenderStart": 0.0, "COMPN_RenderEnd": float(duration - 1), "COMPS_Name": name}
         self.locked = 0
+        self.renders: List[Dict[str, Any]] = []
 
     def GetAttrs(self, key: Optional[str] = None) -> Any:
         return self.attrs.get(key) if key else dict(self.attrs)
@@ -142,8 +176,16 @@ class FusionComp:
         if tool_id not in self.KNOWN_TOOLS:
             return None
         count = sum(t.ID == tool_id for t in self.tools) + 1
-        tool = Tool(tool_id, f"{tool_id}{count}")
+        tool = Tool(tool_id, f"{tool_id}{count}", self)
         self.tools.append(tool)
+        return tool
+
+    def add_mask(self, tool_id: str, name: str, matte: Callable[[int], np.ndarray]) -> Tool:
+        """A mask tool the user drew: ``matte(comp time)`` is its (H, W) shape, 1 inside."""
+        tool = self.AddTool(tool_id)
+        assert tool is not None and tool_id in MASK_TOOLS
+        tool.SetAttrs({"TOOLS_Name": name})
+        tool.matte = matte
         return tool
 
     def FindTool(self, name: str) -> Optional[Tool]:
@@ -153,6 +195,32 @@ class FusionComp:
         """Fusion's ``Composition:GetToolList(selected, type)``: a 1-based table of tools."""
         tools = [t for t in self.tools if tool_type is None or t.ID == tool_type]
         return {n: t for n, t in enumerate(tools, 1)}
+
+    def Render(self, args: Optional[Dict[str, Any]] = None) -> bool:
+        """Fusion's ``Composition:Render`` in its table form ({Start, End, Wait, ...}: VFXPedia, Composition/Render;
+        End is inclusive): every Saver not passed through writes each frame of the image at its ``Input``.
+
+        The fake knows mask images only; it writes them as EXRs with the shape in A and black RGB, and numbers the
+        files by inserting the comp frame before the extension. False when a Saver has nothing to write.
+        """
+        args = dict(args or {})
+        self.renders.append(args)
+        start = int(args.get("Start", self.attrs["COMPN_RenderStart"]))
+        end = int(args.get("End", self.attrs["COMPN_RenderEnd"]))
+        savers = [t for t in self.tools if t.ID == "Saver" and not t.attrs["TOOLB_PassThrough"]]
+        for saver in savers:
+            source, clip = saver.connections.get("Input"), str(saver.inputs.get("Clip") or "")
+            if source is None or source.matte is None or not clip:
+                return False
+            stem, ext = os.path.splitext(clip)
+            for time in range(start, end + 1):
+                shape = np.asarray(source.matte(time), np.float32)
+                rgba = np.zeros(shape.shape + (4,), np.float32)
+                rgba[:, :, 3] = shape
+                buf = oiio.ImageBuf(np.ascontiguousarray(rgba))
+                if not buf.write(f"{stem}{time:04d}{ext}", oiio.HALF):
+                    return False
+        return True
 
     def shown(self) -> Optional[Tool]:
         """What MediaOut1 shows (the tool feeding it)."""
