@@ -18,6 +18,8 @@ class FTPVM_UL_keyframes(bpy.types.UIList):
 def draw_panel(layout: "bpy.types.UILayout", context: "bpy.types.Context") -> None:
     """Draw the settings of ``context.scene.ftpvm`` (shared by both panels)."""
     scene = context.scene
+    if scene is None:  # a context without a scene (no window): nothing to show
+        return
     props = properties.settings(scene)
     col = layout.column()
     row = col.row(align=True)
@@ -37,7 +39,8 @@ def draw_panel(layout: "bpy.types.UILayout", context: "bpy.types.Context") -> No
     box.prop(props, "colorspace", text="Colour space")
     clip = properties.current_clip(scene) if props.plate_source == "CLIP" else None
     if clip is not None:
-        box.label(text=f"Sent as {properties.input_colorspace(scene)} (clip: {clip.colorspace_settings.name})")
+        space = clip.colorspace_settings
+        box.label(text=f"Sent as {properties.input_colorspace(scene)} (clip: {space.name if space else 'unknown'})")
 
     box = layout.box()
     box.prop(props, "trimap_source")
