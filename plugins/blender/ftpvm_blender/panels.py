@@ -11,7 +11,7 @@ from .plan import SETTING_PROPS
 class FTPVM_UL_keyframes(bpy.types.UIList):
     """The keyframe list."""
 
-    def draw_item(self, context, layout, data, item, icon, active_data, active_propname, index=0):
+    def draw_item(self, context, layout, data, item, icon, active_data, active_property, index=0, flt_flag=0):
         layout.label(text=f"Frame {item.frame}", icon="KEYFRAME")
 
 
@@ -79,7 +79,8 @@ class FTPVM_PT_clip(bpy.types.Panel):
     bl_category = "FTP-VM"
 
     def draw(self, context):
-        draw_panel(self.layout, context)
+        if self.layout is not None:  # the stubs allow None; Blender gives a layout to every draw
+            draw_panel(self.layout, context)
 
 
 class FTPVM_PT_compositor(bpy.types.Panel):
@@ -95,7 +96,8 @@ class FTPVM_PT_compositor(bpy.types.Panel):
         return getattr(context.space_data, "tree_type", "") == "CompositorNodeTree"
 
     def draw(self, context):
-        draw_panel(self.layout, context)
+        if self.layout is not None:  # the stubs allow None; Blender gives a layout to every draw
+            draw_panel(self.layout, context)
 
 
 CLASSES = (FTPVM_UL_keyframes, FTPVM_PT_clip, FTPVM_PT_compositor)
