@@ -3,8 +3,10 @@
 The stubs describe the newest Blender (5.x); ``compositor.py`` is the one module that also speaks the 4.x API, and
 types those parts ``Any``. mypy runs with strict Optional and every error code, and also checks the bodies of the
 unannotated Blender callbacks (``execute``, ``modal``, ``draw``): the add-on checks each data pointer the stubs mark
-Optional (``context.scene``, ``tree.interface``, ``image.colorspace_settings``, ``panel.layout``) before use. bpy's property annotations (``name: StringProperty(...)``) are Blender's registration idiom, not types: each
-carries a narrow ``# type: ignore[valid-type]`` (see the NOTE in ``properties.py``).
+Optional (``context.scene``, ``tree.interface``, ``image.colorspace_settings``, ``panel.layout``) before use.
+bpy's property annotations (``name: StringProperty(...)``) are Blender's registration idiom, not types: each carries
+a narrow ``# type: ignore[valid-type]`` (see the NOTE in ``properties.py``); ``--warn-unused-ignores`` fails any
+ignore that is no longer needed.
 """
 from __future__ import annotations
 
