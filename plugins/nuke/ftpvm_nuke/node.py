@@ -160,12 +160,12 @@ def _build_internals(g: Any) -> None:
                                 to0=f"{PASS_LAYER}.trimap")
         c_bnd = nuke.nodes.Copy(name="Copy_boundary", inputs=[c_tri, reads["boundary"]], from0="rgba.red",
                                 to0=f"{PASS_LAYER}.boundary")
-        shown = nuke.nodes.Premult(name="Premult", inputs=[c_bnd])
+        last = nuke.nodes.Premult(name="Premult", inputs=[c_bnd])
         for name in plan.VIEWER_MESSAGES:   # drawn over the image in the Viewer only (see _show_viewer_messages)
-            shown = nuke.nodes.Text2(name=f"Viewer_{name}", inputs=[shown], output="rgba", xjustify="center",
-                                     yjustify="top" if name == "failed" else "center", global_font_scale=0.4)
-            shown["disable"].setValue(True)
-        nuke.nodes.Output(name="Output", inputs=[shown])
+            last = nuke.nodes.Text2(name=f"Viewer_{name}", inputs=[last], output="rgba", xjustify="center",
+                                    yjustify="top" if name == "failed" else "center", global_font_scale=0.4)
+            last["disable"].setValue(True)
+        nuke.nodes.Output(name="Output", inputs=[last])
 
 
 def render(write: Any, frame: int) -> None:
@@ -326,10 +326,12 @@ def _show_viewer_messages(g: Any, manifest: plan.Manifest) -> None:
     """Switch the Viewer messages on where they apply: nothing processed, frames not processed, frames out of
     date. Out of date compares each result's signature with the node's now (unknown while the node cannot be
     read: no Source, a bad knob); an upstream edit shows once the node next syncs (a knob change, Process)."""
+    signature: Optional[str] = None
     try:
-        signature: Optional[str] = read_state(g).frame_signature(0)
+        state = read_state(g)
+        signature = state.frame_signature(state.first)
     except (plan.PlanError, RuntimeError, ValueError):
-        signature = None
+        pass
     for name, (text, shown) in plan.viewer_messages(manifest.frames, signature).items():
         _show_message(g.node(f"Viewer_{name}"), text, plan.disable_expression(shown))
 
