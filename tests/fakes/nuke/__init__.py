@@ -962,8 +962,9 @@ class Copy(Node):
         if self["disable"].value():
             return b
         a = self._input_image(1, frame_)
-        # The output keeps B's format; A's pixels are taken at the same coordinates (origin bottom-left), black
-        # where A has none: inputs of different formats are not an error.
+        # Foundry, Nuke Reference Guide, Copy: it "replaces channels in the B input with channels from the A
+        # input", so the result is B's image in B's format; A's pixels are taken at the same coordinates (origin
+        # bottom-left), black where A has none. Inputs of different formats are not an error.
         for i in range(4):
             src, dst = self[f"from{i}"].value(), self[f"to{i}"].value()
             if src != "none" and dst != "none":
