@@ -139,3 +139,15 @@ def test_viewer_message_plan():
     assert plan.disable_expression(plan.EVERYWHERE) == "!$gui"
     assert plan.disable_expression(plan.Shown(((1, 3), (7, 7)))) == \
         "!$gui || !(([frame] >= 1 && [frame] <= 3) || [frame] == 7)"
+
+
+def test_a_new_source_puts_the_processed_frames_out_of_date(plates, tmp_path):
+    """Connecting another Source runs the node's knobChanged ('inputChange'): the Viewer says so at once."""
+    g, plate = _node(plates, tmp_path)
+    _record(g, range(FIRST, FIRST + 3))
+    assert _texts(g, FIRST) == []
+    graded = nuke.nodes.Crop(box="0 0 90 60", inputs=[plate])
+    g.setInput(0, graded)
+    assert "out of date" in _texts(g, FIRST)[0]
+    g.setInput(0, plate)
+    assert _texts(g, FIRST) == []

@@ -530,9 +530,12 @@ def clear_cache(g: Any) -> int:
     return removed
 
 
-#: Knobs whose change rewires the internals, shows/hides other knobs, or puts results out of date.
+#: Knobs whose change rewires the internals, shows/hides other knobs, or puts results out of date; plus Nuke's
+#: dummy knobs for a changed input and an opened panel (Foundry, nuke.addKnobChanged), so that a new Source, or
+#: an upstream edit seen when the panel opens, updates the Viewer messages.
 SYNC_KNOBS = ("trimap_mode", "downsample", "output_fg", "fg_target", "premult", "output_trimap", "output_boundary",
-              "shot_id", "cache_dir", "first", "last", "ratio", "colorspace") + plan.SETTING_KNOBS
+              "shot_id", "cache_dir", "first", "last", "ratio", "colorspace", "inputChange",
+              "showPanel") + plan.SETTING_KNOBS
 
 
 def on_knob_changed(g: Any, knob: Any) -> None:

@@ -624,9 +624,14 @@ class Node:
             return False
         while len(self._inputs) <= i:
             self._inputs.append(None)
+        changed = self.input(i) is not node
         self._inputs[i] = node
         while self._inputs and self._inputs[-1] is None:
             self._inputs.pop()
+        if changed:
+            # Foundry, Python API reference, nuke.addKnobChanged: knobChanged "is also called with dummy knobs
+            # when the control panel is opened or when the inputs to the node changes" (the knob "inputChange").
+            _knob_changed(self, Knob("inputChange"))
         return True
 
     def dependent(self) -> List["Node"]:
@@ -1332,10 +1337,15 @@ def pluginPath() -> List[str]:
 
 def ui_set(knob: Knob, value: Any) -> None:
     """Fake only: the artist changes a knob in the panel; the node's knobChanged script runs (as in Nuke)."""
-    global _this_node, _this_knob
     knob.setValue(value)
-    node = knob.node()
-    script = node["knobChanged"].value() if node is not None else ""
+    if knob.node() is not None:
+        _knob_changed(knob.node(), knob)
+
+
+def _knob_changed(node: "Node", knob: Knob) -> None:
+    """Run ``node``'s knobChanged script with ``knob`` as nuke.thisKnob()."""
+    global _this_node, _this_knob
+    script = node["knobChanged"].value()
     if script:
         saved = (_this_node, _this_knob)
         _this_node, _this_knob = node, knob
