@@ -70,9 +70,14 @@ def render_compositor(scene, frame, path):
     return path
 
 
+def existing_scene_tree(scene):
+    """The scene's compositor tree without making one (None when there is none)."""
+    return scene.compositing_node_group if compositor.GROUP_TREES else scene.node_tree
+
+
 def state(scene):
     props = scene.ftpvm
-    tree = compositor.scene_tree(scene, create=False)
+    tree = existing_scene_tree(scene)
     groups = [n for n in tree.nodes if n.bl_idname == "CompositorNodeGroup"] if tree else []
     return {"message": props.last_message, "groups": len(groups),
             "group_trees": sorted(g.name for g in bpy.data.node_groups if g.name.startswith("FTPVM")),
@@ -224,7 +229,7 @@ def other_scene(name, frames):
 
 
 def plate_state(other):
-    tree = compositor.scene_tree(other, create=False)
+    tree = existing_scene_tree(other)
     if tree is None:
         return {"message": other.ftpvm.last_message, "plate_node": None, "shown": None}
     group = next(n for n in tree.nodes if n.bl_idname == "CompositorNodeGroup")

@@ -55,7 +55,8 @@ def test_process_range_path_mode(plates, work_root, server, tmp_path_factory):
         weights = client.info().weights_source  # the status line names what the server really runs
     assert line.startswith(f"connected: cpu, {weights} weights") and line.endswith("path transfer")
 
-    # the node's output now carries the alpha and the foreground as channels, read from files
+    # the node's output now carries the alpha and the foreground as channels, read from files, and no Viewer message
+    assert all(g._render(f).texts == [] for f in range(FIRST, FIRST + 6))
     frame = FIRST + 3
     out = g._render(frame)
     direct = client_results(server, g, [frame], plates)[frame]
@@ -96,15 +97,17 @@ def test_inline_mode_and_rgb_premult(plates, work_root, server, tmp_path_factory
     # outside the processed range the result Reads give black (their default, hold, repeated frame FIRST + 2)
     assert g["label"].value() == ""
     assert not g._render(FIRST + 4).get("rgba.alpha").any() and not g._render(FIRST - 3).get("rgba.alpha").any()
+    assert g._render(FIRST + 1).texts == [] and "is not processed" in g._render(FIRST + 4).texts[0]
 
 
 def test_before_the_first_process_the_plate_passes_through(plates, work_root, server):
-    """Was a Read error in the viewer; now the plate, and the node's label says why there is no matte."""
+    """Was a Read error in the viewer; now the plate, and the node's label and the Viewer say why there is no matte."""
     g = build(plates, work_root / "unprocessed", server)
     out, plate = g._render(FIRST), g.input(0)._render(FIRST)
     for c in ("rgba.red", "rgba.green", "rgba.blue", "rgba.alpha"):
         assert np.array_equal(out.get(c), plate.get(c)), c
     assert g["label"].value() == node.NOT_PROCESSED and "press Process" in node.NOT_PROCESSED
+    assert len(out.texts) == 1 and "not processed" in out.texts[0]
 
 
 def test_cancel_mid_range_keeps_done_frames(plates, work_root, server):

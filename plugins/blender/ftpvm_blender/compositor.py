@@ -16,16 +16,16 @@ import bpy
 GROUP_TREES = not hasattr(bpy.types, "CompositorNodeComposite")
 
 
-def scene_tree(scene: "bpy.types.Scene", create: bool = True) -> Optional["bpy.types.NodeTree"]:
-    """The scene's compositor node tree (created when ``create`` and missing)."""
+def scene_tree(scene: "bpy.types.Scene") -> "bpy.types.NodeTree":
+    """The scene's compositor node tree, created when the scene has none."""
     if GROUP_TREES:
         tree = scene.compositing_node_group
-        if tree is None and create:
-            tree = bpy.data.node_groups.new(f"{scene.name} Compositing", "CompositorNodeTree")
+        if tree is None:
+            tree = new_group_tree(f"{scene.name} Compositing")
             scene.compositing_node_group = tree
         return tree
     legacy: Any = scene  # 4.x: scene.use_nodes / scene.node_tree
-    if not legacy.use_nodes and create:
+    if not legacy.use_nodes:
         fresh = legacy.node_tree is None
         legacy.use_nodes = True
         if fresh:  # Blender's boilerplate: Render Layers -> Composite (4.2), -> Reroute -> Composite + Viewer (4.5)
@@ -51,12 +51,21 @@ def output_socket(tree: "bpy.types.NodeTree") -> "bpy.types.NodeSocket":
 
 
 def _interface_sockets(tree: "bpy.types.NodeTree") -> "list[bpy.types.NodeTreeInterfaceSocket]":
-    return [cast("bpy.types.NodeTreeInterfaceSocket", i) for i in tree.interface.items_tree if i.item_type == "SOCKET"]
+    return [cast("bpy.types.NodeTreeInterfaceSocket", i) for i in _interface(tree).items_tree
+            if i.item_type == "SOCKET"]
+
+
+def _interface(tree: "bpy.types.NodeTree") -> "bpy.types.NodeTreeInterface":
+    """A node group's socket interface (5.x compositor trees and groups always have one)."""
+    interface = tree.interface
+    if interface is None:
+        raise TypeError(f"node tree {tree.name!r} is not a node group: it has no socket interface")
+    return interface
 
 
 def _new_socket(tree: "bpy.types.NodeTree", name: str, in_out: Literal["INPUT", "OUTPUT"], socket_type: str) -> None:
     # socket_type takes a socket idname ("NodeSocketColor"); the stubs' Literal['DEFAULT'] is too narrow
-    tree.interface.new_socket(name, in_out=in_out, socket_type=cast(Any, socket_type))
+    _interface(tree).new_socket(name, in_out=in_out, socket_type=cast(Any, socket_type))
 
 
 def set_alpha_replace(node: Any) -> None:
@@ -86,7 +95,10 @@ def new_mask_node(tree: "bpy.types.NodeTree", mask: "bpy.types.Mask", width: int
 
 def new_group_tree(name: str) -> "bpy.types.NodeTree":
     """An empty compositor node group (for ``FTPVM Matte``)."""
-    return bpy.data.node_groups.new(name, "CompositorNodeTree")
+    tree = bpy.data.node_groups.new(name, "CompositorNodeTree")
+    if tree is None:  # the stubs allow None; bpy raises instead
+        raise RuntimeError(f"Blender could not make the node group {name!r}")
+    return tree
 
 
 def add_interface_socket(tree: "bpy.types.NodeTree", name: str, in_out: Literal["INPUT", "OUTPUT"],

@@ -16,10 +16,8 @@ if TYPE_CHECKING:
     from .plate import Plate
 
 
-def mask_problem(mask: Optional["bpy.types.Mask"]) -> Optional[str]:
-    """Why ``mask`` cannot give a matte (no mask, no layer, no shape), or None."""
-    if mask is None:
-        return "pick a Mask (draw it in the Movie Clip editor's Mask mode) or switch the trimap source"
+def mask_problem(mask: "bpy.types.Mask") -> Optional[str]:
+    """Why ``mask`` cannot give a matte (no visible layer, no closed shape), or None."""
     layers = [layer for layer in mask.layers if not layer.hide_render]
     if not layers:
         return f"mask {mask.name!r} has no visible layer"
@@ -33,6 +31,8 @@ def keyframe_inputs(renderer: NodeRenderer, plate: "Plate", frames: List[int], s
                     trimap_image: Optional["bpy.types.Image"] = None) -> List[KeyframeInput]:
     """Plate + guide of every keyframe, rendered at the plate's size; PlanError with the fix on bad input."""
     if source == "MASK":
+        if mask is None:
+            raise PlanError("pick a Mask (draw it in the Movie Clip editor's Mask mode) or switch the trimap source")
         problem = mask_problem(mask)
         if problem:
             raise PlanError(problem)
@@ -41,9 +41,9 @@ def keyframe_inputs(renderer: NodeRenderer, plate: "Plate", frames: List[int], s
     out = []
     for frame in frames:
         pixels = renderer.plate_frame(plate, frame)
-        if source == "MASK":
+        if mask is not None and source == "MASK":
             matte = check_mask_raster(renderer.mask_matte(mask, frame), mask.name, frame)
             out.append(KeyframeInput(frame, pixels, outer=matte))
-        else:
+        elif trimap_image is not None:
             out.append(KeyframeInput(frame, pixels, trimap=renderer.image_frame(trimap_image, frame)[:, :, 0]))
     return out

@@ -139,6 +139,8 @@ class FTPVM_OT_process_shot(bpy.types.Operator):
 
     def modal(self, context, event):
         runner = self._runner
+        if runner is None:  # invoke returns before modal starts when there is no runner
+            return {"CANCELLED"}
         if event.type == "ESC" and event.value == "PRESS":
             runner.cancel()
         if event.type != "TIMER":

@@ -11,13 +11,15 @@ from .plan import SETTING_PROPS
 class FTPVM_UL_keyframes(bpy.types.UIList):
     """The keyframe list."""
 
-    def draw_item(self, context, layout, data, item, icon, active_data, active_propname, index=0):
+    def draw_item(self, context, layout, data, item, icon, active_data, active_property, index=0, flt_flag=0):
         layout.label(text=f"Frame {item.frame}", icon="KEYFRAME")
 
 
 def draw_panel(layout: "bpy.types.UILayout", context: "bpy.types.Context") -> None:
     """Draw the settings of ``context.scene.ftpvm`` (shared by both panels)."""
     scene = context.scene
+    if scene is None:  # a context without a scene (no window): nothing to show
+        return
     props = properties.settings(scene)
     col = layout.column()
     row = col.row(align=True)
@@ -37,7 +39,8 @@ def draw_panel(layout: "bpy.types.UILayout", context: "bpy.types.Context") -> No
     box.prop(props, "colorspace", text="Colour space")
     clip = properties.current_clip(scene) if props.plate_source == "CLIP" else None
     if clip is not None:
-        box.label(text=f"Sent as {properties.input_colorspace(scene)} (clip: {clip.colorspace_settings.name})")
+        space = clip.colorspace_settings
+        box.label(text=f"Sent as {properties.input_colorspace(scene)} (clip: {space.name if space else 'unknown'})")
 
     box = layout.box()
     box.prop(props, "trimap_source")
@@ -76,7 +79,8 @@ class FTPVM_PT_clip(bpy.types.Panel):
     bl_category = "FTP-VM"
 
     def draw(self, context):
-        draw_panel(self.layout, context)
+        if self.layout is not None:  # the stubs allow None; Blender gives a layout to every draw
+            draw_panel(self.layout, context)
 
 
 class FTPVM_PT_compositor(bpy.types.Panel):
@@ -92,7 +96,8 @@ class FTPVM_PT_compositor(bpy.types.Panel):
         return getattr(context.space_data, "tree_type", "") == "CompositorNodeTree"
 
     def draw(self, context):
-        draw_panel(self.layout, context)
+        if self.layout is not None:  # the stubs allow None; Blender gives a layout to every draw
+            draw_panel(self.layout, context)
 
 
 CLASSES = (FTPVM_UL_keyframes, FTPVM_PT_clip, FTPVM_PT_compositor)

@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from typing import Any, Optional, cast
+from typing import TYPE_CHECKING, Any, Optional, cast
 
 import bpy
 from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, IntProperty, PointerProperty,
                        StringProperty)
 
 from ftpvm_wire.schema import snapshot
+
+if TYPE_CHECKING:
+    from bpy.props import _PropertyDeferred  # what bpy.props functions return (Blender 2.93+)
 
 from . import colour
 from .plan import shot_id_from_name
@@ -19,13 +22,13 @@ from .plan import shot_id_from_name
 SCHEMA = snapshot()
 
 
-def _choice(name: str, label: str) -> EnumProperty:
+def _choice(name: str, label: str) -> "_PropertyDeferred":
     field = SCHEMA.field(name)
     return EnumProperty(name=label, default=field.default, description=field.help,
                         items=[(c, c.replace("_", " ").capitalize(), "") for c in field.choices])
 
 
-def _count(name: str, label: str) -> IntProperty:
+def _count(name: str, label: str) -> "_PropertyDeferred":
     field = SCHEMA.field(name)
     return IntProperty(name=label, default=field.default, min=int(field.minimum), max=int(field.maximum),
                        description=field.help)
@@ -86,62 +89,79 @@ def _clip_changed(props: "FTPVMSettings", context: "bpy.types.Context") -> None:
         props.shot_id = shot_id_from_name(props.clip.name)
 
 
+# NOTE: ``name: StringProperty(...)`` is how Blender declares properties (bpy reads the class annotations and
+# registers each as a property); the annotation is a call, not a type, so a type checker rejects it as
+# ``valid-type`` and no stub can describe it (fake-bpy-module issue #164). Each such line carries a narrow ignore;
+# the values read back (``props.server``) are typed Any.
 class FTPVMKeyframe(bpy.types.PropertyGroup):
     """A frame where the mask or trimap guides the matte."""
 
-    frame: IntProperty(name="Frame", description="Scene frame of the keyframe")
+    frame: IntProperty(  # type: ignore[valid-type]  # bpy property, see NOTE
+        name="Frame", description="Scene frame of the keyframe")
 
 
 class FTPVMSettings(bpy.types.PropertyGroup):
     """Everything the FTP-VM panel shows."""
 
-    server: StringProperty(name="Server", default=DEFAULT_SERVER,
-                           description="Address (host:port) of the ftpvm-server")
-    status: StringProperty(name="Status", default="not checked", options={"SKIP_SAVE"},
-                           description="Result of the last connection check")
-    last_message: StringProperty(name="Last run", default="", options={"SKIP_SAVE"},
-                                 description="What the last Process run reported")
-    plate_source: EnumProperty(name="Plate", default="CLIP", items=(
-        ("CLIP", "Movie Clip", "A Movie Clip (default: the scene's active clip)"),
-        ("IMAGE", "Image", "An Image: a still, an image sequence (file numbers = scene frames) or a movie"),
-        ("RENDER", "Render Layers", "This scene's own render (its Render Layers), over the scene's frame range"),
-    ))
-    clip: PointerProperty(name="Clip", type=bpy.types.MovieClip, update=_clip_changed,
-                          description="The plate to matte (default: the scene's active clip)")
-    plate_image: PointerProperty(name="Image", type=bpy.types.Image,
-                                 description="The plate to matte: a still, an image sequence or a movie")
-    shot_id: StringProperty(name="Shot", default="",
-                            description="Shot id on the server (default: from the clip's name)")
-    colorspace: StringProperty(name="Input colour space", default="",
-                               description="Colour space of the frames sent (default: Blender's scene-linear "
-                                           "space, which is what the clip is read in)")
-    trimap_source: EnumProperty(name="Trimap from", default="MASK", items=(
-        ("MASK", "Mask", "Rasterise a Mask data-block on each keyframe, with an unknown band around its edge"),
-        ("IMAGE", "Trimap image", "An image (or sequence): white = foreground, grey = unknown, black = background"),
-    ))
-    mask: PointerProperty(name="Mask", type=bpy.types.Mask, description="The roto Mask drawn on the keyframes")
-    band: IntProperty(name="Band", default=int(round(SCHEMA.default_of("roto_band"))), min=1, soft_max=200,
-                      subtype="PIXEL", description="Width of the unknown band around the mask's edge, in pixels "
-                                                   "(untouched: the server's default roto band)")
-    trimap_image: PointerProperty(name="Trimap", type=bpy.types.Image,
-                                  description="Trimap image or sequence (read at each keyframe)")
-    keyframes: CollectionProperty(type=FTPVMKeyframe)
-    keyframe_index: IntProperty(name="Active keyframe", default=0)
-    quality: EnumProperty(name="Quality", default="STANDARD", items=(
-        ("DRAFT", "Draft", "Network at quarter resolution: fastest"),
-        ("STANDARD", "Standard", "Network at up to 1024 pixels on the long side"),
-        ("HIGH", "High", "Network at full resolution: slowest"),
-    ))
-    memory_size: _count("memory_size", "Memory size")
-    memory_policy: _choice("memory_policy", "Memory policy")
-    precision: _choice("precision", "Precision")
-    highlights: _choice("highlights", "Highlights")
-    output_foreground: BoolProperty(name="Foreground", default=True,
-                                    description="Also write the foreground colour pass (unmixed from the background)")
-    output_dir: StringProperty(name="Folder", default="", subtype="DIR_PATH",
-                               description="Where the EXR sequences go (default: ftpvm/<shot> next to the .blend)")
-    use_scene_range: BoolProperty(name="Scene range only", default=False,
-                                  description="Process only the scene's frame range (default: the whole clip)")
+    server: StringProperty(  # type: ignore[valid-type]  # bpy property, see NOTE
+        name="Server", default=DEFAULT_SERVER, description="Address (host:port) of the ftpvm-server")
+    status: StringProperty(  # type: ignore[valid-type]  # bpy property, see NOTE
+        name="Status", default="not checked", options={"SKIP_SAVE"},
+        description="Result of the last connection check")
+    last_message: StringProperty(  # type: ignore[valid-type]  # bpy property, see NOTE
+        name="Last run", default="", options={"SKIP_SAVE"}, description="What the last Process run reported")
+    plate_source: EnumProperty(  # type: ignore[valid-type]  # bpy property, see NOTE
+        name="Plate", default="CLIP", items=(
+            ("CLIP", "Movie Clip", "A Movie Clip (default: the scene's active clip)"),
+            ("IMAGE", "Image", "An Image: a still, an image sequence (file numbers = scene frames) or a movie"),
+            ("RENDER", "Render Layers", "This scene's own render (its Render Layers), over the scene's frame range"),
+        ))
+    clip: PointerProperty(  # type: ignore[valid-type]  # bpy property, see NOTE
+        name="Clip", type=bpy.types.MovieClip, update=_clip_changed,
+        description="The plate to matte (default: the scene's active clip)")
+    plate_image: PointerProperty(  # type: ignore[valid-type]  # bpy property, see NOTE
+        name="Image", type=bpy.types.Image, description="The plate to matte: a still, an image sequence or a movie")
+    shot_id: StringProperty(  # type: ignore[valid-type]  # bpy property, see NOTE
+        name="Shot", default="", description="Shot id on the server (default: from the clip's name)")
+    colorspace: StringProperty(  # type: ignore[valid-type]  # bpy property, see NOTE
+        name="Input colour space", default="",
+        description="Colour space of the frames sent (default: Blender's scene-linear space, which is what the "
+                    "clip is read in)")
+    trimap_source: EnumProperty(  # type: ignore[valid-type]  # bpy property, see NOTE
+        name="Trimap from", default="MASK", items=(
+            ("MASK", "Mask", "Rasterise a Mask data-block on each keyframe, with an unknown band around its edge"),
+            ("IMAGE", "Trimap image",
+             "An image (or sequence): white = foreground, grey = unknown, black = background"),
+        ))
+    mask: PointerProperty(  # type: ignore[valid-type]  # bpy property, see NOTE
+        name="Mask", type=bpy.types.Mask, description="The roto Mask drawn on the keyframes")
+    band: IntProperty(  # type: ignore[valid-type]  # bpy property, see NOTE
+        name="Band", default=int(round(SCHEMA.default_of("roto_band"))), min=1, soft_max=200, subtype="PIXEL",
+        description="Width of the unknown band around the mask's edge, in pixels (untouched: the server's "
+                    "default roto band)")
+    trimap_image: PointerProperty(  # type: ignore[valid-type]  # bpy property, see NOTE
+        name="Trimap", type=bpy.types.Image, description="Trimap image or sequence (read at each keyframe)")
+    keyframes: CollectionProperty(type=FTPVMKeyframe)  # type: ignore[valid-type]  # bpy property, see NOTE
+    keyframe_index: IntProperty(name="Active keyframe", default=0)  # type: ignore[valid-type]  # bpy property, see NOTE
+    quality: EnumProperty(  # type: ignore[valid-type]  # bpy property, see NOTE
+        name="Quality", default="STANDARD", items=(
+            ("DRAFT", "Draft", "Network at quarter resolution: fastest"),
+            ("STANDARD", "Standard", "Network at up to 1024 pixels on the long side"),
+            ("HIGH", "High", "Network at full resolution: slowest"),
+        ))
+    memory_size: _count("memory_size", "Memory size")  # type: ignore[valid-type]  # bpy property, see NOTE
+    memory_policy: _choice("memory_policy", "Memory policy")  # type: ignore[valid-type]  # bpy property, see NOTE
+    precision: _choice("precision", "Precision")  # type: ignore[valid-type]  # bpy property, see NOTE
+    highlights: _choice("highlights", "Highlights")  # type: ignore[valid-type]  # bpy property, see NOTE
+    output_foreground: BoolProperty(  # type: ignore[valid-type]  # bpy property, see NOTE
+        name="Foreground", default=True,
+        description="Also write the foreground colour pass (unmixed from the background)")
+    output_dir: StringProperty(  # type: ignore[valid-type]  # bpy property, see NOTE
+        name="Folder", default="", subtype="DIR_PATH",
+        description="Where the EXR sequences go (default: ftpvm/<shot> next to the .blend)")
+    use_scene_range: BoolProperty(  # type: ignore[valid-type]  # bpy property, see NOTE
+        name="Scene range only", default=False,
+        description="Process only the scene's frame range (default: the whole clip)")
 
 
 CLASSES = (FTPVMKeyframe, FTPVMSettings)

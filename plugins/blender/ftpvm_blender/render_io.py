@@ -30,11 +30,19 @@ def read_image_pixels(image: "bpy.types.Image") -> np.ndarray:
     return top_down(flat, width, height).copy()
 
 
+def set_data(image: "bpy.types.Image", is_data: bool) -> None:
+    """Mark ``image`` as data (no colour transform on read) or colour."""
+    settings = image.colorspace_settings
+    if settings is None:  # the stubs allow None; every Image has colour-space settings
+        raise RuntimeError(f"image {image.name!r} has no colour-space settings")
+    settings.is_data = is_data
+
+
 def read_exr(path: str) -> np.ndarray:
     """(H, W, 4) float32 of an EXR file, through a throw-away Image data-block."""
     image = bpy.data.images.load(path, check_existing=False)
     try:
-        image.colorspace_settings.is_data = True
+        set_data(image, True)
         return read_image_pixels(image)
     finally:
         bpy.data.images.remove(image)
@@ -64,6 +72,7 @@ class NodeRenderer:
         self._tmp = tempfile.TemporaryDirectory(prefix="ftpvm-io-", dir=folder)
         self.path = os.path.join(self._tmp.name, "frame.exr")
         self.scene = bpy.data.scenes.new(SCENE_NAME)
+        self._closed = False
         r = self.scene.render
         r.resolution_x, r.resolution_y, r.resolution_percentage = self.width, self.height, 100
         r.pixel_aspect_x = r.pixel_aspect_y = 1.0
@@ -119,10 +128,10 @@ class NodeRenderer:
 
     def close(self) -> None:
         """Remove the hidden scene and its temporary files."""
-        if self.scene is not None:
+        if not self._closed:
+            self._closed = True
             compositor.remove_scene_tree(self.scene)
             bpy.data.scenes.remove(self.scene)
-            self.scene = None
         self._tmp.cleanup()
 
     def __enter__(self) -> "NodeRenderer":
@@ -142,6 +151,6 @@ def load_sequence(name: str, first_path: str) -> "bpy.types.Image":
             image = bpy.data.images.load(first_path, check_existing=False)
             image.name = name
     image.source = "SEQUENCE"
-    image.colorspace_settings.is_data = "alpha" in name.lower()
+    set_data(image, "alpha" in name.lower())
     image.reload()
     return image

@@ -90,7 +90,7 @@ def insert_group(scene: "bpy.types.Scene", plate_in: Plate, job: Job) -> "bpy.ty
         node.node_tree = cast("bpy.types.CompositorNodeTree", group)
         node.label = GROUP_NAME
         node.location = (plate.location.x + 300, plate.location.y)
-        feeding = output.links[0].from_node if output.is_linked else None
+        feeding = next((link.from_node for link in tree.links if link.to_socket == output), None)
         if feeding is None or feeding == plate:  # insert between the plate and the output
             tree.links.new(node.outputs["Image"], output)
     if not node.inputs["Plate"].is_linked:

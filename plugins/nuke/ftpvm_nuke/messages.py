@@ -3,9 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .plan import PlanError
-
-TITLE = "FTPVMMatte"
+from .plan import TITLE, PlanError
 
 
 def explain(error: BaseException, address: str = "") -> str:

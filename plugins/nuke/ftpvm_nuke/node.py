@@ -160,8 +160,12 @@ def _build_internals(g: Any) -> None:
                                 to0=f"{PASS_LAYER}.trimap")
         c_bnd = nuke.nodes.Copy(name="Copy_boundary", inputs=[c_tri, reads["boundary"]], from0="rgba.red",
                                 to0=f"{PASS_LAYER}.boundary")
-        premult = nuke.nodes.Premult(name="Premult", inputs=[c_bnd])
-        nuke.nodes.Output(name="Output", inputs=[premult])
+        last = nuke.nodes.Premult(name="Premult", inputs=[c_bnd])
+        for name in plan.VIEWER_MESSAGES:   # drawn over the image in the Viewer only (see _show_viewer_messages)
+            last = nuke.nodes.Text2(name=f"Viewer_{name}", inputs=[last], output="rgba", xjustify="center",
+                                    yjustify="top" if name == "failed" else "center", global_font_scale=0.4)
+            last["disable"].setValue(True)
+        nuke.nodes.Output(name="Output", inputs=[last])
 
 
 def render(write: Any, frame: int) -> None:
@@ -291,9 +295,12 @@ def _sync(g: Any) -> None:
         read["last"].setValue(max(first, last))
         for side in ("before", "after"):
             read[side].setValue("black")   # outside the processed range: no matte (Read's default holds one)
+        read["on_error"].setValue("black")  # a frame not processed yet: no matte, and the Viewer says why
         read["reload"].execute()
-    processed = bool(plan.Manifest.load(paths.manifest, paths.shot_id).frames)
+    manifest = plan.Manifest.load(paths.manifest, paths.shot_id)
+    processed = bool(manifest.frames)
     g["label"].setValue("" if processed else NOT_PROCESSED)
+    _show_viewer_messages(g, manifest)
     g.node("Copy_alpha")["disable"].setValue(not processed)   # before the first Process: the plate passes through
     fg_rgb = g["fg_target"].value() == "rgb"
     fg_layer = "rgba" if fg_rgb else FG_LAYER
@@ -313,6 +320,40 @@ def _sync(g: Any) -> None:
     for name in ("inner_channel", "outer_channel"):
         g[name].setVisible(g["trimap_mode"].value() == "inner_outer")
     g["ratio"].setVisible(g["downsample"].value() == "ratio")
+
+
+def _show_viewer_messages(g: Any, manifest: plan.Manifest) -> None:
+    """Switch the Viewer messages on where they apply: nothing processed, frames not processed, frames out of
+    date. Out of date compares each result's signature with the node's now (unknown while the node cannot be
+    read: no Source, a bad knob); an upstream edit shows once the node next syncs (a knob change, Process)."""
+    signature: Optional[str] = None
+    try:
+        state = read_state(g)
+        signature = state.frame_signature(state.first)
+    except (plan.PlanError, RuntimeError, ValueError):
+        pass
+    for name, (text, shown) in plan.viewer_messages(manifest.frames, signature).items():
+        _show_message(g.node(f"Viewer_{name}"), text, plan.disable_expression(shown))
+
+
+def _show_message(text_node: Any, text: str, disable: Optional[str]) -> None:
+    """Set a message node's text and where it shows (``disable``: an expression; None: hidden)."""
+    text_node["message"].setValue(text)
+    knob = text_node["disable"]
+    knob.clearAnimated()
+    if disable is None:
+        knob.setValue(True)
+    else:
+        knob.setExpression(disable)
+
+
+def show_failure_in_viewer(g: Any, explanation: Optional[str]) -> None:
+    """Show a failed Process's ``explanation`` over the image on every frame (None: hide it)."""
+    if explanation is None:
+        _show_message(g.node("Viewer_failed"), "", None)
+    else:
+        _show_message(g.node("Viewer_failed"), plan.failed_message(explanation),
+                      plan.disable_expression(plan.EVERYWHERE))
 
 
 def _show_keyframes(g: Any, records: Dict[int, plan.KeyframeRecord]) -> None:
@@ -358,6 +399,7 @@ def set_keyframe(g: Any, frame: Optional[int] = None) -> plan.KeyframeRecord:
     records = _records(g)
     records[frame] = record
     _show_keyframes(g, records)
+    _sync(g)   # a new keyframe puts the processed frames out of date
     return record
 
 
@@ -370,6 +412,7 @@ def remove_keyframe(g: Any, frame: Optional[int] = None) -> None:
         raise plan.PlanError(f"There is no keyframe at frame {frame} (keyframes: {have}).")
     del records[frame]
     _show_keyframes(g, records)
+    _sync(g)
 
 
 def check(g: Any) -> str:
@@ -404,7 +447,7 @@ class ProcessJob:
         self.task = None
         try:
             if self.error is not None:
-                show_failure(g, self.error)
+                show_failure_in_viewer(g, show_failure(g, self.error))
             elif self.report is not None:
                 _sync(g)
                 g["status"].setValue(messages.status_line(info, self.report.transfer) + " | " + self.report.summary())
@@ -433,6 +476,7 @@ def process(g: Any) -> ProcessJob:
     """
     address = g["server"].value().strip() or DEFAULT_SERVER
     g["status"].setValue(f"connecting to {address} ...")
+    show_failure_in_viewer(g, None)
     job = ProcessJob(nuke.ProgressTask(f"{CLASS_LABEL}: {g['shot_id'].value()}"))
     task = job.task
 
@@ -486,9 +530,12 @@ def clear_cache(g: Any) -> int:
     return removed
 
 
-#: Knobs whose change rewires the internals or shows/hides other knobs.
+#: Knobs whose change rewires the internals, shows/hides other knobs, or puts results out of date; plus Nuke's
+#: dummy knobs for a changed input and an opened panel (Foundry, nuke.addKnobChanged), so that a new Source, or
+#: an upstream edit seen when the panel opens, updates the Viewer messages.
 SYNC_KNOBS = ("trimap_mode", "downsample", "output_fg", "fg_target", "premult", "output_trimap", "output_boundary",
-              "shot_id", "cache_dir", "first", "last")
+              "shot_id", "cache_dir", "first", "last", "ratio", "colorspace", "inputChange",
+              "showPanel") + plan.SETTING_KNOBS
 
 
 def on_knob_changed(g: Any, knob: Any) -> None:
@@ -524,11 +571,12 @@ def on_button(g: Any, action: str) -> Any:
         return None
 
 
-def show_failure(g: Any, exc: BaseException) -> None:
-    """One Nuke message that says what to do (details of unexpected errors go to the Script Editor)."""
+def show_failure(g: Any, exc: BaseException) -> str:
+    """One Nuke message that says what to do (details of unexpected errors go to the Script Editor); returns it."""
     text = messages.explain(exc, g["server"].value().strip() or DEFAULT_SERVER)
     if type(exc).__name__ == "Unavailable" and "status" in g.knobs():
         g["status"].setValue("not connected: server unreachable")
     if not isinstance(exc, plan.PlanError) and type(exc).__module__.split(".")[0] != "ftpvm_client":
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
     nuke.message(text)
+    return text

@@ -352,6 +352,72 @@ def plan_process(state: NodeState, manifest: Manifest, server_keyframes: Optiona
     return ProcessPlan(send, remove, tuple(todo), tuple(fine))
 
 
+# ----------------------------------------------------------------------------- Viewer messages
+#: The node's Viewer messages, in the order they are drawn. Each is a Text node inside the group, shown over the
+#: image where it applies and only in the GUI; 'failed' is set by a failed Process, the others follow the cache.
+VIEWER_MESSAGES = ("unprocessed", "stale", "missing", "failed")
+TITLE = "FTPVMMatte"
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The frames a Viewer message is shown on: ``runs`` of frames, or (``outside``) every frame but those."""
+
+    runs: Tuple[Tuple[int, int], ...] = ()
+    outside: bool = False
+
+
+NOWHERE, EVERYWHERE = Shown(), Shown(outside=True)
+
+
+def tcl_literal(text: str) -> str:
+    """``text`` as a TCL-evaluated knob (a Text node's message) shows it: ``\\``, ``[``, ``]`` and ``$`` escaped."""
+    return re.sub(r"([\\\[\]$])", r"\\\1", text)
+
+
+def format_runs(frames: Iterable[int]) -> str:
+    """Frames as ranges, e.g. ``1001-1006, 1010``."""
+    return ", ".join(f"{a}-{b}" if b > a else str(a) for a, b in runs(frames))
+
+
+def viewer_messages(frames: Dict[int, str], signature: Optional[str]) -> Dict[str, Tuple[str, Shown]]:
+    """Text and frames of the cache-driven Viewer messages, from the manifest's ``frames`` (frame -> signature)
+    and the node's current ``signature`` (None: unknown, no frame counts as out of date).
+
+    Nothing processed: 'unprocessed' everywhere (the plate passes through). Otherwise 'missing' on every frame
+    without a result (outside the processed frames the matte is black) and 'stale' on the processed frames made
+    from other settings, keyframes or Source. ``[frame]`` is TCL: the Viewer shows the frame number.
+    """
+    if not frames:
+        return {"unprocessed": (f"{TITLE}: not processed - the plate passes through.\n"
+                                f"Set keyframes, then press Process.", EVERYWHERE),
+                "stale": ("", NOWHERE), "missing": ("", NOWHERE)}
+    stale = [f for f, sig in frames.items() if signature is not None and sig != signature]
+    return {"unprocessed": ("", NOWHERE),
+            "stale": (f"{TITLE}: frame [frame] is out of date (settings, keyframes or the Source changed).\n"
+                      f"Press Process to update it.", Shown(tuple(runs(stale)))),
+            "missing": (f"{TITLE}: frame [frame] is not processed (processed: {format_runs(frames)}).\n"
+                        f"No matte here: set the frame range, then press Process.",
+                        Shown(tuple(runs(frames)), outside=True))}
+
+
+def failed_message(explanation: str) -> str:
+    """The 'failed' Viewer message for a Process that failed with ``explanation`` (shown as typed)."""
+    return tcl_literal(f"{TITLE}: Process failed.\n{explanation.removeprefix(TITLE + ': ')}")
+
+
+def disable_expression(shown: Shown) -> Optional[str]:
+    """A Nuke expression for a message node's ``disable`` knob: hidden where it is not shown and whenever Nuke
+    renders without its GUI (``$gui`` is 0 then: renders keep the plain image). None: hidden everywhere."""
+    if shown == NOWHERE:
+        return None
+    inside = " || ".join(f"[frame] == {a}" if a == b else f"([frame] >= {a} && [frame] <= {b})"
+                         for a, b in shown.runs)
+    if not inside:
+        return "!$gui"
+    return f"!$gui || ({inside})" if shown.outside else f"!$gui || !({inside})"
+
+
 # ----------------------------------------------------------------------------- colour spaces
 #: Nuke's built-in ("nuke-default") working-space names -> OCIO names the server knows.
 NUKE_DEFAULT_COLORSPACES = {

@@ -16,7 +16,9 @@ modelled where it matters to the plugin:
   ``value()``; ``setValueAt`` keys only an animated knob; Read's ``before``/``after``; Write's EXR data window
   is the bounding box and its display window the format; images carry a bounding box (Crop); node and knob
   calls off the main thread fail, ``executeInMainThread``/``WithResult`` queue work for the main thread, which
-  a test runs with :func:`run_main_loop` (Nuke's event loop).
+  a test runs with :func:`run_main_loop` (Nuke's event loop); knob expressions (``setExpression``: ``[frame]``,
+  ``$gui``, comparisons, ``&&``/``||``/``!``); a Text2 node draws its TCL-evaluated ``message`` (recorded in the
+  image's ``texts``: the fake draws no glyphs) unless disabled; ``env['gui']`` False is a render without the GUI.
 
 Tests call :func:`reset` between cases.
 """
@@ -154,6 +156,7 @@ class Knob:
         self._animated = False
         self._node: Optional[Node] = None
         self._tooltip = ""
+        self._expression: Optional[str] = None
 
     def Class(self) -> str:
         return type(self).__name__
@@ -171,9 +174,23 @@ class Knob:
         return self._node
 
     def value(self) -> Any:
+        if self._expression is not None:
+            return self._coerce(_expression_value(self._expression, self))
         if self._animated:
             return self.getValueAt(frame())
         return self._value
+
+    def setExpression(self, expression: str, index: int = 0, view: Optional[str] = None) -> bool:
+        # Foundry, Python API reference, Array_Knob.setExpression / hasExpression; the expression is evaluated
+        # per frame (nuke.expr: "the word 'frame' evaluates to the frame number"); clearAnimated removes it.
+        if self._flags & NO_ANIMATION:
+            raise ValueError(f"knob {self._name} cannot be animated")
+        _expression_value(expression, self)      # a malformed expression fails here, as Nuke's parser would
+        self._expression = expression
+        return True
+
+    def hasExpression(self, index: int = -1) -> bool:
+        return self._expression is not None
 
     def getValue(self) -> Any:
         return self.value()
@@ -219,6 +236,7 @@ class Knob:
     def clearAnimated(self, channel: int = 0) -> bool:
         self._keys.clear()
         self._animated = False
+        self._expression = None
         return True
 
     def removeKeyAt(self, frame_: float, index: int = 0, view: Optional[str] = None) -> bool:
@@ -283,18 +301,64 @@ class String_Knob(Knob):
 
 
 def _tcl_evaluate(text: str, knob: Knob) -> str:
-    """Nuke's TCL substitution, for the commands the fake knows (``frame``, ``value KNOB``); others fail as
-    in Nuke's TCL (an unknown command name is an error)."""
-    def command(match: "re.Match[str]") -> str:
-        words = match.group(1).split()
-        if words == ["frame"]:
-            return str(frame())
-        if len(words) == 2 and words[0] == "value" and knob.node() is not None:
-            return str(knob.node()[words[1]].value())
-        raise RuntimeError(f"{knob.name()}: TCL error: invalid command name \"{words[0] if words else ''}\"")
-    if "$" in text:
-        raise RuntimeError(f"{knob.name()}: TCL error: can't read variable in {text[:40]!r}")
-    return re.sub(r"\[([^\[\]]*)\]", command, text)
+    """Nuke's TCL substitution (Tcl(n) rules 6-9): ``[command]`` for the commands the fake knows (``frame``,
+    ``value KNOB``), ``$variable`` for ``$gui``, and a backslash that makes the next character literal. An unknown
+    command or variable is an error, as in Nuke's TCL."""
+    out: List[str] = []
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text):
+            out.append({"n": "\n", "t": "\t"}.get(text[i + 1], text[i + 1]))
+            i += 2
+        elif c == "[":
+            end = text.find("]", i)
+            if end < 0:
+                raise RuntimeError(f"{knob.name()}: TCL error: missing close-bracket")
+            out.append(_tcl_command(text[i + 1:end].split(), knob))
+            i = end + 1
+        elif c == "$":
+            m = re.match(r"\$(\w*)", text[i:])
+            name = m.group(1) if m else ""
+            if name != "gui":
+                raise RuntimeError(f"{knob.name()}: TCL error: can't read \"{name}\": no such variable")
+            out.append("1" if env["gui"] else "0")
+            i += 1 + len(name)
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def _tcl_command(words: List[str], knob: Knob) -> str:
+    if words == ["frame"]:
+        return str(frame())
+    if len(words) == 2 and words[0] == "value" and knob.node() is not None:
+        return str(knob.node()[words[1]].value())
+    raise RuntimeError(f"{knob.name()}: TCL error: invalid command name \"{words[0] if words else ''}\"")
+
+
+_EXPRESSION_TOKEN = re.compile(r"\s*(\d+(?:\.\d+)?|frame\b|&&|\|\||>=|<=|==|!=|[<>()!])")
+
+
+def _expression_value(expression: str, knob: Knob) -> float:
+    """A knob expression's value (Foundry, nuke.expr: Nuke's expression parser, where ``frame`` is the frame
+    number; ``[...]`` embeds TCL; ``$gui`` is 1 in the GUI and 0 when rendering without it: Foundry support
+    article Q100349). The fake parses numbers, ``frame``, comparisons, ``&&``, ``||``, ``!`` and parentheses
+    after TCL substitution; anything else fails."""
+    text = _tcl_evaluate(expression, knob).rstrip()
+    python, pos = [], 0
+    while pos < len(text):
+        m = _EXPRESSION_TOKEN.match(text, pos)
+        if m is None:
+            raise RuntimeError(f"{knob.name()}: expression error near {text[pos:pos + 20]!r}")
+        tok = m.group(1)
+        python.append({"&&": " and ", "||": " or ", "!": " not ", "frame": str(frame())}.get(tok, tok))
+        pos = m.end()
+    try:
+        return float(eval("".join(python) or "0", {"__builtins__": {}}, {}))
+    except SyntaxError as exc:
+        raise RuntimeError(f"{knob.name()}: expression error in {expression!r}") from exc
 
 
 class File_Knob(String_Knob):
@@ -422,13 +486,16 @@ class _Image:
         # Nuke's bounding box (x, y, r, t): origin bottom-left, r and t exclusive; it may lie outside the format
         # (Foundry, NDK Developer Guide, "2D Architecture": Box / Format). Pixels are kept for the format only.
         self.bbox = bbox if bbox is not None else (0, 0, width, height)
+        self.texts: List[str] = []   # what Text2 nodes drew on this image, in order (the fake draws no glyphs)
 
     def get(self, channel: str) -> np.ndarray:
         plane = self.planes.get(channel)
         return plane if plane is not None else np.zeros((self.height, self.width), np.float32)
 
     def copy(self) -> "_Image":
-        return _Image(self.width, self.height, dict(self.planes), self.bbox)
+        image = _Image(self.width, self.height, dict(self.planes), self.bbox)
+        image.texts = list(self.texts)
+        return image
 
 
 _EXR_TO_NUKE = {"R": "rgba.red", "G": "rgba.green", "B": "rgba.blue", "A": "rgba.alpha", "Y": "rgba.red"}
@@ -557,9 +624,14 @@ class Node:
             return False
         while len(self._inputs) <= i:
             self._inputs.append(None)
+        changed = self.input(i) is not node
         self._inputs[i] = node
         while self._inputs and self._inputs[-1] is None:
             self._inputs.pop()
+        if changed:
+            # Foundry, Python API reference, nuke.addKnobChanged: knobChanged "is also called with dummy knobs
+            # when the control panel is opened or when the inputs to the node changes" (the knob "inputChange").
+            _knob_changed(self, Knob("inputChange"))
         return True
 
     def dependent(self) -> List["Node"]:
@@ -895,13 +967,15 @@ class Copy(Node):
         if self["disable"].value():
             return b
         a = self._input_image(1, frame_)
-        if (a.width, a.height) != (b.width, b.height):
-            raise RuntimeError(f"{self.fullName()}: inputs differ in size ({a.width}x{a.height} vs "
-                               f"{b.width}x{b.height})")
+        # Foundry, Nuke Reference Guide, Copy: it "replaces channels in the B input with channels from the A
+        # input", so the result is B's image in B's format; A's pixels are taken at the same coordinates (origin
+        # bottom-left), black where A has none. Inputs of different formats are not an error.
         for i in range(4):
             src, dst = self[f"from{i}"].value(), self[f"to{i}"].value()
             if src != "none" and dst != "none":
-                b.planes[dst] = a.get(src)
+                plane = np.zeros((b.height, b.width), np.float32)
+                _paste(plane, a.get(src), 0, b.height - a.height)
+                b.planes[dst] = plane
         return b
 
 
@@ -949,8 +1023,36 @@ class Premult(Node):
         return img
 
 
+class Text2(Node):
+    """Draws its ``message`` over the input (Foundry, Nuke User Guide, "Entering Text": the message field takes
+    text, Tcl expressions in square brackets such as ``[frame]``, and Tcl variables). The fake records the
+    evaluated text in the image's ``texts`` instead of drawing glyphs; disabled, it passes the input through."""
+
+    _class = "Text2"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.addKnob(Multiline_Eval_String_Knob("message", "message", ""))
+        self.addKnob(String_Knob("output", "output", "rgba"))
+        self.addKnob(Enumeration_Knob("xjustify", "justify", ["left", "center", "right", "justify"]))
+        self.addKnob(Enumeration_Knob("yjustify", "", ["top", "center", "bottom", "baseline"]))
+        self.addKnob(Double_Knob("global_font_scale", "global font scale"))
+        self["global_font_scale"]._value = 1.0
+
+    def _render(self, frame_: int) -> _Image:
+        img = self._input_image(0, frame_).copy()
+        global _frame
+        saved, _frame = _frame, frame_      # knobs are evaluated at the frame being rendered
+        try:
+            if not self["disable"].value():
+                img.texts.append(self["message"].value())
+        finally:
+            _frame = saved
+        return img
+
+
 _CLASSES: Dict[str, Callable[[], Node]] = {c._class: c for c in (
-    Group, Input, Output, Dot, NoOp, Constant, Read, Write, Copy, Crop, Premult)}
+    Group, Input, Output, Dot, NoOp, Constant, Read, Write, Copy, Crop, Premult, Text2)}
 
 _root = Root()
 _context: List[Group] = [_root]
@@ -1235,10 +1337,15 @@ def pluginPath() -> List[str]:
 
 def ui_set(knob: Knob, value: Any) -> None:
     """Fake only: the artist changes a knob in the panel; the node's knobChanged script runs (as in Nuke)."""
-    global _this_node, _this_knob
     knob.setValue(value)
-    node = knob.node()
-    script = node["knobChanged"].value() if node is not None else ""
+    if knob.node() is not None:
+        _knob_changed(knob.node(), knob)
+
+
+def _knob_changed(node: "Node", knob: Knob) -> None:
+    """Run ``node``'s knobChanged script with ``knob`` as nuke.thisKnob()."""
+    global _this_node, _this_knob
+    script = node["knobChanged"].value()
     if script:
         saved = (_this_node, _this_knob)
         _this_node, _this_knob = node, knob
@@ -1251,6 +1358,7 @@ def ui_set(knob: Knob, value: Any) -> None:
 def reset() -> None:
     """Fake only: a fresh, empty script (root, context, messages, menus, layers)."""
     global _root, _context, _this_node, _this_knob, _frame, cancel_at_progress
+    env["gui"] = True
     _root = Root()
     _context = [_root]
     _this_node = _this_knob = None
