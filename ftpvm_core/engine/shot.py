@@ -26,7 +26,7 @@ from ftpvm_core.engine.memory_bank import MemoryBank, select_memory
 from ftpvm_core.engine.settings import PASSES, ShotSettings
 from ftpvm_core.atomic import atomic_write_bytes
 from ftpvm_core.engine.store import atomic_write_json, read_json
-from ftpvm_core.errors import Cancelled, InvalidInput, NoKeyframe, ShotNotFound
+from ftpvm_core.errors import Cancelled, InvalidInput, NoKeyframe, ShotNotFound, StateLost
 from ftpvm_core.imaging.colour import ColourConverter
 from ftpvm_core.imaging.trimap import keyframe_trimap
 from ftpvm_core.model.precision import DTYPES
@@ -306,8 +306,14 @@ class Shot:
     # ------------------------------------------------------------------ matte
     def matte(self, frames: Iterable[tuple[int, np.ndarray]], passes: Iterable[str] = PASSES,
               premultiply: bool = False, cancel: threading.Event | None = None,
-              progress: Callable[[int, int | None], None] | None = None) -> Iterator[FrameResult]:
-        """Matte frames in the order given, carrying the recurrent state between consecutive frames."""
+              progress: Callable[[int, int | None], None] | None = None,
+              refetch: Callable[[int], np.ndarray] | None = None) -> Iterator[FrameResult]:
+        """Matte frames in the order given, carrying the recurrent state between consecutive frames.
+
+        A frame whose predecessor was matted in order is the in-order result, exactly. When the state before it is
+        no longer stored and cannot be replayed (the cache size limit evicted it, or it is damaged), ``refetch(frame)
+        -> plate`` is asked for the frames :class:`~ftpvm_core.errors.StateLost` names, which are matted again first;
+        without ``refetch`` that error is raised."""
         passes = tuple(passes)
         bad = [p for p in passes if p not in PASSES]
         if bad:
@@ -317,9 +323,9 @@ class Shot:
             if not self._keyframes:
                 raise NoKeyframe(f"shot {self.id!r} has no keyframe: add a trimap or roto on at least one frame")
         total = len(frames) if hasattr(frames, "__len__") else None  # type: ignore[arg-type]
-        return self._matte_iter(frames, passes, premultiply, cancel, progress, total)
+        return self._matte_iter(frames, passes, premultiply, cancel, progress, total, refetch)
 
-    def _matte_iter(self, frames, passes, premultiply, cancel, progress, total) -> Iterator[FrameResult]:
+    def _matte_iter(self, frames, passes, premultiply, cancel, progress, total, refetch) -> Iterator[FrameResult]:
         carry = None
         for done, (frame, image) in enumerate(frames):
             if cancel is not None and cancel.is_set():
@@ -332,11 +338,40 @@ class Shot:
                 if not self._keyframes:
                     raise NoKeyframe(f"shot {self.id!r} lost its last keyframe while matting")
                 loop = self._loop
-                result, carry = loop.one_frame(frame, image, input_hash, carry)
+                result, carry = self._one_frame(loop, frame, image, input_hash, carry, refetch)
             self._store.flush()  # the frame's state, input and index entry are on disk before it is answered
             yield loop.finish(result, image, passes, premultiply)
             if progress is not None:
                 progress(done + 1, total)
+
+
+    def _one_frame(self, loop: MatteLoop, frame: int, image: np.ndarray, input_hash: str, carry,
+                   refetch: Callable[[int], np.ndarray] | None):
+        """``loop.one_frame``; on ``StateLost`` the named frames are read with ``refetch`` and matted first
+        (a bounded number of rounds), then ``frame`` again (lock held)."""
+        todo: list[tuple[int, np.ndarray | None]] = [(frame, image)]
+        rounds = 0
+        while True:
+            f, img = todo[-1]
+            if img is None:
+                img = self._check_image(refetch(f), f"frame {f} (read again)")  # type: ignore[misc]
+            try:
+                result, carry = loop.one_frame(f, img, input_hash if f == frame else image_hash(img), carry)
+            except StateLost as lost:
+                if refetch is None or rounds >= REFETCH_ROUNDS:
+                    raise
+                rounds += 1
+                todo[-1] = (f, img)
+                todo.extend((g, None) for g in reversed(lost.frames))  # the first of them on top
+                carry = None
+                continue
+            todo.pop()
+            if not todo:
+                return result, carry
+
+
+#: How many times one requested frame may ask ``refetch`` for lost frames before ``StateLost`` is raised.
+REFETCH_ROUNDS = 4
 
 
 def return_freed_memory() -> None:
