@@ -110,6 +110,9 @@ class MatteStream:
         self.done = 0
         self.began = time.monotonic()
         self.key = f"matte:{id(self)}"
+        #: (frame, frames to send again before it) of the last frame whose earlier state was lost; the frame right
+        #: after it in this stream fails the same way instead of starting a warm-up (see ``_submit``)
+        self.lost: Optional[Tuple[int, List[int]]] = None
         self.shm = ShmSession(service.shm.enabled)
 
     # -- reader thread -----------------------------------------------------------------
@@ -236,8 +239,20 @@ class MatteStream:
         frame, plate = item.frame, [item.image]  # the job lets go of the plate (maybe shared memory) when it ran
 
         def job(job_cancel: threading.Event) -> Any:
+            from ftpvm_core.errors import StateLost
+
             started = time.monotonic()
-            results = list(shot.matte([(frame, plate.pop())], passes=passes, cancel=job_cancel))
+            lost = self.lost
+            if lost is not None and frame == lost[0] + 1:  # its predecessor was not matted: nothing to continue
+                plate.clear()
+                self.lost = (frame, lost[1] + [lost[0]])
+                raise StateLost(frame, self.lost[1])
+            try:
+                results = list(shot.matte([(frame, plate.pop())], passes=passes, cancel=job_cancel))
+            except StateLost as exc:
+                self.lost = (frame, exc.frames)
+                raise
+            self.lost = None
             return results[0], time.monotonic() - started
 
         deadline = deadline_of(self.context)
@@ -267,6 +282,10 @@ class MatteStream:
         except Exception as exc:  # noqa: BLE001 - this frame fails; the stream goes on
             code, message, _ = status_of(exc)
             header.status.code, header.status.message = code.value[0], message
+            from ftpvm_core.errors import StateLost
+
+            if isinstance(exc, StateLost):
+                header.status.resend_frames.extend(exc.frames)
             del header.passes[:]
             payload = b""
             self.service.counters.error(shot_id)
