@@ -172,3 +172,43 @@ def test_refusals_never_show_resolved_server_paths(tmp_path):
         with guard.open_readable(str(root / "link" / "plate.exr"), "plate"):
             pass
     assert "hidden-place" not in info.value.message and str(root / "link" / "plate.exr") in info.value.message
+
+
+class _FakeContext:
+    def __init__(self):
+        self.cancelled = threading.Event()
+
+    def cancel(self):
+        self.cancelled.set()
+
+
+@pytest.mark.parametrize("limit", ["idle", "total"])
+def test_the_watchdog_closes_streams_with_deadline_exceeded_naming_the_limit_and_its_flag(limit):
+    from ftpvm_server.calls import StreamExpired, Watchdog, _Watched
+
+    stop = threading.Event()
+
+    def client():  # idle: one message, then silence; total: a message every 20 ms, for ever
+        yield "start"
+        while not stop.is_set():
+            if limit == "idle":
+                stop.wait(30)
+            else:
+                stop.wait(0.02)
+                yield "more"
+    watchdog = Watchdog(idle_s=0.3 if limit == "idle" else 60, total_s=60 if limit == "idle" else 0.5, period=0.05)
+    call = _Watched("/ftpvm.v1.Matting/Matte", _FakeContext())
+    watchdog.add(call)
+    got = []
+    try:
+        with pytest.raises(StreamExpired) as info:
+            for message in call.requests(client()):
+                got.append(message)
+    finally:
+        stop.set()
+        call.done.set()
+        watchdog.close()
+    assert info.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
+    flag = "--stream-idle-timeout" if limit == "idle" else "--stream-max-seconds"
+    assert flag in info.value.message and "the server closed this call" in info.value.message
+    assert got[0] == "start" and not call.context.cancelled.is_set()  # closed with a status, not a plain cancel
