@@ -250,6 +250,7 @@ def serve(args: argparse.Namespace) -> int:
 
     began = time.monotonic()
     engine = build_engine(args, device)
+    remove_stale_files()
     scheduler = Scheduler(max_queue=limits.max_queue, on_oom=free_device_memory,
                           decode_budget_bytes=limits.decode_budget_bytes)
     if not args.no_warmup:
@@ -310,6 +311,18 @@ def serve(args: argparse.Namespace) -> int:
     service.shm.close()
     log.info("stopped; state flushed")
     return 0
+
+
+def remove_stale_files() -> None:
+    """Temp files and shared-memory probes of earlier servers that no live process owns (see
+    ``ftpvm_core.engine.images.remove_stale_temp_files`` and ``shm.remove_stale_probes``)."""
+    from ftpvm_core.engine.images import remove_stale_temp_files
+
+    from .shm import remove_stale_probes
+
+    removed = remove_stale_temp_files() + remove_stale_probes()
+    if removed:
+        log.info("removed %d stale temp file(s) of earlier servers: %s", len(removed), ", ".join(removed[:5]))
 
 
 def free_device_memory() -> None:

@@ -212,3 +212,18 @@ def test_the_watchdog_closes_streams_with_deadline_exceeded_naming_the_limit_and
     flag = "--stream-idle-timeout" if limit == "idle" else "--stream-max-seconds"
     assert flag in info.value.message and "the server closed this call" in info.value.message
     assert got[0] == "start" and not call.context.cancelled.is_set()  # closed with a status, not a plain cancel
+
+
+def test_shared_memory_probes_of_dead_servers_are_removed(tmp_path):
+    import subprocess
+    import sys
+
+    from ftpvm_server.shm import remove_stale_probes
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    dead, live = f"ftpvm_probe_{child.pid:x}_0badc0de", f"ftpvm_probe_{os.getpid():x}_600dc0de"
+    for name in (dead, live, "ftpvm_1234_abcd"):  # the last: a client's segment, not ours to judge
+        (tmp_path / name).write_bytes(b"\0" * 16)
+    assert remove_stale_probes(str(tmp_path)) == [str(tmp_path / dead)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live, "ftpvm_1234_abcd"])
