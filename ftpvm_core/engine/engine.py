@@ -15,7 +15,7 @@ from ftpvm_core.engine.context import ShotContext
 from ftpvm_core.engine.inventory import ShotSummary
 from ftpvm_core.engine.settings import PASSES, ShotSettings, settings_schema
 from ftpvm_core.engine.shot import SHOT_SCHEMA, Shot, return_freed_memory
-from ftpvm_core.engine.store import Store, atomic_write_json, read_json
+from ftpvm_core.engine.store import Store, atomic_write_json
 from ftpvm_core.errors import InvalidInput, ShotConflict, ShotNotFound, StateError
 from ftpvm_core.imaging.colour import resolve_colorspace
 from ftpvm_core.model.precision import resolve_precision
@@ -197,14 +197,7 @@ class Engine:
             return shot
 
     def _read_meta(self, shot_id: str) -> dict:
-        path = self.store.shot_dir(shot_id) / "shot.json"
-        try:
-            meta = read_json(path)
-        except FileNotFoundError:
-            raise ShotNotFound(f"no shot {shot_id!r} in {self.store.root}") from None
-        except (OSError, ValueError):
-            raise StateError(f"shot {shot_id!r}: its record (shot.json in the state directory) is damaged; delete "
-                             f"the shot and open it again") from None
+        meta = inventory.read_shot_record(self.store, shot_id)
         if meta.get("schema") != SHOT_SCHEMA:
             raise StateError(f"shot {shot_id!r} has schema {meta.get('schema')}, this engine reads {SHOT_SCHEMA}")
         return meta

@@ -22,10 +22,11 @@ from ftpvm_core.engine.caches import ShotCaches
 from ftpvm_core.engine.chain import ChainIndex, image_hash, sha1
 from ftpvm_core.engine.context import ShotContext
 from ftpvm_core.engine.matting import FrameResult, MatteLoop, frame_tensor, model_input
+from ftpvm_core.engine.inventory import read_shot_record
 from ftpvm_core.engine.memory_bank import MemoryBank, select_memory
 from ftpvm_core.engine.settings import PASSES, ShotSettings
 from ftpvm_core.atomic import atomic_write_bytes
-from ftpvm_core.engine.store import atomic_write_json, read_json
+from ftpvm_core.engine.store import atomic_write_json
 from ftpvm_core.errors import Cancelled, InvalidInput, NoKeyframe, ShotNotFound, StateLost
 from ftpvm_core.imaging.colour import ColourConverter
 from ftpvm_core.imaging.trimap import keyframe_trimap
@@ -113,7 +114,7 @@ class Shot:
         except OSError:
             raise ShotNotFound(f"shot {self.id!r} was deleted") from None
         if (st.st_mtime_ns, st.st_size, st.st_ino) != self._stamp:
-            self._apply_meta(read_json(self._meta_path))
+            self._apply_meta(read_shot_record(self._store, self.id))
 
     def _keyframes_changed(self, frame: int) -> None:
         self._chain.invalidate()

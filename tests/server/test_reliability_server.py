@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import grpc
 import numpy as np
@@ -238,5 +239,16 @@ def test_a_truncated_shot_record_is_a_clear_error_without_server_paths_and_can_b
         stub = pb_grpc.MattingStub(channel)
         with pytest.raises(grpc.RpcError) as info:
             stub.GetShot(pb.ShotRef(shot_id="torn"), timeout=10)
-        assert "is damaged; delete the shot" in info.value.details() and state not in info.value.details()
+        assert info.value.code() == grpc.StatusCode.DATA_LOSS
+        assert "is damaged" in info.value.details() and "delete the shot (DeleteShot" in info.value.details()
+        assert state not in info.value.details()
+        listed = {s.shot_id: s for s in stub.ListShots(pb.ListShotsRequest(), timeout=10).shots}
+        # what --max-shots counts is what ListShots shows: every shot record, the damaged one with why
+        on_disk = {p.name for p in (Path(state) / "shots").iterdir() if (p / "shot.json").is_file()}
+        assert set(listed) == on_disk and "torn" in listed
+        assert "is damaged" in listed["torn"].damaged and state not in listed["torn"].damaged
+        assert not any(s.damaged for i, s in listed.items() if i != "torn")
         assert stub.DeleteShot(pb.ShotRef(shot_id="torn"), timeout=10).deleted
+        assert "torn" not in {s.shot_id for s in stub.ListShots(pb.ListShotsRequest(), timeout=10).shots}
+    with Client(tight.address) as client:  # and it can be opened again
+        assert client.open_shot("torn", 96, 64, COLORSPACE).keyframes() == []
