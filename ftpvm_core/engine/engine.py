@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
@@ -206,8 +207,22 @@ class Engine:
         shot = self._shots.get(shot_id)
         if shot is None:
             shot = self._shots[shot_id] = Shot(self._context, meta)
+        shot.touch()
         self._keep_hot(shot_id)
         return shot
+
+    def release_idle(self, idle_s: float, now: float | None = None) -> list[str]:
+        """Release the RAM caches of shots unused for ``idle_s`` seconds (``now``: a ``time.monotonic()`` value);
+        returns their ids. Their disk copies stay, so their next frames load or replay them exactly."""
+        now = time.monotonic() if now is None else now
+        with self._guard:
+            idle = [(i, s) for i, s in self._shots.items() if s.last_used is not None and now - s.last_used >= idle_s]
+            for shot_id, shot in idle:
+                self._hot.pop(shot_id, None)
+                shot.release_ram()
+        if idle:
+            return_freed_memory()
+        return [i for i, _ in idle]
 
     def _keep_hot(self, shot_id: str) -> None:
         """``shot_id`` was just used: only the ``HOT_SHOTS`` most recent shots keep their RAM caches, so the

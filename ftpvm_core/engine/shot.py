@@ -11,6 +11,7 @@ import io
 import json
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -68,6 +69,8 @@ class Shot:
         self._chain = ChainIndex(self._store, self._dir / "index.json", self._key)
         self._kf_tensors: dict[int, tuple[str, torch.Tensor, torch.Tensor]] = {}
         self._stamp: tuple | None = None
+        #: ``time.monotonic()`` of the last use since the RAM caches were last released (None: nothing held)
+        self.last_used: float | None = time.monotonic()
         self._apply_meta(meta)
 
     # ------------------------------------------------------------------ metadata
@@ -120,6 +123,10 @@ class Shot:
         self._chain.invalidate()
         self._kf_tensors.pop(frame, None)
 
+    def touch(self) -> None:
+        """The shot is in use (its RAM caches may fill): an idle timer counts from now."""
+        self.last_used = time.monotonic()
+
     def release_ram(self) -> None:
         """Drop this shot's RAM copies (recurrent states, inputs, keyframe tensors, encoded memory); the disk
         copies stay, so the next frame loads or replays them exactly."""
@@ -127,6 +134,7 @@ class Shot:
             self.caches.clear_ram()
             self._kf_tensors.clear()
             self.memory_bank.forget_unused(set())
+            self.last_used = None
 
     # ------------------------------------------------------------------ keyframes
     def _check_frame(self, frame) -> int:
@@ -251,7 +259,7 @@ class Shot:
     def reset_cache(self) -> None:
         """Forget recurrent states, stored inputs and results (keyframes and memory stay)."""
         with self._lock.hold():
-            self.caches.clear_ram()
+            self.release_ram()
             self._chain.clear()
             self._store.clear_cache(self.id)
             return_freed_memory()
@@ -334,6 +342,7 @@ class Shot:
             frame = self._check_frame(frame)
             image = self._check_image(image, f"frame {frame}")
             input_hash = image_hash(image)
+            self.touch()
             with self._lock.hold():
                 self._refresh()
                 if not self._keyframes:
