@@ -227,3 +227,79 @@ def test_shared_memory_probes_of_dead_servers_are_removed(tmp_path):
         (tmp_path / name).write_bytes(b"\0" * 16)
     assert remove_stale_probes(str(tmp_path)) == [str(tmp_path / dead)]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live, "ftpvm_1234_abcd"])
+
+
+class _BlockedShot:
+    """A shot whose matte waits for ``go``: decoded frames pile up in the stream meanwhile."""
+
+    id, width, height = "queued", 64, 48
+
+    def __init__(self):
+        self.go = threading.Event()
+
+    def keyframes(self):
+        return [0]
+
+    def matte(self, frames, passes, cancel):
+        from types import SimpleNamespace
+
+        self.go.wait(30)
+        (frame, plate), = frames
+        return [SimpleNamespace(frame=frame, alpha=plate[:, :, 0].copy(), from_cache=False)]
+
+
+class _StreamContext:
+    def time_remaining(self):
+        return None
+
+    def add_callback(self, callback):
+        return True
+
+    def is_active(self):
+        return True
+
+
+def test_decoded_frames_queued_in_a_stream_count_toward_the_decode_budget():
+    from types import SimpleNamespace
+
+    from ftpvm_server.counters import Counters
+    from ftpvm_server.payloads import estimate
+    from ftpvm_server.scheduler import Scheduler
+    from ftpvm_server.shm import ShmHost
+    from ftpvm_server.stream import MatteStream
+    from ftpvm_wire.planes import raw_header
+
+    shot = _BlockedShot()
+    plate = np.random.default_rng(0).random((48, 64, 3), dtype=np.float32)
+    header, payload = raw_header(plate, pb.ENCODING_RAW_F32)
+    limits = Limits()
+    decoding = estimate(header, (64, 48), limits)  # what one frame holds while it is decoded
+    scheduler = Scheduler(decode_budget_bytes=decoding + 2 * plate.nbytes)
+    budget = scheduler.decode_budget
+    service = SimpleNamespace(limits=limits, guard=PathGuard([]), scheduler=scheduler, counters=Counters(),
+                              temp_dir=None, shm=ShmHost(enabled=False), get_shot=lambda shot_id: shot)
+    messages = [pb.MatteRequest(start=pb.MatteStart(shot_id="queued", passes=[pb.PASS_ALPHA],
+                                                    result_encoding=pb.ENCODING_RAW_F32))]
+    for f in range(8):
+        h = pb.ImageHeader()
+        h.CopyFrom(header)
+        h.data = payload
+        messages.append(pb.MatteRequest(frame=pb.FrameHeader(frame=f, plate=h)))
+    stream = MatteStream(service, Peekable(iter(messages)), _StreamContext())
+    answers = []
+    runner = threading.Thread(target=lambda: answers.extend(
+        m.result for m in stream.run() if m.WhichOneof("kind") == "result"))
+    runner.start()
+    try:
+        for _ in range(300):  # the engine holds frame 0: the reader fills the budget, then waits for room
+            if budget.waiting:
+                break
+            threading.Event().wait(0.05)
+        assert budget.waiting == 1, "the reader never waited: queued frames are not counted"
+        assert budget.used == 3 * plate.nbytes <= budget.total  # three decoded frames held, a fourth waits
+    finally:
+        shot.go.set()
+        runner.join(60)
+    assert [a.frame for a in answers] == list(range(8)) and all(a.status.code == 0 for a in answers)
+    assert budget.used == 0  # every frame's share was given back once the engine had it
+    scheduler.close()
