@@ -72,9 +72,10 @@ def flush_cost(frames: int = 8) -> None:
         print(f"320x192 CPU, {label}: {per * 1e3:.0f} ms per frame")
 
 
-def lost_state(frames: int = 16) -> None:
+def lost_state(frames: int = 13) -> None:
     """A shot whose stored inputs were evicted after its RAM went: the next frame names the frames since the last
-    checkpoint, and matting it with them read again costs their replay."""
+    checkpoint (every 8 frames; 13 frames leave 5 after it), and matting it with them read again costs their
+    replay."""
     import torch
 
     torch.set_num_threads(1)

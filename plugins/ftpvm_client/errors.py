@@ -53,10 +53,6 @@ class FailedPrecondition(FTPVMError):
         self.resend_frames = tuple(resend_frames)
 
 
-class DataLoss(FTPVMError):
-    """The server's record of the shot is damaged: delete the shot and open it again."""
-
-    code = grpc.StatusCode.DATA_LOSS
 
 
 class AlreadyExists(FTPVMError):
@@ -110,6 +106,12 @@ class ServerError(FTPVMError):
     """The server failed unexpectedly (INTERNAL, UNKNOWN, ...); its log has the details."""
 
     code = grpc.StatusCode.INTERNAL
+
+
+class DataLoss(ServerError):
+    """The server's record of the shot is damaged (DATA_LOSS): delete the shot and open it again."""
+
+    code = grpc.StatusCode.DATA_LOSS
 
 
 _BY_CODE = {cls.code: cls for cls in (
