@@ -34,3 +34,25 @@ class Cancelled(EngineError):
 
 class StateError(EngineError):
     """The state directory cannot be used (permissions, disk full, unreadable files)."""
+
+
+class ShotDamaged(StateError):
+    """A shot's record (``shot.json``) cannot be read: the shot must be deleted and opened again."""
+
+
+class StateLost(EngineError):
+    """The recurrent state before ``frame`` is no longer stored (evicted by the cache size limit, or damaged) and
+    cannot be replayed from what is stored: send ``frames`` again, in order, then ``frame``, for the exact result."""
+
+    def __init__(self, frame: int, frames: list[int]):
+        self.frame, self.frames = int(frame), [int(f) for f in frames]
+        super().__init__(f"the recurrent state before frame {frame} is no longer stored (evicted by the cache size "
+                         f"limit, or damaged); send frame(s) {_span(self.frames)} again, in order, then frame {frame}, "
+                         f"for the same result as an uninterrupted run")
+
+
+def _span(frames: list[int]) -> str:
+    """``4-11`` for a run of consecutive frames, else a comma list."""
+    if frames and frames == list(range(frames[0], frames[-1] + 1)) and len(frames) > 1:
+        return f"{frames[0]}-{frames[-1]}"
+    return ",".join(map(str, frames))

@@ -5,6 +5,7 @@ import argparse
 import hashlib
 import os
 import re
+from typing import TYPE_CHECKING
 
 from ftpvm_wire.sequences import canonical, format_frames, is_sequence, sequence_stem
 from ftpvm_wire.shots import shot_id_from
@@ -12,6 +13,9 @@ from ftpvm_wire.shots import shot_id_from
 from .console import info, progress, warning
 from .errors import CLIError
 from .outputs import Outputs, check_folder, plan_outputs
+
+if TYPE_CHECKING:
+    import numpy as np
 
 EXAMPLE = """examples:
   ftpvm matte plate.%04d.exr --keyframe 1001=trimap.1001.exr --colorspace ACEScg --out matte.####.exr
@@ -278,7 +282,13 @@ def _run(args: argparse.Namespace) -> int:
         try:
             with progress(total=len(source.frames), desc=f"matte {shot.id}", unit="frame") as bar:
                 frames = ((f, source.read(f)) for f in source.frames)
-                for res in shot.matte(frames, passes=passes, premultiply=args.premultiply):
+                whole = []  # the whole sequence, opened only if the engine asks for frames before the range
+
+                def refetch(frame: int) -> "np.ndarray":
+                    if not whole:
+                        whole.append(open_source(args.sequence, layer=args.layer, allow_gaps=True))
+                    return whole[0].read(frame)
+                for res in shot.matte(frames, passes=passes, premultiply=args.premultiply, refetch=refetch):
                     outputs.write(res.frame, res.alpha, res.trimap, res.foreground, args.foreground, meta)
                     outputs.add_preview(res.foreground, res.alpha, args.premultiply)
                     cached += res.from_cache

@@ -106,7 +106,7 @@ def _list(args: argparse.Namespace) -> int:
     print(f"{'SHOT':<{width}}  {'SIZE':>10}  {'CHANGED':<16}  KEYFRAMES")
     for s in shots:
         print(f"{s.id:<{width}}  {human_size(s.size_bytes):>10}  {_when(s.modified):<16}  "
-              f"{','.join(map(str, s.keyframes)) or '-'}")
+              f"{'DAMAGED (ftpvm shots rm it)' if s.damaged else ','.join(map(str, s.keyframes)) or '-'}")
     info(f"{len(shots)} shot(s), {human_size(sum(s.size_bytes for s in shots))} in {store.root}")
     return 0
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
@@ -15,7 +16,7 @@ from ftpvm_core.engine.context import ShotContext
 from ftpvm_core.engine.inventory import ShotSummary
 from ftpvm_core.engine.settings import PASSES, ShotSettings, settings_schema
 from ftpvm_core.engine.shot import SHOT_SCHEMA, Shot, return_freed_memory
-from ftpvm_core.engine.store import Store, atomic_write_json, read_json
+from ftpvm_core.engine.store import Store, atomic_write_json
 from ftpvm_core.errors import InvalidInput, ShotConflict, ShotNotFound, StateError
 from ftpvm_core.imaging.colour import resolve_colorspace
 from ftpvm_core.model.precision import resolve_precision
@@ -197,14 +198,7 @@ class Engine:
             return shot
 
     def _read_meta(self, shot_id: str) -> dict:
-        path = self.store.shot_dir(shot_id) / "shot.json"
-        try:
-            meta = read_json(path)
-        except FileNotFoundError:
-            raise ShotNotFound(f"no shot {shot_id!r} in {self.store.root}") from None
-        except (OSError, ValueError):
-            raise StateError(f"shot {shot_id!r}: its record (shot.json in the state directory) is damaged; delete "
-                             f"the shot and open it again") from None
+        meta = inventory.read_shot_record(self.store, shot_id)
         if meta.get("schema") != SHOT_SCHEMA:
             raise StateError(f"shot {shot_id!r} has schema {meta.get('schema')}, this engine reads {SHOT_SCHEMA}")
         return meta
@@ -213,8 +207,22 @@ class Engine:
         shot = self._shots.get(shot_id)
         if shot is None:
             shot = self._shots[shot_id] = Shot(self._context, meta)
+        shot.touch()
         self._keep_hot(shot_id)
         return shot
+
+    def release_idle(self, idle_s: float, now: float | None = None) -> list[str]:
+        """Release the RAM caches of shots unused for ``idle_s`` seconds (``now``: a ``time.monotonic()`` value);
+        returns their ids. Their disk copies stay, so their next frames load or replay them exactly."""
+        now = time.monotonic() if now is None else now
+        with self._guard:
+            idle = [(i, s) for i, s in self._shots.items() if s.last_used is not None and now - s.last_used >= idle_s]
+            for shot_id, shot in idle:
+                self._hot.pop(shot_id, None)
+                shot.release_ram()
+        if idle:
+            return_freed_memory()
+        return [i for i, _ in idle]
 
     def _keep_hot(self, shot_id: str) -> None:
         """``shot_id`` was just used: only the ``HOT_SHOTS`` most recent shots keep their RAM caches, so the

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 
 from ftpvm_core.engine.store import Store, read_json
-from ftpvm_core.errors import InvalidInput, ShotNotFound, StateError
+from ftpvm_core.errors import InvalidInput, ShotDamaged, ShotNotFound
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,8 @@ class ShotSummary:
     size_bytes: int
     modified: float
     settings: dict = field(default_factory=dict)
+    #: why the shot's record cannot be read ("" when it can); such a shot has no frame size or keyframes
+    damaged: str = ""
 
 
 def _walk_size(folder: str) -> tuple[int, float]:
@@ -43,16 +45,30 @@ def _walk_size(folder: str) -> tuple[int, float]:
 def summary(store: Store, shot_id: str) -> ShotSummary:
     """The shot's summary; ShotNotFound when it is not in ``store``."""
     folder = store.shot_dir(shot_id)
-    try:
-        meta = read_json(folder / "shot.json")
-    except FileNotFoundError:
-        raise ShotNotFound(f"no shot {shot_id!r} in {store.root}") from None
-    except (OSError, ValueError) as exc:
-        raise StateError(f"shot {shot_id!r}: unreadable {folder / 'shot.json'}: {exc}") from None
+    meta = read_shot_record(store, shot_id)
     size, modified = _walk_size(str(folder))
     keyframes = {int(k): v.get("source", "?") for k, v in meta.get("keyframes", {}).items()}
     return ShotSummary(shot_id, int(meta["width"]), int(meta["height"]), meta["colorspace"],
                        dict(sorted(keyframes.items())), size, modified, dict(meta.get("settings", {})))
+
+
+#: Fields every ``shot.json`` has; a record without them is damaged.
+RECORD_FIELDS = {"id": str, "width": int, "height": int, "colorspace": str, "settings": dict, "keyframes": dict}
+
+
+def read_shot_record(store: Store, shot_id: str) -> dict:
+    """The shot's ``shot.json``: ShotNotFound when there is none, ShotDamaged (no server path in the message)
+    when it cannot be read or lacks a field."""
+    try:
+        meta = read_json(store.shot_dir(shot_id) / "shot.json")
+    except FileNotFoundError:
+        raise ShotNotFound(f"no shot {shot_id!r} in the state directory") from None
+    except (OSError, ValueError):
+        meta = None
+    if not isinstance(meta, dict) or any(not isinstance(meta.get(k), t) for k, t in RECORD_FIELDS.items()):
+        raise ShotDamaged(f"shot {shot_id!r} is damaged: its record (shot.json in the state directory) cannot be "
+                          f"read; delete the shot (DeleteShot, or ftpvm shots rm) and open it again")
+    return meta
 
 
 def summaries(store: Store) -> list[ShotSummary]:
@@ -63,6 +79,9 @@ def summaries(store: Store) -> list[ShotSummary]:
             out.append(summary(store, shot_id))
         except ShotNotFound:
             continue
+        except ShotDamaged as exc:  # listed (it counts and can be removed), with why it cannot be used
+            size, modified = _walk_size(str(store.shot_dir(shot_id)))
+            out.append(ShotSummary(shot_id, 0, 0, "", {}, size, modified, damaged=str(exc)))
     return out
 
 
@@ -108,4 +127,5 @@ def prune(store: Store, older_than_s: float | None = None, max_total_bytes: int 
     return chosen
 
 
-__all__ = ["ShotSummary", "prune", "remove", "select_prune", "summaries", "summary"]
+__all__ = ["RECORD_FIELDS", "ShotSummary", "prune", "read_shot_record", "remove", "select_prune", "summaries",
+           "summary"]

@@ -1,9 +1,13 @@
 """The matte loop of a shot: one frame at a time through the model-layer streaming step, states carried by chain.
 
 For each frame: reuse a cached result if its chain key has one, else find the state before it (carried from the
-previous frame, cached, replayed from stored inputs, or a fresh chain) and run
+previous frame, cached, or replayed exactly from the last stored state through the stored inputs) and run
 :class:`ftpvm_core.model.streaming.StreamingStep`. A keyframe frame reads only its own memory and its matte
 follows the artist's trimap; with ``self_memory_every`` the predicted trimap joins the memory every N frames.
+
+No silent fallback: a frame whose predecessor was processed in order under the current keyframes and settings gets
+the in-order result or :class:`~ftpvm_core.errors.StateLost` naming the frames to send again. A warm-up (a short
+fresh chain) is run only for random access: a frame whose predecessor was never processed under them.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from ftpvm_core.engine.caches import ChainState, Passes, ShotCaches
 from ftpvm_core.engine.chain import FRESH, ChainIndex, KeyFn
 from ftpvm_core.engine.memory_bank import select_memory
 from ftpvm_core.engine.settings import ShotSettings
+from ftpvm_core.errors import StateLost
 from ftpvm_core.imaging.colour import ColourConverter
 from ftpvm_core.imaging.colour_torch import baked
 from ftpvm_core.imaging.foreground import estimate_foreground_torch
@@ -49,8 +54,12 @@ class Keyframes(Protocol):
     def inputs(self, frame: int) -> tuple[torch.Tensor, torch.Tensor]: ...
 
 
-class Unrecoverable(Exception):
-    """The state before a frame can be neither loaded nor replayed."""
+class _Missing(Exception):
+    """Stored inputs from frame ``first`` on are gone: the state after them cannot be replayed."""
+
+    def __init__(self, first: int):
+        super().__init__(first)
+        self.first = first
 
 
 def model_input(colour: ColourConverter, image: np.ndarray, device: torch.device | None = None) -> torch.Tensor:
@@ -103,8 +112,6 @@ class MatteLoop:
         self.warmup_frames = warmup_frames
         self.state_every = state_every
         self.state_dtype = state_dtype
-        #: the longest replay :meth:`materialize` may need: back to the last checkpoint, or a warm-up
-        self.max_replay = max(warmup_frames, state_every)
 
     # ------------------------------------------------------------------ one frame through the network
     def compute(self, frame: int, x16: torch.Tensor, state: ChainState | None, key: str, prev: str,
@@ -142,17 +149,19 @@ class MatteLoop:
         return passes, new_state
 
     def materialize(self, frame: int, key: str) -> ChainState | None:
-        """The state after ``frame`` under chain ``key``: from RAM/disk or replayed from stored inputs."""
+        """The state after ``frame`` under chain ``key``: from RAM or disk, or replayed exactly from the last stored
+        state through the stored inputs after it. ``_Missing(first)`` when an input from frame ``first`` on is
+        gone: those frames must be sent again."""
         if key == FRESH:
             return None
         st = self.caches.load_state(key)
         if st is not None:
             return st
         steps, m, k = [], frame, key
-        while True:
+        while True:  # back along the chain to the last state that is still stored, or its start
             e = self.chain.entry(m)
-            if e is None or e["key"] != k or len(steps) >= self.max_replay:
-                raise Unrecoverable
+            if e is None or e["key"] != k:
+                raise _Missing(m + 1 if not steps else m)
             steps.append((m, e["input"], k, e["prev"]))
             if e["prev"] == FRESH:
                 st = None
@@ -161,17 +170,26 @@ class MatteLoop:
             if st is not None:
                 break
             m, k = m - 1, e["prev"]
-        for m, input_hash, k, prev in reversed(steps):
+        steps.reverse()
+        gone = [m for m, input_hash, _, _ in steps if not self.caches.has_input(self.input_name(input_hash))]
+        if gone:
+            raise _Missing(gone[0])
+        for m, input_hash, k, prev in steps:
             x16 = self.caches.load_input(self.input_name(input_hash))
-            if x16 is None:
-                raise Unrecoverable
+            if x16 is None:  # listed but unreadable (dropped now): this frame and the ones after it
+                raise _Missing(m)
             passes, st = self.compute(m, x16, st, k, prev, input_hash)
             self.caches.save_result(k, passes)
         return st
 
     # ------------------------------------------------------------------ the loop's step
     def one_frame(self, frame: int, image: np.ndarray, input_hash: str, carry):
-        """((frame, passes, from_cache), new carry); ``carry`` = (frame, key, state) of the previous frame."""
+        """((frame, passes, from_cache), new carry); ``carry`` = (frame, key, state) of the previous frame.
+
+        When the index holds a valid key for ``frame - 1`` the result is the in-order one, exactly, or
+        :class:`StateLost` names the frames to send again; never a warm-up. Only a frame whose predecessor was never
+        processed under the current keyframes and settings (random access) gets the documented warm-up.
+        """
         prev, prev_state = None, None
         if carry is not None and carry[0] == frame - 1:
             prev, prev_state = carry[1], carry[2]
@@ -180,26 +198,41 @@ class MatteLoop:
                 prev, prev_state = None, None  # keyframes changed under us
         if prev is None:
             prev = self.chain.valid_key(frame - 1)
-        attempts: list[str | None] = ([prev] if prev is not None else []) + [None, FRESH]  # None = warm-up
-        while True:
-            prev = attempts.pop(0)
-            if prev is None:
-                prev, _ = self.chain.warmup_chain(frame, self.warmup_frames,
-                                                  lambda h: self.caches.has_input(self.input_name(h)))
-            key = self.key(prev, input_hash, frame)
-            cached = self.caches.load_result(key)
-            if cached is not None:
-                self.chain.record(frame, key, prev, input_hash)
-                return (frame, cached, True), (frame, key, None)
+        if prev is None:
+            return self._random_access(frame, image, input_hash)
+        try:
+            return self._after(frame, image, input_hash, prev, prev_state)
+        except _Missing as missing:
+            raise StateLost(frame, list(range(missing.first, frame))) from None
+
+    def _after(self, frame: int, image: np.ndarray, input_hash: str, prev: str, prev_state: ChainState | None):
+        """``frame`` continuing the chain whose key before it is ``prev``."""
+        key = self.key(prev, input_hash, frame)
+        cached = self.caches.load_result(key)
+        if cached is not None:
+            name = self.input_name(input_hash)
+            if not self.caches.has_input(name):  # keep what a later replay through this frame needs
+                self.caches.save_input(name, model_input(self.colour, image, on_device(self.step.device)).cpu())
+            self.chain.record(frame, key, prev, input_hash)
+            return (frame, cached, True), (frame, key, None)
+        state = prev_state if prev_state is not None else self.materialize(frame - 1, prev)
+        x16 = model_input(self.colour, image, on_device(self.step.device))
+        passes, new_state = self.compute(frame, x16, state, key, prev, input_hash)
+        self.caches.save_result(key, passes)
+        return (frame, passes, False), (frame, key, new_state)
+
+    def _random_access(self, frame: int, image: np.ndarray, input_hash: str):
+        """The documented warm-up: a fresh chain over the kept inputs of up to ``warmup_frames`` frames before
+        ``frame`` (none kept: a fresh chain at ``frame``). An input found damaged is dropped and the warm-up is
+        chosen again without it."""
+        for _ in range(self.warmup_frames + 1):
+            prev, _ = self.chain.warmup_chain(frame, self.warmup_frames,
+                                              lambda h: self.caches.has_input(self.input_name(h)))
             try:
-                state = prev_state if prev_state is not None else self.materialize(frame - 1, prev)
-            except Unrecoverable:
-                prev_state = None
-                continue  # next attempt: warm-up, then fresh
-            x16 = model_input(self.colour, image, on_device(self.step.device))
-            passes, new_state = self.compute(frame, x16, state, key, prev, input_hash)
-            self.caches.save_result(key, passes)
-            return (frame, passes, False), (frame, key, new_state)
+                return self._after(frame, image, input_hash, prev, None)
+            except _Missing:
+                continue
+        return self._after(frame, image, input_hash, FRESH, None)
 
     def finish(self, result, image: np.ndarray, passes, premultiply: bool) -> FrameResult:
         frame, (alpha, trimap, boundary), from_cache = result
@@ -219,5 +252,5 @@ class MatteLoop:
                            boundary if "boundary" in passes else None, from_cache)
 
 
-__all__ = ["FrameResult", "Keyframes", "MatteLoop", "Unrecoverable", "frame_passes", "frame_tensor", "model_input",
+__all__ = ["FrameResult", "Keyframes", "MatteLoop", "frame_passes", "frame_tensor", "model_input",
            "on_device"]

@@ -11,6 +11,7 @@ import io
 import json
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -22,11 +23,12 @@ from ftpvm_core.engine.caches import ShotCaches
 from ftpvm_core.engine.chain import ChainIndex, image_hash, sha1
 from ftpvm_core.engine.context import ShotContext
 from ftpvm_core.engine.matting import FrameResult, MatteLoop, frame_tensor, model_input
+from ftpvm_core.engine.inventory import read_shot_record
 from ftpvm_core.engine.memory_bank import MemoryBank, select_memory
 from ftpvm_core.engine.settings import PASSES, ShotSettings
 from ftpvm_core.atomic import atomic_write_bytes
-from ftpvm_core.engine.store import atomic_write_json, read_json
-from ftpvm_core.errors import Cancelled, InvalidInput, NoKeyframe, ShotNotFound
+from ftpvm_core.engine.store import atomic_write_json
+from ftpvm_core.errors import Cancelled, InvalidInput, NoKeyframe, ShotNotFound, StateLost
 from ftpvm_core.imaging.colour import ColourConverter
 from ftpvm_core.imaging.trimap import keyframe_trimap
 from ftpvm_core.model.precision import DTYPES
@@ -67,6 +69,8 @@ class Shot:
         self._chain = ChainIndex(self._store, self._dir / "index.json", self._key)
         self._kf_tensors: dict[int, tuple[str, torch.Tensor, torch.Tensor]] = {}
         self._stamp: tuple | None = None
+        #: ``time.monotonic()`` of the last use since the RAM caches were last released (None: nothing held)
+        self.last_used: float | None = time.monotonic()
         self._apply_meta(meta)
 
     # ------------------------------------------------------------------ metadata
@@ -113,11 +117,15 @@ class Shot:
         except OSError:
             raise ShotNotFound(f"shot {self.id!r} was deleted") from None
         if (st.st_mtime_ns, st.st_size, st.st_ino) != self._stamp:
-            self._apply_meta(read_json(self._meta_path))
+            self._apply_meta(read_shot_record(self._store, self.id))
 
     def _keyframes_changed(self, frame: int) -> None:
         self._chain.invalidate()
         self._kf_tensors.pop(frame, None)
+
+    def touch(self) -> None:
+        """The shot is in use (its RAM caches may fill): an idle timer counts from now."""
+        self.last_used = time.monotonic()
 
     def release_ram(self) -> None:
         """Drop this shot's RAM copies (recurrent states, inputs, keyframe tensors, encoded memory); the disk
@@ -126,6 +134,7 @@ class Shot:
             self.caches.clear_ram()
             self._kf_tensors.clear()
             self.memory_bank.forget_unused(set())
+            self.last_used = None
 
     # ------------------------------------------------------------------ keyframes
     def _check_frame(self, frame) -> int:
@@ -250,7 +259,7 @@ class Shot:
     def reset_cache(self) -> None:
         """Forget recurrent states, stored inputs and results (keyframes and memory stay)."""
         with self._lock.hold():
-            self.caches.clear_ram()
+            self.release_ram()
             self._chain.clear()
             self._store.clear_cache(self.id)
             return_freed_memory()
@@ -306,8 +315,14 @@ class Shot:
     # ------------------------------------------------------------------ matte
     def matte(self, frames: Iterable[tuple[int, np.ndarray]], passes: Iterable[str] = PASSES,
               premultiply: bool = False, cancel: threading.Event | None = None,
-              progress: Callable[[int, int | None], None] | None = None) -> Iterator[FrameResult]:
-        """Matte frames in the order given, carrying the recurrent state between consecutive frames."""
+              progress: Callable[[int, int | None], None] | None = None,
+              refetch: Callable[[int], np.ndarray] | None = None) -> Iterator[FrameResult]:
+        """Matte frames in the order given, carrying the recurrent state between consecutive frames.
+
+        A frame whose predecessor was matted in order is the in-order result, exactly. When the state before it is
+        no longer stored and cannot be replayed (the cache size limit evicted it, or it is damaged), ``refetch(frame)
+        -> plate`` is asked for the frames :class:`~ftpvm_core.errors.StateLost` names, which are matted again first;
+        without ``refetch`` that error is raised."""
         passes = tuple(passes)
         bad = [p for p in passes if p not in PASSES]
         if bad:
@@ -317,9 +332,9 @@ class Shot:
             if not self._keyframes:
                 raise NoKeyframe(f"shot {self.id!r} has no keyframe: add a trimap or roto on at least one frame")
         total = len(frames) if hasattr(frames, "__len__") else None  # type: ignore[arg-type]
-        return self._matte_iter(frames, passes, premultiply, cancel, progress, total)
+        return self._matte_iter(frames, passes, premultiply, cancel, progress, total, refetch)
 
-    def _matte_iter(self, frames, passes, premultiply, cancel, progress, total) -> Iterator[FrameResult]:
+    def _matte_iter(self, frames, passes, premultiply, cancel, progress, total, refetch) -> Iterator[FrameResult]:
         carry = None
         for done, (frame, image) in enumerate(frames):
             if cancel is not None and cancel.is_set():
@@ -327,16 +342,46 @@ class Shot:
             frame = self._check_frame(frame)
             image = self._check_image(image, f"frame {frame}")
             input_hash = image_hash(image)
+            self.touch()
             with self._lock.hold():
                 self._refresh()
                 if not self._keyframes:
                     raise NoKeyframe(f"shot {self.id!r} lost its last keyframe while matting")
                 loop = self._loop
-                result, carry = loop.one_frame(frame, image, input_hash, carry)
+                result, carry = self._one_frame(loop, frame, image, input_hash, carry, refetch)
             self._store.flush()  # the frame's state, input and index entry are on disk before it is answered
             yield loop.finish(result, image, passes, premultiply)
             if progress is not None:
                 progress(done + 1, total)
+
+
+    def _one_frame(self, loop: MatteLoop, frame: int, image: np.ndarray, input_hash: str, carry,
+                   refetch: Callable[[int], np.ndarray] | None):
+        """``loop.one_frame``; on ``StateLost`` the named frames are read with ``refetch`` and matted first
+        (a bounded number of rounds), then ``frame`` again (lock held)."""
+        todo: list[tuple[int, np.ndarray | None]] = [(frame, image)]
+        rounds = 0
+        while True:
+            f, img = todo[-1]
+            if img is None:
+                img = self._check_image(refetch(f), f"frame {f} (read again)")  # type: ignore[misc]
+            try:
+                result, carry = loop.one_frame(f, img, input_hash if f == frame else image_hash(img), carry)
+            except StateLost as lost:
+                if refetch is None or rounds >= REFETCH_ROUNDS:
+                    raise
+                rounds += 1
+                todo[-1] = (f, img)
+                todo.extend((g, None) for g in reversed(lost.frames))  # the first of them on top
+                carry = None
+                continue
+            todo.pop()
+            if not todo:
+                return result, carry
+
+
+#: How many times one requested frame may ask ``refetch`` for lost frames before ``StateLost`` is raised.
+REFETCH_ROUNDS = 4
 
 
 def return_freed_memory() -> None:

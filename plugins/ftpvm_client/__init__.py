@@ -13,8 +13,9 @@ enough to vendor into a host application with it (``ftpvm_client.vendoring`` say
 from ftpvm_wire.protocol import PASSES, PROTOCOL
 
 from .connection import DEFAULT_ADDRESS, Client
-from .errors import (AlreadyExists, Cancelled, DeadlineExceeded, FailedPrecondition, FTPVMError, InvalidArgument, NotFound,
-                     PermissionDenied, ResourceExhausted, ServerError, Unauthenticated, Unavailable)
+from .errors import (AlreadyExists, Cancelled, DataLoss, DeadlineExceeded, FailedPrecondition, FTPVMError,
+                     InvalidArgument, NotFound, PermissionDenied, ResourceExhausted, ServerError, Unauthenticated,
+                     Unavailable)
 from .retry import RetryPolicy
 from .shot import ShotHandle
 from .types import Keyframe, MatteResult, Progress, ServerInfo, ShotInfo, ShotUsage
@@ -25,5 +26,6 @@ __all__ = [
     "Client", "ShotHandle", "DEFAULT_ADDRESS", "PROTOCOL", "PASSES", "RetryPolicy",
     "ServerInfo", "ShotInfo", "ShotUsage", "Keyframe", "MatteResult", "Progress",
     "FTPVMError", "AlreadyExists", "InvalidArgument", "NotFound", "FailedPrecondition", "Unauthenticated",
-    "PermissionDenied", "ResourceExhausted", "Unavailable", "Cancelled", "DeadlineExceeded", "ServerError",
+    "PermissionDenied", "ResourceExhausted", "Unavailable", "Cancelled", "DeadlineExceeded", "DataLoss",
+    "ServerError",
 ]

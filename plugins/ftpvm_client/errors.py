@@ -5,7 +5,7 @@ fix); ``str(error)`` is that message prefixed by the status name, ready for an a
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Tuple
 
 import grpc
 
@@ -42,9 +42,17 @@ class NotFound(FTPVMError):
 
 
 class FailedPrecondition(FTPVMError):
-    """The request is valid but the shot is not ready for it (e.g. no keyframe yet)."""
+    """The request is valid but the shot is not ready for it (e.g. no keyframe yet). ``resend_frames``: frames the
+    server asks for again before this one (its stored state was evicted or damaged); empty otherwise."""
 
     code = grpc.StatusCode.FAILED_PRECONDITION
+
+    def __init__(self, message: str, code: Optional[grpc.StatusCode] = None, frame: Optional[int] = None,
+                 resend_frames: Tuple[int, ...] = ()):
+        super().__init__(message, code, frame)
+        self.resend_frames = tuple(resend_frames)
+
+
 
 
 class AlreadyExists(FTPVMError):
@@ -100,18 +108,26 @@ class ServerError(FTPVMError):
     code = grpc.StatusCode.INTERNAL
 
 
+class DataLoss(ServerError):
+    """The server's record of the shot is damaged (DATA_LOSS): delete the shot and open it again."""
+
+    code = grpc.StatusCode.DATA_LOSS
+
+
 _BY_CODE = {cls.code: cls for cls in (
     InvalidArgument, NotFound, FailedPrecondition, AlreadyExists, Unauthenticated, PermissionDenied,
-    ResourceExhausted, Unavailable, Cancelled, DeadlineExceeded,
+    ResourceExhausted, Unavailable, Cancelled, DeadlineExceeded, DataLoss,
 )}
 
 
 def error_for(code: grpc.StatusCode, message: str, frame: Optional[int] = None,
-              retry_after: Optional[float] = None) -> FTPVMError:
+              retry_after: Optional[float] = None, resend_frames: Tuple[int, ...] = ()) -> FTPVMError:
     """The FTPVMError subclass instance for a status code and message."""
     cls = _BY_CODE.get(code, ServerError)
     if cls is ResourceExhausted:
         return ResourceExhausted(message, code, frame, retry_after=retry_after)
+    if cls is FailedPrecondition:
+        return FailedPrecondition(message, code, frame, resend_frames=resend_frames)
     return cls(message, code, frame)
 
 

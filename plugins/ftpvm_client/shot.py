@@ -141,7 +141,8 @@ class ShotHandle:
               outputs: Optional[Dict[str, str]] = None, progress: Optional[Callable[[Progress], Any]] = None,
               cancel: Optional[threading.Event] = None, raise_errors: bool = True,
               send_dtype: Optional[str] = None, result_dtype: Optional[str] = None,
-              timeout: Optional[float] = None, transport: str = "auto") -> Iterator[MatteResult]:
+              timeout: Optional[float] = None, transport: str = "auto",
+              refetch: Optional[Callable[[int], FrameSource]] = None) -> Iterator[MatteResult]:
         """Matte ``frames`` (``(frame, plate)`` pairs; plate an array, a server path or EXR bytes).
 
         Yields a MatteResult per frame, in order. ``outputs`` maps pass names to server-side EXR
@@ -159,6 +160,12 @@ class ShotHandle:
         ``send_dtype`` / ``result_dtype`` ("float16" | "float32"; results also "none"): by default
         float16 in the stream (half the bytes) and float32 in shared memory (a plain copy, where
         converting to half would cost more than the bytes it saves).
+
+        When the server no longer holds the state before a frame (its cache limit evicted it, or it was damaged),
+        it asks for earlier frames again (FAILED_PRECONDITION with ``resend_frames``); they are re-sent, their
+        results dropped, and the frame comes back as in an uninterrupted run. Their plates come from
+        ``refetch(frame)`` when given, else from ``frames`` when it is a list or tuple; a frame found in neither
+        gives the FailedPrecondition error (its ``resend_frames`` and message name the frames).
         """
         if transport not in TRANSPORTS:
             raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, not {transport!r}")
@@ -190,7 +197,7 @@ class ShotHandle:
             slots = lambda: ShmSlots(self.width, self.height, ENCODING_OF_DTYPE[send_dtype],  # noqa: E731
                                      start.result_encoding, result_channels, WINDOW)
         stream = _MatteStream(self.client, start, iter(frames), ENCODING_OF_DTYPE[send_dtype], cancel, timeout,
-                              slots)
+                              slots, _Lookup(frames, refetch))
         total = start.expected_frames or None
         done = 0
         for result in stream:
@@ -218,14 +225,44 @@ def _paths_only(frames: Iterable[Tuple[int, FrameSource]]) -> Iterator[Tuple[int
         yield frame, source
 
 
+class _Lookup:
+    """Plates of frames the server asks for again: ``refetch``, else the caller's list or tuple of frames."""
+
+    def __init__(self, frames: Any, refetch: Optional[Callable[[int], FrameSource]]):
+        self._frames = frames if isinstance(frames, (list, tuple)) else None
+        self._refetch = refetch
+        self._index: Optional[Dict[int, FrameSource]] = None
+
+    def __call__(self, frame: int) -> Optional[FrameSource]:
+        if self._refetch is not None:
+            return self._refetch(frame)
+        if self._frames is None:
+            return None
+        if self._index is None:
+            self._index = {int(f): source for f, source in self._frames}
+        return self._index.get(frame)
+
+
+#: Re-send rounds in a row (without a frame answered in between) before the server's request is given up.
+RESEND_ROUNDS = 4
+
+
+class _Resend(Exception):
+    """The server asked for frames again: start a new attempt that sends them first."""
+
+
 class _MatteStream:
-    """One Matte call, re-opened on transient failures with the frames still unanswered. With ``slots`` (a
-    factory), each attempt moves array plates and results through its own shared-memory segment."""
+    """One Matte call, re-opened on transient failures with the frames still unanswered, and when the server asks
+    for earlier frames again (``replay``: sent first, their results dropped). With ``slots`` (a factory), each
+    attempt moves array plates and results through its own shared-memory segment."""
 
     def __init__(self, client: Connection, start: pb.MatteStart, frames: Iterator[Tuple[int, FrameSource]],
                  encoding: int, cancel: Optional[threading.Event], timeout: Optional[float],
-                 slots: Optional[Callable[[], "ShmSlots"]] = None):
+                 slots: Optional[Callable[[], "ShmSlots"]] = None, lookup: Optional[_Lookup] = None):
         self.client, self.start, self.frames, self.encoding = client, start, frames, encoding
+        self.lookup = lookup or _Lookup(None, None)
+        self.replay: Deque[Tuple[int, FrameSource]] = collections.deque()
+        self.rounds = 0
         self.make_slots = slots
         self.slots: Optional["ShmSlots"] = None
         self.cancel_event = cancel or threading.Event()
@@ -298,17 +335,20 @@ class _MatteStream:
             window = threading.Semaphore(WINDOW)
             stop = threading.Event()
             with self._take:
-                resend = list(self.pending)
+                resend = list(self.replay) + list(self.pending)
             self.slots = self.make_slots() if self.make_slots is not None else None
             requests = self._requests(resend, window, stop, self.slots)
             self._call = self.client.stub.Matte(requests, timeout=self.timeout, metadata=self.client.metadata)
             try:
-                for result in self._results(self._call):
+                for result, replayed in self._results(self._call):
                     window.release()
-                    yield result
+                    if not replayed:
+                        yield result
                 if self.cancel_event.is_set():
                     raise Cancelled("matte cancelled by the caller")
                 return
+            except _Resend:
+                continue  # a new attempt: the frames asked for, then the ones still unanswered
             except grpc.RpcError as exc:
                 error = from_rpc_error(exc)
                 if self.cancel_event.is_set():
@@ -324,7 +364,23 @@ class _MatteStream:
                     with self._take:  # the sender holds this while it writes a plate
                         self.slots.close()
 
-    def _results(self, call: Iterator[pb.MatteResponse]) -> Iterator[MatteResult]:
+    def _asked_again(self, header: pb.FrameResult) -> bool:
+        """True when the server asks for frames again before ``header.frame`` and they were queued (raise
+        ``_Resend`` then); False when it did not ask, or a frame cannot be found (the error goes to the caller)."""
+        frames = list(header.status.resend_frames)
+        if header.status.code != grpc.StatusCode.FAILED_PRECONDITION.value[0] or not frames:
+            return False
+        if self.rounds >= RESEND_ROUNDS:
+            return False
+        sources = [(f, self.lookup(f)) for f in frames]
+        if any(source is None for _, source in sources):
+            return False
+        self.rounds += 1
+        with self._take:  # the frame itself stays where it is: at the head of replay or pending
+            self.replay.extendleft(reversed(sources))  # type: ignore[arg-type]
+        return True
+
+    def _results(self, call: Iterator[pb.MatteResponse]) -> Iterator[Tuple[MatteResult, bool]]:
         responses = iter(call)
         for response in responses:
             if response.WhichOneof("kind") != "result":
@@ -338,18 +394,26 @@ class _MatteStream:
                 assembler.add(chunk.chunk.data)
             if header.status.code == grpc.StatusCode.CANCELLED.value[0]:
                 raise Cancelled(header.status.message or "matte cancelled", frame=header.frame)
+            if self._asked_again(header):
+                raise _Resend()
             with self._take:
-                if self.pending and self.pending[0][0] == header.frame:
+                replayed = bool(self.replay) and self.replay[0][0] == header.frame
+                if replayed:
+                    self.replay.popleft()
+                elif self.pending and self.pending[0][0] == header.frame:
                     self.pending.popleft()
+            if not replayed and header.status.code == 0:
+                self.rounds = 0
             self.frames_per_second = header.progress.frames_per_second
-            yield self._decode(header, assembler.bytes())
+            yield self._decode(header, assembler.bytes()), replayed
 
     def _decode(self, header: pb.FrameResult, payload: bytes) -> MatteResult:
         result = MatteResult(frame=header.frame, from_cache=header.from_cache,
                              nonfinite_pixels=header.nonfinite_pixels)
         if header.status.code != 0:
             code = next((c for c in grpc.StatusCode if c.value[0] == header.status.code), grpc.StatusCode.UNKNOWN)
-            result.error = error_for(code, header.status.message, frame=header.frame)
+            result.error = error_for(code, header.status.message, frame=header.frame,
+                                     resend_frames=tuple(header.status.resend_frames))
             return result
         offset = 0
         for layout in header.passes:

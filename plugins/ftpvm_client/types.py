@@ -59,13 +59,15 @@ class ShotInfo:
     cache_hits: int = 0
     errors: int = 0
     frames_per_second: float = 0.0
+    #: why the server cannot use this shot ("" when it can): delete it and open it again
+    damaged: str = ""
 
     @classmethod
     def from_proto(cls, msg: pb.Shot) -> "ShotInfo":
         c = msg.counters
         return cls(msg.shot_id, msg.width, msg.height, msg.colorspace, _json(msg.settings_json),
                    tuple(msg.keyframes), msg.cached_frames, c.frames, c.cache_hits, c.errors,
-                   c.frames_per_second)
+                   c.frames_per_second, msg.damaged)
 
 
 @dataclass(frozen=True)

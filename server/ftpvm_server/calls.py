@@ -1,40 +1,96 @@
 """No call can hold the server: a bounded number of request streams, each with idle and total timeouts.
 
-``CallGuard`` is a server interceptor. Calls that stream requests (Matte, SetKeyframe, reflection,
-Health.Watch) take one of ``stream_slots`` slots or are refused with RESOURCE_EXHAUSTED, so the RPC
-thread pool always keeps threads for unary calls and health checks. A watchdog thread cancels a
-stream that waits more than ``idle_s`` for its client's next message, or that runs longer than
-``total_s`` in all; the cancel unblocks the handler's thread at once.
+``CallGuard`` is a server interceptor. Calls that stream requests (Matte, SetKeyframe, reflection)
+take one of ``stream_slots`` slots or are refused with RESOURCE_EXHAUSTED, so the RPC thread pool
+always keeps threads for unary calls and health checks. A watchdog thread closes a stream that waits
+more than ``idle_s`` for its client's next message, or that runs longer than ``total_s`` in all, with
+DEADLINE_EXCEEDED and a message naming the limit and its flag: each watched stream's messages are
+received by a small pump thread, so the thread reading them wakes up when the limit is hit and ends
+the call with that status. A call that does not read (busy, or blocked sending to a client that does
+not read) is cancelled ``CANCEL_GRACE`` seconds later.
 """
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from typing import Any, Callable, Dict, Iterator, Optional
 
 import grpc
 
+from .limits import WireError
+
 log = logging.getLogger("ftpvm_server.calls")
+
+#: Seconds a stream past its limit gets to end itself with DEADLINE_EXCEEDED before it is cancelled.
+CANCEL_GRACE = 5.0
+#: How often a thread waiting for the client's next message looks at the watchdog's verdict.
+_POLL = 0.1
+_END = object()
+
+
+class StreamExpired(WireError):
+    """A watched stream hit its idle or total limit (DEADLINE_EXCEEDED; the message names the flag)."""
+
+    def __init__(self, why: str):
+        super().__init__(grpc.StatusCode.DEADLINE_EXCEEDED, f"the server closed this call: {why}")
 
 
 class _Watched:
-    """One request stream under watch: when it started, and since when it waits for the client."""
+    """One request stream under watch: when it started, since when it waits for the client, and the watchdog's
+    verdict (``expired``) once a limit is hit."""
 
     def __init__(self, method: str, context: grpc.ServicerContext):
         self.method, self.context = method, context
         self.started = time.monotonic()
         self.waiting_since: Optional[float] = None
+        self.expired: Optional[str] = None
+        self.expired_at: Optional[float] = None
+        self.done = threading.Event()
+        self._inbox: "queue.Queue[Any]" = queue.Queue(maxsize=1)
+
+    def _pump(self, iterator: Iterator[Any]) -> None:
+        """Receive the client's messages into the inbox (one ahead) until the stream or the call ends."""
+        item: Any = _END
+        try:
+            for item in iterator:
+                if not self._deliver(item):
+                    return
+            item = _END
+        except Exception as exc:  # noqa: BLE001 - the client went away: the reader sees the error
+            item = exc
+        self._deliver(item)
+
+    def _deliver(self, item: Any) -> bool:
+        while not self.done.is_set():
+            try:
+                self._inbox.put(item, timeout=_POLL)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def requests(self, iterator: Iterator[Any]) -> Iterator[Any]:
+        """The client's messages; raises ``StreamExpired`` when the watchdog closes the call."""
+        threading.Thread(target=self._pump, args=(iterator,), name=f"ftpvm-pump{self.method}", daemon=True).start()
         while True:
             self.waiting_since = time.monotonic()
             try:
-                item = next(iterator)
-            except StopIteration:
-                return
+                while True:
+                    if self.expired is not None:
+                        raise StreamExpired(self.expired)
+                    try:
+                        item = self._inbox.get(timeout=_POLL)
+                        break
+                    except queue.Empty:
+                        continue
             finally:
                 self.waiting_since = None
+            if item is _END:
+                return
+            if isinstance(item, Exception):
+                raise item
             yield item
 
 
@@ -64,17 +120,26 @@ class Watchdog:
             with self._lock:
                 calls = list(self._calls.values())
             for call in calls:
+                if call.expired is not None:
+                    if call.expired_at is not None and now - call.expired_at > CANCEL_GRACE:
+                        log.warning("cancelling %s: it did not end within %g s of %s", call.method, CANCEL_GRACE,
+                                    call.expired)
+                        self.remove(call)
+                        call.context.cancel()
+                    continue
                 waiting = call.waiting_since
                 if waiting is not None and now - waiting > self.idle_s:
-                    why = f"no message from the client for {self.idle_s:g} s (--stream-idle-timeout)"
+                    why = (f"no message from the client for {self.idle_s:g} s (the server's idle limit; "
+                           f"--stream-idle-timeout changes it)")
                 elif now - call.started > self.total_s:
-                    why = f"the call ran longer than {self.total_s:g} s (--stream-max-seconds)"
+                    why = (f"the call ran longer than {self.total_s:g} s (the server's limit per call; "
+                           f"--stream-max-seconds changes it)")
                 else:
                     continue
                 log.warning("closing %s: %s", call.method, why)
-                self.remove(call)
                 self.cancelled += 1
-                call.context.cancel()
+                call.expired_at = now
+                call.expired = why
 
     def close(self) -> None:
         self._stop.set()
@@ -99,6 +164,7 @@ class CallGuard(grpc.ServerInterceptor):
         return call
 
     def _leave(self, call: _Watched) -> None:
+        call.done.set()
         self._watchdog.remove(call)
         self._slots.release()
 
@@ -114,6 +180,8 @@ class CallGuard(grpc.ServerInterceptor):
                 call = self._enter(method, context)
                 try:
                     yield from behaviour(call.requests(request_iterator), context)
+                except StreamExpired as exc:  # a handler that let it through (reflection): the status it means
+                    context.abort(exc.code, exc.message)
                 finally:
                     self._leave(call)
 
@@ -124,6 +192,8 @@ class CallGuard(grpc.ServerInterceptor):
             call = self._enter(method, context)
             try:
                 return behaviour(call.requests(request_iterator), context)
+            except StreamExpired as exc:
+                context.abort(exc.code, exc.message)
             finally:
                 self._leave(call)
 

@@ -21,6 +21,8 @@ def _engine_codes() -> Tuple[Tuple[type, grpc.StatusCode], ...]:
         (e.InvalidInput, grpc.StatusCode.INVALID_ARGUMENT),
         (e.ShotNotFound, grpc.StatusCode.NOT_FOUND),
         (e.NoKeyframe, grpc.StatusCode.FAILED_PRECONDITION),
+        (e.StateLost, grpc.StatusCode.FAILED_PRECONDITION),
+        (e.ShotDamaged, grpc.StatusCode.DATA_LOSS),
         (e.ShotConflict, grpc.StatusCode.ALREADY_EXISTS),
         (e.Cancelled, grpc.StatusCode.CANCELLED),
         (e.StateError, grpc.StatusCode.INTERNAL),

@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--decode-memory", type=int, default=2048, metavar="MIB",
                    help="MiB of uploaded and decoded pixels held at once over every call; more waits or is "
                         "refused (default: 2048)")
+    p.add_argument("--idle-release", type=float, default=120.0, metavar="S",
+                   help="give back the RAM caches of a shot unused for S seconds (its states stay on disk and "
+                        "resume exactly; default: 120)")
     p.add_argument("--shutdown-grace", type=float, default=10.0, metavar="S",
                    help="seconds in-flight calls get to finish on SIGTERM before they are cancelled (default: 10)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"),
@@ -153,8 +156,10 @@ def check_config(args: argparse.Namespace) -> Optional[str]:
         raise ConfigError(f"--precision: {exc}") from None
     if args.max_shots < 1 or args.max_queue < 1 or args.workers < RESERVED_WORKERS + 1:
         raise ConfigError(f"--max-shots and --max-queue must be at least 1, --workers at least {RESERVED_WORKERS + 1}")
-    if args.stream_idle_timeout <= 0 or args.stream_max_seconds <= 0 or args.decode_memory < 1:
-        raise ConfigError("--stream-idle-timeout, --stream-max-seconds and --decode-memory must be positive")
+    if args.stream_idle_timeout <= 0 or args.stream_max_seconds <= 0 or args.decode_memory < 1 \
+            or args.idle_release <= 0:
+        raise ConfigError("--stream-idle-timeout, --stream-max-seconds, --decode-memory and --idle-release must be "
+                          "positive")
     return token
 
 
@@ -250,6 +255,7 @@ def serve(args: argparse.Namespace) -> int:
 
     began = time.monotonic()
     engine = build_engine(args, device)
+    remove_stale_files()
     scheduler = Scheduler(max_queue=limits.max_queue, on_oom=free_device_memory,
                           decode_budget_bytes=limits.decode_budget_bytes)
     if not args.no_warmup:
@@ -298,8 +304,11 @@ def serve(args: argparse.Namespace) -> int:
     print(f"ftpvm-server: ready on {args.bind}:{port}", flush=True)
     log.info("serving address=%s:%d tls=%s auth=%s path_roots=%s", args.bind, port, bool(credentials),
              bool(token), ",".join(guard.roots) or "-")
-    while not stop.wait(1.0):
-        pass
+    while not stop.wait(min(1.0, args.idle_release)):
+        released = engine.release_idle(args.idle_release)
+        if released:
+            log.info("released the RAM caches of idle shot(s) %s (unused for %g s, --idle-release)",
+                     ", ".join(released), args.idle_release)
 
     log.info("shutting down: finishing in-flight calls (up to %.0f s)", args.shutdown_grace)
     health_servicer.enter_graceful_shutdown()
@@ -310,6 +319,18 @@ def serve(args: argparse.Namespace) -> int:
     service.shm.close()
     log.info("stopped; state flushed")
     return 0
+
+
+def remove_stale_files() -> None:
+    """Temp files and shared-memory probes of earlier servers that no live process owns (see
+    ``ftpvm_core.engine.images.remove_stale_temp_files`` and ``shm.remove_stale_probes``)."""
+    from ftpvm_core.engine.images import remove_stale_temp_files
+
+    from .shm import remove_stale_probes
+
+    removed = remove_stale_temp_files() + remove_stale_probes()
+    if removed:
+        log.info("removed %d stale temp file(s) of earlier servers: %s", len(removed), ", ".join(removed[:5]))
 
 
 def free_device_memory() -> None:

@@ -158,13 +158,32 @@ def receive_image(reader: ChunkReader, header: pb.ImageHeader, what: str, *, siz
     The budget is reserved for the worst case the header allows before any byte is buffered, and shrunk
     to the image's real cost once its own header is read.
     """
-    with budget.reserve(estimate(header, size, limits), what, cancel) as held:
+    image, bad, held = receive_held(reader, header, what, size=size, channels=channels, guard=guard, limits=limits,
+                                    budget=budget, temp_dir=temp_dir, cancel=cancel)
+    held.release()
+    return image, bad
+
+
+def receive_held(reader: ChunkReader, header: pb.ImageHeader, what: str, *, size: Tuple[int, int],
+                 channels: Optional[int], guard: PathGuard, limits: Limits, budget: DecodeBudget,
+                 temp_dir: Optional[str], cancel: Optional[threading.Event] = None
+                 ) -> Tuple[np.ndarray, int, Reservation]:
+    """``receive_image``, the decoded pixels still counted in the budget: the caller releases the reservation
+    when the engine has taken them (a Matte stream's queued frames)."""
+    held = budget.hold(estimate(header, size, limits), what, cancel)
+    try:
         payload = reader.read_payload(header, what, limits.exr_byte_limit(size))
         if header.encoding == pb.ENCODING_EXR:
             exr = check_exr(payload[:MAX_HEADER_BYTES], what, size, limits)
             held.shrink(len(payload) + decode_cost(*exr.data_size, len(exr.channels)))
-        return decode_image(header, payload, what, size=size, channels=channels, guard=guard, limits=limits,
-                            temp_dir=temp_dir, held=held)
+        image, bad = decode_image(header, payload, what, size=size, channels=channels, guard=guard, limits=limits,
+                                  temp_dir=temp_dir, held=held)
+    except BaseException:
+        held.release()
+        raise
+    del payload
+    held.shrink(image.nbytes)
+    return image, bad, held
 
 
 def _decode_bytes(data: bytes, what: str, rgb: bool, temp_dir: Optional[str]) -> np.ndarray:

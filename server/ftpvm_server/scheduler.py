@@ -190,43 +190,54 @@ class Scheduler:
 class DecodeBudget:
     """One budget of bytes for payloads and decoded pixels, shared by every call.
 
-    A call reserves what an image will take before buffering or decoding it and gives it back
-    when the pixels are handed to the engine; when the budget is spent the call waits (up to
-    ``wait_s``), and an image larger than the whole budget is refused at once. So any number of
-    concurrent uploads holds at most ``total`` bytes of pixels.
+    A call reserves what an image will take before buffering or decoding it; the reservation shrinks to the
+    decoded pixels and is held until the engine has taken them (a Matte stream's decoded frames waiting for the
+    device count here too). When the budget is spent the call waits (up to ``wait_s``), and an image larger than
+    the whole budget is refused at once. So any number of concurrent uploads, and the frames they queued, hold at
+    most ``total`` bytes of pixels.
     """
 
     def __init__(self, total: int, wait_s: float = 30.0):
         self.total = int(total)
         self.wait_s = wait_s
         self._used = 0
+        #: calls waiting for room right now
+        self.waiting = 0
         self._cond = threading.Condition()
 
     @property
     def used(self) -> int:
         return self._used
 
-    @contextlib.contextmanager
-    def reserve(self, nbytes: int, what: str, cancel: Optional[threading.Event] = None) -> Iterator["Reservation"]:
-        """Hold ``nbytes`` of the budget for the ``with`` block (``Reservation.shrink`` gives part back early)."""
+    def hold(self, nbytes: int, what: str, cancel: Optional[threading.Event] = None) -> "Reservation":
+        """Take ``nbytes`` of the budget until ``Reservation.release`` (waits for room; QueueFull if none comes)."""
         nbytes = max(0, int(nbytes))
         if nbytes > self.total:
             raise QueueFull(0, 0.0, f"{what} needs {nbytes >> 20} MiB to decode, more than this server's decode "
                                     f"budget of {self.total >> 20} MiB; send a smaller image")
         give_up = time.monotonic() + self.wait_s
         with self._cond:
-            while self._used + nbytes > self.total:
-                left = give_up - time.monotonic()
-                if left <= 0 or (cancel is not None and cancel.is_set()):
-                    raise QueueFull(0, 1.0, f"the server is decoding other images ({self._used >> 20} MiB of "
-                                            f"{self.total >> 20} MiB in use); retry in a moment")
-                self._cond.wait(min(left, 0.1))
+            self.waiting += 1
+            try:
+                while self._used + nbytes > self.total:
+                    left = give_up - time.monotonic()
+                    if left <= 0 or (cancel is not None and cancel.is_set()):
+                        raise QueueFull(0, 1.0, f"the server is decoding other images ({self._used >> 20} MiB of "
+                                                f"{self.total >> 20} MiB in use); retry in a moment")
+                    self._cond.wait(min(left, 0.1))
+            finally:
+                self.waiting -= 1
             self._used += nbytes
-        held = Reservation(self, nbytes)
+        return Reservation(self, nbytes)
+
+    @contextlib.contextmanager
+    def reserve(self, nbytes: int, what: str, cancel: Optional[threading.Event] = None) -> Iterator["Reservation"]:
+        """Hold ``nbytes`` of the budget for the ``with`` block (``Reservation.shrink`` gives part back early)."""
+        held = self.hold(nbytes, what, cancel)
         try:
             yield held
         finally:
-            held.shrink(0)
+            held.release()
 
     def _release(self, nbytes: int) -> None:
         with self._cond:
@@ -239,10 +250,16 @@ class Reservation:
 
     def __init__(self, budget: DecodeBudget, nbytes: int):
         self._budget, self.nbytes = budget, nbytes
+        self._lock = threading.Lock()
 
     def shrink(self, nbytes: int) -> None:
         """Keep only ``nbytes`` (never grows: a reservation is the most an image may take)."""
-        nbytes = max(0, min(int(nbytes), self.nbytes))
-        if nbytes < self.nbytes:
-            self._budget._release(self.nbytes - nbytes)
-            self.nbytes = nbytes
+        with self._lock:
+            nbytes = max(0, min(int(nbytes), self.nbytes))
+            give, self.nbytes = self.nbytes - nbytes, nbytes
+        if give:
+            self._budget._release(give)
+
+    def release(self) -> None:
+        """Give everything back (again: nothing happens)."""
+        self.shrink(0)

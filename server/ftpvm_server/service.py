@@ -101,12 +101,20 @@ class MattingService(pb_grpc.MattingServicer):
 
     @_unary
     def ListShots(self, request: pb.ListShotsRequest, context: grpc.ServicerContext) -> pb.ListShotsResponse:
+        from ftpvm_core.errors import ShotNotFound, StateError
+
         shots = []
-        for shot_id in self.engine.list_shots():
+        for shot_id in self.engine.list_shots():  # every shot --max-shots counts is listed, damaged or not
             try:
                 shots.append(self._shot_message(self.engine.get_shot(shot_id)))
+            except ShotNotFound:
+                continue  # deleted while we listed
+            except StateError as exc:
+                shots.append(pb.Shot(shot_id=shot_id, damaged=str(exc)))
             except Exception as exc:  # noqa: BLE001 - one unreadable shot must not hide the others
                 log.warning("shot %s could not be listed: %s", shot_id, exc)
+                shots.append(pb.Shot(shot_id=shot_id, damaged="the server could not read this shot (see its log); "
+                                                              "delete it (DeleteShot) and open it again"))
         return pb.ListShotsResponse(shots=shots)
 
     @_unary

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 from multiprocessing import shared_memory
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -63,6 +64,32 @@ class ShmHost:
             except FileNotFoundError:
                 pass
             self._probe = None
+
+
+#: Where POSIX shared-memory segments appear as files (Linux).
+SHM_DIR = "/dev/shm"
+_PROBE = re.compile(r"^ftpvm_probe_([0-9a-f]+)_[0-9a-f]+$")
+
+
+def remove_stale_probes(directory: str = SHM_DIR) -> List[str]:
+    """Unlink probe segments whose server (the PID in the name) is gone, e.g. killed with SIGKILL; returns them."""
+    from ftpvm_core.engine.images import pid_alive
+
+    removed: List[str] = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for name in names:
+        match = _PROBE.match(name)
+        if match is None or pid_alive(int(match.group(1), 16)):
+            continue
+        try:
+            os.unlink(os.path.join(directory, name))
+        except OSError:
+            continue
+        removed.append(os.path.join(directory, name))
+    return removed
 
 
 class ShmSession:

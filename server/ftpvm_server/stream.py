@@ -24,8 +24,8 @@ from .counters import Counters
 from .errors import abort, status_of
 from .limits import Limits, WireError, invalid
 from .paths import PathGuard, expand_template
-from .payloads import ChunkReader, Peekable, receive_image, sanitize
-from .scheduler import QueueFull, Scheduler
+from .payloads import ChunkReader, Peekable, receive_held, sanitize
+from .scheduler import QueueFull, Reservation, Scheduler
 from .shm import ShmHost, ShmSession
 
 log = logging.getLogger("ftpvm_server.stream")
@@ -43,6 +43,12 @@ class _Decoded:
     nonfinite: int = 0
     error: Optional[BaseException] = None
     result_shm: Optional[pb.ShmRegion] = None
+    #: the decoded pixels' share of the decode budget, held until the engine has taken them
+    held: Optional[Reservation] = None
+
+    def release(self) -> None:
+        if self.held is not None:
+            self.held.release()
 
 
 _END = object()
@@ -110,6 +116,9 @@ class MatteStream:
         self.done = 0
         self.began = time.monotonic()
         self.key = f"matte:{id(self)}"
+        #: (frame, frames to send again before it) of the last frame whose earlier state was lost; the frame right
+        #: after it in this stream fails the same way instead of starting a warm-up (see ``_submit``)
+        self.lost: Optional[Tuple[int, List[int]]] = None
         self.shm = ShmSession(service.shm.enabled)
 
     # -- reader thread -----------------------------------------------------------------
@@ -162,7 +171,7 @@ class MatteStream:
                     limits.frame(header.frame)
                     raw = header.plate.encoding in (pb.ENCODING_RAW_F16, pb.ENCODING_RAW_F32)
                     limits.image_header(header.plate, what, shot=size, channels=3 if raw else None)
-                    item.image, item.nonfinite = receive_image(
+                    item.image, item.nonfinite, item.held = receive_held(
                         ChunkReader(self.requests), header.plate, what, size=size, channels=3, guard=guard,
                         limits=limits, budget=self.service.scheduler.decode_budget,
                         temp_dir=self.service.temp_dir, cancel=self.cancel)
@@ -170,6 +179,7 @@ class MatteStream:
                     item.error = exc
                     _skip_chunks(self.requests)
                 if not self._put(item):
+                    item.release()
                     break
         except Exception as exc:  # noqa: BLE001 - e.g. the client went away mid-message
             if not self.cancel.is_set():
@@ -214,10 +224,14 @@ class MatteStream:
         finally:
             self.cancel.set()
             reader.join(timeout=5)
+            for left, _, _ in inflight:
+                left.release()
             inflight.clear()  # plates may be views of the client's shared memory: drop them all, then unmap
             item = future = None  # noqa: F841
             while not self.decoded.empty():
-                self.decoded.get_nowait()
+                left = self.decoded.get_nowait()
+                if isinstance(left, _Decoded):
+                    left.release()
             self.shm.close()
             log.info("matte stream ended shot=%s frames=%d seconds=%.2f fps=%.2f cancelled=%s",
                      self.shot.id, self.done, time.monotonic() - self.began, self._fps(),
@@ -234,10 +248,25 @@ class MatteStream:
     def _submit(self, item: _Decoded) -> Any:
         shot, passes, cancel = self.shot, [p for p in self.passes], self.cancel
         frame, plate = item.frame, [item.image]  # the job lets go of the plate (maybe shared memory) when it ran
+        item.image = None
 
         def job(job_cancel: threading.Event) -> Any:
+            from ftpvm_core.errors import StateLost
+
             started = time.monotonic()
-            results = list(shot.matte([(frame, plate.pop())], passes=passes, cancel=job_cancel))
+            lost = self.lost
+            try:
+                if lost is not None and frame == lost[0] + 1:  # its predecessor was not matted: nothing to continue
+                    plate.clear()
+                    self.lost = (frame, lost[1] + [lost[0]])
+                    raise StateLost(frame, self.lost[1])
+                results = list(shot.matte([(frame, plate.pop())], passes=passes, cancel=job_cancel))
+            except StateLost as exc:
+                self.lost = (frame, exc.frames)
+                raise
+            finally:
+                item.release()  # the engine is done with the pixels
+            self.lost = None
             return results[0], time.monotonic() - started
 
         deadline = deadline_of(self.context)
@@ -261,12 +290,18 @@ class MatteStream:
             if item.error is not None:
                 raise item.error
             result, seconds = self._wait(future)
+            item.release()
             header.from_cache = bool(result.from_cache)
             payload = self._encode(result, header, item.result_shm)
             self.service.counters.frame(shot_id, seconds, header.from_cache)
         except Exception as exc:  # noqa: BLE001 - this frame fails; the stream goes on
+            item.release()
             code, message, _ = status_of(exc)
             header.status.code, header.status.message = code.value[0], message
+            from ftpvm_core.errors import StateLost
+
+            if isinstance(exc, StateLost):
+                header.status.resend_frames.extend(exc.frames)
             del header.passes[:]
             payload = b""
             self.service.counters.error(shot_id)

@@ -36,7 +36,7 @@ class FakeRpcError(grpc.RpcError):
     (grpc.StatusCode.CANCELLED, ftpvm_client.Cancelled),
     (grpc.StatusCode.DEADLINE_EXCEEDED, ftpvm_client.DeadlineExceeded),
     (grpc.StatusCode.INTERNAL, ftpvm_client.ServerError),
-    (grpc.StatusCode.DATA_LOSS, ftpvm_client.ServerError),
+    (grpc.StatusCode.DATA_LOSS, ftpvm_client.DataLoss),  # a ServerError too: a damaged shot record
 ])
 def test_status_codes_map_to_error_classes(code, cls):
     error = from_rpc_error(FakeRpcError(code, "what to fix"))

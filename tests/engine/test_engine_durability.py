@@ -176,3 +176,62 @@ def test_a_damaged_keyframe_is_reported_and_asked_for_again(make_engine, small_s
         list(shot2.matte(frames_of(small_shot, [3]), passes=("alpha",)))
     assert [k.frame for k in shot2.keyframes()] == [0]  # no longer listed: the shot asks for it
     assert len(list(shot2.matte(frames_of(small_shot, [3]), passes=("alpha",)))) == 1
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_stale_temp_files_in_the_system_temp_folder_go_but_not_those_a_live_process_owns(tmp_path):
+    from ftpvm_core.engine.images import remove_stale_temp_files
+
+    old = time.time() - 3600
+    (tmp_path / "ftpvm-wire-held.exr").write_bytes(b"x")
+    holder = subprocess.Popen([sys.executable, "-c", "import sys; f = open(sys.argv[1], 'rb'); input()",
+                               str(tmp_path / "ftpvm-wire-held.exr")], stdin=subprocess.PIPE)
+    files = {
+        "ftpvm-wire-k1ll3d.exr": "stale",           # an older server's name, no PID: not open, an hour old
+        "ftpvm-bytes-a8x_2qz.exr": "stale",         # the engine's earlier name, no PID
+        f"ftpvm-bytes-{_dead_pid()}-q1.exr": "stale",  # its writer is gone
+        f"ftpvm-bytes-{holder.pid}-q2.exr": "live",  # its writer is alive
+        "ftpvm-wire-held.exr": "live",              # no PID, but a live process has it open
+        "ftpvm-wire-young.exr": "live",             # no PID, written a moment ago: maybe mid-decode
+        "somebody-else.exr": "live",
+    }
+    try:
+        for name in files:
+            (tmp_path / name).write_bytes(b"x" * 100)
+            if name != "ftpvm-wire-young.exr":
+                os.utime(tmp_path / name, (old, old))
+        for _ in range(200):  # the holder has opened its file
+            assert holder.poll() is None
+            if any(os.path.basename(os.path.realpath(f"/proc/{holder.pid}/fd/{fd}")) == "ftpvm-wire-held.exr"
+                   for fd in os.listdir(f"/proc/{holder.pid}/fd")):
+                break
+            time.sleep(0.05)
+        removed = remove_stale_temp_files(str(tmp_path))
+    finally:
+        holder.kill()
+        holder.wait()
+    assert sorted(os.path.basename(p) for p in removed) == sorted(n for n, v in files.items() if v == "stale")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(n for n, v in files.items() if v == "live")
+
+
+def test_decode_temp_files_carry_the_writers_pid(tmp_path, monkeypatch):
+    import tempfile
+
+    from ftpvm_core.engine import images
+
+    seen = []
+    real = tempfile.mkstemp
+
+    def spy(*args, **kwargs):
+        fd, name = real(*args, **kwargs)
+        seen.append(os.path.basename(name))
+        return fd, name
+    monkeypatch.setattr(images.tempfile, "mkstemp", spy)
+    with pytest.raises(Exception):
+        images.decode_image(b"not an exr", "frame", temp_dir=str(tmp_path))
+    assert seen and seen[0].startswith(f"ftpvm-bytes-{os.getpid()}-") and not list(tmp_path.iterdir())

@@ -38,3 +38,26 @@ def test_deleting_a_shot_releases_its_ram(make_engine, small_shot):
     assert _ram_held(shot) > 0
     e.delete_shot("gone")
     assert _ram_held(shot) == 0 and "gone" not in e._shots
+
+
+def test_idle_shots_release_their_ram_on_a_timer_and_reset_cache_releases_it(make_engine, small_shot):
+    import time
+
+    e = make_engine()
+    shot = e.open_shot("idle", W, H, LINEAR)
+    shot.set_keyframe(0, small_shot.plates_linear[0], trimap=small_shot.trimaps[0])
+    first = [r.alpha for r in shot.matte(frames_of(small_shot, range(3)), passes=("alpha",))]
+    assert _ram_held(shot) > 0
+    assert e.release_idle(60) == []  # just used: kept
+    assert e.release_idle(60, now=time.monotonic() + 61) == ["idle"]
+    assert _ram_held(shot) == 0 and shot.last_used is None
+    assert e.release_idle(60, now=time.monotonic() + 120) == []  # nothing held: nothing to do
+    again = [r.alpha for r in shot.matte(frames_of(small_shot, range(3, 5)), passes=("alpha",))]
+    assert _ram_held(shot) > 0
+    clean = make_engine(state_dir=e.store.root.parent / "clean").open_shot("c", W, H, LINEAR)
+    clean.set_keyframe(0, small_shot.plates_linear[0], trimap=small_shot.trimaps[0])
+    reference = [r.alpha for r in clean.matte(frames_of(small_shot, range(5)), passes=("alpha",))]
+    for a, b in zip(first + again, reference):
+        np.testing.assert_array_equal(a, b)
+    shot.reset_cache()
+    assert _ram_held(shot) == 0

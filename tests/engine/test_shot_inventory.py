@@ -133,3 +133,27 @@ def test_shots_cli_list_show_rm_prune(make_engine, small_shot, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["shots", "prune", "--older-than", "soon", *state])
     assert exc.value.code == 2 and "write a number and a unit" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("record", ['{"sch', '{"schema": 1}', "[]"])
+def test_a_damaged_shot_record_is_listed_as_damaged_and_can_be_removed(make_engine, record, capsys):
+    from ftpvm_core.engine import inventory
+    from ftpvm_core.errors import ShotDamaged
+
+    e = make_engine()
+    e.open_shot("ok", W, H, "Linear Rec.709 (sRGB)")
+    e.open_shot("torn", W, H, "Linear Rec.709 (sRGB)")
+    (e.store.shot_dir("torn") / "shot.json").write_text(record)
+    e2 = make_engine()
+    for call in (lambda: e2.get_shot("torn"), lambda: e2.open_shot("torn", W, H, "Linear Rec.709 (sRGB)")):
+        with pytest.raises(ShotDamaged, match=r"'torn' is damaged: .* delete the shot") as info:
+            call()
+        assert str(e2.store.root) not in str(info.value)
+    usage = {s.id: s for s in e2.shot_usage()}
+    assert set(usage) == set(e2.list_shots()) == {"ok", "torn"}  # counted and listed alike
+    assert usage["torn"].damaged and not usage["ok"].damaged
+    assert main(["shots", "list", "--state-dir", str(e2.store.root)]) == 0
+    assert "DAMAGED" in capsys.readouterr().out
+    e2.delete_shot("torn")
+    assert e2.list_shots() == ["ok"]
+    assert inventory.summaries(e2.store)[0].id == "ok"

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import grpc
 import numpy as np
@@ -97,7 +98,7 @@ def test_slow_streams_cannot_hold_the_server(tight, shot_data):
     with Client(tight.address) as client:
         _keyed(client, shot_data, "slow")
     hold = threading.Event()
-    outcomes = []
+    outcomes, details = [], []
 
     def silent():
         yield pb.MatteRequest(start=pb.MatteStart(shot_id="slow", passes=[pb.PASS_ALPHA]))
@@ -110,6 +111,8 @@ def test_slow_streams_cannot_hold_the_server(tight, shot_data):
                 outcomes.append("OK")
             except grpc.RpcError as exc:
                 outcomes.append(exc.code().name)
+                if exc.code() != grpc.StatusCode.RESOURCE_EXHAUSTED:
+                    details.append(exc.details())
 
     threads = [threading.Thread(target=stream) for _ in range(8)]
     for t in threads:
@@ -128,7 +131,10 @@ def test_slow_streams_cannot_hold_the_server(tight, shot_data):
     hold.set()
     assert len(outcomes) == 8
     assert outcomes.count("RESOURCE_EXHAUSTED") >= 6  # only 2 stream slots on 6 threads
-    assert set(outcomes) <= {"RESOURCE_EXHAUSTED", "CANCELLED"}  # the admitted ones closed by the idle timeout
+    # the admitted ones closed by the idle timeout, with a status and a message that say which limit and flag
+    assert set(outcomes) <= {"RESOURCE_EXHAUSTED", "DEADLINE_EXCEEDED"}
+    assert details and all("no message from the client for 1 s" in d and "--stream-idle-timeout" in d
+                           for d in details), details
     assert "closing /ftpvm.v1.Matting/Matte: no message from the client" in tight.log_tail(200)
     for _ in range(100):  # the server side of the closed streams ends (and frees its slots) right after
         if tight.log_tail(400).count("matte stream ended shot=slow") >= 2:
@@ -136,6 +142,27 @@ def test_slow_streams_cannot_hold_the_server(tight, shot_data):
         time.sleep(0.1)
     else:
         raise AssertionError(tight.log_tail(40))
+
+
+def test_a_stalled_keyframe_upload_is_closed_with_deadline_exceeded_naming_the_flag(tight, shot_data):
+    with Client(tight.address) as client:
+        _keyed(client, shot_data, "stall")
+    header, _ = raw_header(shot_data.plates_linear[1])
+    start = pb.KeyframeStart(shot_id="stall", frame=1, image=header, trimap=raw_header(shot_data.trimaps[1])[0])
+    hold = threading.Event()
+
+    def stalled():
+        yield pb.SetKeyframeRequest(start=start)
+        hold.wait(15)  # the chunks never come
+    try:
+        with grpc.insecure_channel(tight.address) as channel:
+            with pytest.raises(grpc.RpcError) as info:
+                pb_grpc.MattingStub(channel).SetKeyframe(stalled(), timeout=15)
+    finally:
+        hold.set()
+    assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert "the server closed this call" in info.value.details()
+    assert "--stream-idle-timeout" in info.value.details()
 
 
 def test_a_second_start_fails_the_call_but_the_frame_before_it_is_answered(tight, shot_data):
@@ -212,5 +239,16 @@ def test_a_truncated_shot_record_is_a_clear_error_without_server_paths_and_can_b
         stub = pb_grpc.MattingStub(channel)
         with pytest.raises(grpc.RpcError) as info:
             stub.GetShot(pb.ShotRef(shot_id="torn"), timeout=10)
-        assert "is damaged; delete the shot" in info.value.details() and state not in info.value.details()
+        assert info.value.code() == grpc.StatusCode.DATA_LOSS
+        assert "is damaged" in info.value.details() and "delete the shot (DeleteShot" in info.value.details()
+        assert state not in info.value.details()
+        listed = {s.shot_id: s for s in stub.ListShots(pb.ListShotsRequest(), timeout=10).shots}
+        # what --max-shots counts is what ListShots shows: every shot record, the damaged one with why
+        on_disk = {p.name for p in (Path(state) / "shots").iterdir() if (p / "shot.json").is_file()}
+        assert set(listed) == on_disk and "torn" in listed
+        assert "is damaged" in listed["torn"].damaged and state not in listed["torn"].damaged
+        assert not any(s.damaged for i, s in listed.items() if i != "torn")
         assert stub.DeleteShot(pb.ShotRef(shot_id="torn"), timeout=10).deleted
+        assert "torn" not in {s.shot_id for s in stub.ListShots(pb.ListShotsRequest(), timeout=10).shots}
+    with Client(tight.address) as client:  # and it can be opened again
+        assert client.open_shot("torn", 96, 64, COLORSPACE).keyframes() == []

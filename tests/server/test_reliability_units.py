@@ -172,3 +172,134 @@ def test_refusals_never_show_resolved_server_paths(tmp_path):
         with guard.open_readable(str(root / "link" / "plate.exr"), "plate"):
             pass
     assert "hidden-place" not in info.value.message and str(root / "link" / "plate.exr") in info.value.message
+
+
+class _FakeContext:
+    def __init__(self):
+        self.cancelled = threading.Event()
+
+    def cancel(self):
+        self.cancelled.set()
+
+
+@pytest.mark.parametrize("limit", ["idle", "total"])
+def test_the_watchdog_closes_streams_with_deadline_exceeded_naming_the_limit_and_its_flag(limit):
+    from ftpvm_server.calls import StreamExpired, Watchdog, _Watched
+
+    stop = threading.Event()
+
+    def client():  # idle: one message, then silence; total: a message every 20 ms, for ever
+        yield "start"
+        while not stop.is_set():
+            if limit == "idle":
+                stop.wait(30)
+            else:
+                stop.wait(0.02)
+                yield "more"
+    watchdog = Watchdog(idle_s=0.3 if limit == "idle" else 60, total_s=60 if limit == "idle" else 0.5, period=0.05)
+    call = _Watched("/ftpvm.v1.Matting/Matte", _FakeContext())
+    watchdog.add(call)
+    got = []
+    try:
+        with pytest.raises(StreamExpired) as info:
+            for message in call.requests(client()):
+                got.append(message)
+    finally:
+        stop.set()
+        call.done.set()
+        watchdog.close()
+    assert info.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
+    flag = "--stream-idle-timeout" if limit == "idle" else "--stream-max-seconds"
+    assert flag in info.value.message and "the server closed this call" in info.value.message
+    assert got[0] == "start" and not call.context.cancelled.is_set()  # closed with a status, not a plain cancel
+
+
+def test_shared_memory_probes_of_dead_servers_are_removed(tmp_path):
+    import subprocess
+    import sys
+
+    from ftpvm_server.shm import remove_stale_probes
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    dead, live = f"ftpvm_probe_{child.pid:x}_0badc0de", f"ftpvm_probe_{os.getpid():x}_600dc0de"
+    for name in (dead, live, "ftpvm_1234_abcd"):  # the last: a client's segment, not ours to judge
+        (tmp_path / name).write_bytes(b"\0" * 16)
+    assert remove_stale_probes(str(tmp_path)) == [str(tmp_path / dead)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live, "ftpvm_1234_abcd"])
+
+
+class _BlockedShot:
+    """A shot whose matte waits for ``go``: decoded frames pile up in the stream meanwhile."""
+
+    id, width, height = "queued", 64, 48
+
+    def __init__(self):
+        self.go = threading.Event()
+
+    def keyframes(self):
+        return [0]
+
+    def matte(self, frames, passes, cancel):
+        from types import SimpleNamespace
+
+        self.go.wait(30)
+        (frame, plate), = frames
+        return [SimpleNamespace(frame=frame, alpha=plate[:, :, 0].copy(), from_cache=False)]
+
+
+class _StreamContext:
+    def time_remaining(self):
+        return None
+
+    def add_callback(self, callback):
+        return True
+
+    def is_active(self):
+        return True
+
+
+def test_decoded_frames_queued_in_a_stream_count_toward_the_decode_budget():
+    from types import SimpleNamespace
+
+    from ftpvm_server.counters import Counters
+    from ftpvm_server.payloads import estimate
+    from ftpvm_server.scheduler import Scheduler
+    from ftpvm_server.shm import ShmHost
+    from ftpvm_server.stream import MatteStream
+    from ftpvm_wire.planes import raw_header
+
+    shot = _BlockedShot()
+    plate = np.random.default_rng(0).random((48, 64, 3), dtype=np.float32)
+    header, payload = raw_header(plate, pb.ENCODING_RAW_F32)
+    limits = Limits()
+    decoding = estimate(header, (64, 48), limits)  # what one frame holds while it is decoded
+    scheduler = Scheduler(decode_budget_bytes=decoding + 2 * plate.nbytes)
+    budget = scheduler.decode_budget
+    service = SimpleNamespace(limits=limits, guard=PathGuard([]), scheduler=scheduler, counters=Counters(),
+                              temp_dir=None, shm=ShmHost(enabled=False), get_shot=lambda shot_id: shot)
+    messages = [pb.MatteRequest(start=pb.MatteStart(shot_id="queued", passes=[pb.PASS_ALPHA],
+                                                    result_encoding=pb.ENCODING_RAW_F32))]
+    for f in range(8):
+        h = pb.ImageHeader()
+        h.CopyFrom(header)
+        h.data = payload
+        messages.append(pb.MatteRequest(frame=pb.FrameHeader(frame=f, plate=h)))
+    stream = MatteStream(service, Peekable(iter(messages)), _StreamContext())
+    answers = []
+    runner = threading.Thread(target=lambda: answers.extend(
+        m.result for m in stream.run() if m.WhichOneof("kind") == "result"))
+    runner.start()
+    try:
+        for _ in range(300):  # the engine holds frame 0: the reader fills the budget, then waits for room
+            if budget.waiting:
+                break
+            threading.Event().wait(0.05)
+        assert budget.waiting == 1, "the reader never waited: queued frames are not counted"
+        assert budget.used == 3 * plate.nbytes <= budget.total  # three decoded frames held, a fourth waits
+    finally:
+        shot.go.set()
+        runner.join(60)
+    assert [a.frame for a in answers] == list(range(8)) and all(a.status.code == 0 for a in answers)
+    assert budget.used == 0  # every frame's share was given back once the engine had it
+    scheduler.close()

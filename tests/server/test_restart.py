@@ -56,8 +56,9 @@ def test_a_matte_stream_survives_a_server_crash(tmp_path, synthetic_checkpoint, 
     """kill -9 in the middle of a stream: the client re-sends the unanswered frames to the restarted
     server and every frame arrives once, in order.
 
-    (Values after the crash may differ from an uninterrupted run: the engine writes recurrent states
-    behind, so a chain whose last state died with the process restarts fresh.)"""
+    (A frame is answered only after its state is on disk, and a lost state is replayed or asked for again, never
+    replaced by a warm-up: tests/engine/test_engine_durability.py and tests/server/test_state_lost_resend.py check
+    that the values equal an uninterrupted run.)"""
     d = shot_data
     state = tmp_path / "state"
     first = launch(state, synthetic_checkpoint, tmp_path / "first.log")

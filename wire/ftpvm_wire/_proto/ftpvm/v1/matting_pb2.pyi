@@ -176,7 +176,7 @@ class ShotCounters(_message.Message):
     def __init__(self, frames: _Optional[int] = ..., cache_hits: _Optional[int] = ..., errors: _Optional[int] = ..., frames_per_second: _Optional[float] = ...) -> None: ...
 
 class Shot(_message.Message):
-    __slots__ = ("shot_id", "width", "height", "colorspace", "settings_json", "keyframes", "cached_frames", "counters")
+    __slots__ = ("shot_id", "width", "height", "colorspace", "settings_json", "keyframes", "cached_frames", "counters", "damaged")
     SHOT_ID_FIELD_NUMBER: _ClassVar[int]
     WIDTH_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
@@ -185,6 +185,7 @@ class Shot(_message.Message):
     KEYFRAMES_FIELD_NUMBER: _ClassVar[int]
     CACHED_FRAMES_FIELD_NUMBER: _ClassVar[int]
     COUNTERS_FIELD_NUMBER: _ClassVar[int]
+    DAMAGED_FIELD_NUMBER: _ClassVar[int]
     shot_id: str
     width: int
     height: int
@@ -193,7 +194,8 @@ class Shot(_message.Message):
     keyframes: _containers.RepeatedScalarFieldContainer[int]
     cached_frames: int
     counters: ShotCounters
-    def __init__(self, shot_id: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., colorspace: _Optional[str] = ..., settings_json: _Optional[str] = ..., keyframes: _Optional[_Iterable[int]] = ..., cached_frames: _Optional[int] = ..., counters: _Optional[_Union[ShotCounters, _Mapping]] = ...) -> None: ...
+    damaged: str
+    def __init__(self, shot_id: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., colorspace: _Optional[str] = ..., settings_json: _Optional[str] = ..., keyframes: _Optional[_Iterable[int]] = ..., cached_frames: _Optional[int] = ..., counters: _Optional[_Union[ShotCounters, _Mapping]] = ..., damaged: _Optional[str] = ...) -> None: ...
 
 class ListShotsRequest(_message.Message):
     __slots__ = ()
@@ -309,12 +311,14 @@ class MatteRequest(_message.Message):
     def __init__(self, start: _Optional[_Union[MatteStart, _Mapping]] = ..., frame: _Optional[_Union[FrameHeader, _Mapping]] = ..., chunk: _Optional[_Union[Chunk, _Mapping]] = ..., cancel: _Optional[_Union[Cancel, _Mapping]] = ...) -> None: ...
 
 class Status(_message.Message):
-    __slots__ = ("code", "message")
+    __slots__ = ("code", "message", "resend_frames")
     CODE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    RESEND_FRAMES_FIELD_NUMBER: _ClassVar[int]
     code: int
     message: str
-    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
+    resend_frames: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., resend_frames: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class PassLayout(_message.Message):
     __slots__ = ("channels", "byte_size", "written_path")
