@@ -186,3 +186,33 @@ def test_cancel_while_matting(scene, server):
         MatteJob(resolve_host.connect(scene.resolve), settings_for(scene, server, transport="pixels"), progress=progress,
                  cancel=cancel).run()
     assert scene.project.media_pool.root.GetSubFolderList() == []
+
+
+def test_job_gives_the_client_its_plates_to_send_again(scene, server):
+    """When the server has lost a recurrent state it asks for earlier frames again; the job's ``refetch`` must read
+    them from the same plates it streams (and answer None for a frame it has no plate of)."""
+    seen: dict = {}
+
+    class RecordingShot:
+        def __init__(self, shot):
+            self._shot = shot
+
+        def __getattr__(self, name):
+            return getattr(self._shot, name)
+
+        def matte(self, frames, **kwargs):
+            seen.update(kwargs)
+            return self._shot.matte(frames, **kwargs)
+
+    def factory(settings):
+        client = Client(settings.server)
+        open_shot = client.open_shot
+        client.open_shot = lambda *a, **kw: RecordingShot(open_shot(*a, **kw))  # type: ignore[method-assign]
+        return client
+
+    settings = settings_for(scene, server, transport="pixels", place="fusion")
+    MatteJob(resolve_host.connect(scene.resolve), settings, client_factory=factory).run()
+    refetch = seen["refetch"]
+    plate = pixels.read_rgb(str(scene.media / f"plate.{MEDIA_FIRST + 1}.exr"))
+    np.testing.assert_array_equal(refetch(CLIP_START + 1), plate)
+    assert refetch(CLIP_START - 1) is None and refetch(CLIP_START + N) is None

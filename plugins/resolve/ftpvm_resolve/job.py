@@ -138,7 +138,8 @@ class MatteJob:
         def on_progress(p: Any) -> None:
             self.progress("matte", p.fraction, f"Matting frame {p.frame} ({p.done}/{p.total or '?'})")
 
-        kwargs: Dict[str, Any] = {"progress": on_progress, "cancel": self.cancel}
+        # refetch: the plates the server may ask for again after it lost a recurrent state (exact re-send)
+        kwargs: Dict[str, Any] = {"progress": on_progress, "cancel": self.cancel, "refetch": frames.get}
         if job.transport == "paths":
             kwargs.update(outputs=dict(job.outputs), result_dtype="none")
         try:
@@ -173,6 +174,10 @@ class _Frames:
 
     def __iter__(self) -> Any:
         return ((f, self.source(self.job, self.plates[f])) for f in self.job.frames)
+
+    def get(self, frame: int) -> Any:
+        """The plate of ``frame`` read again (None when this job has no plate for it)."""
+        return self.source(self.job, self.plates[frame]) if frame in self.plates else None
 
 
 __all__: Tuple[str, ...] = ("MatteJob", "JobResult")
