@@ -40,6 +40,11 @@ class ShotDamaged(StateError):
     """A shot's record (``shot.json``) cannot be read: the shot must be deleted and opened again."""
 
 
+class IndexDamaged(StateError):
+    """A shot's frame index (``index.json``) cannot be read, so earlier frames' states cannot be found: the shot's
+    cache must be reset (keyframes stay) and the frames matted again from the start of their range."""
+
+
 class StateLost(EngineError):
     """The recurrent state before ``frame`` is no longer stored (evicted by the cache size limit, or damaged) and
     cannot be replayed from what is stored: send ``frames`` again, in order, then ``frame``, for the exact result."""

@@ -8,11 +8,12 @@ from ftpvm_core.engine.settings import (PASSES, REQUEST_SCHEMA, SETTINGS_SCHEMA,
                                         settings_schema)
 from ftpvm_core.engine.matting import FrameResult
 from ftpvm_core.engine.shot import KeyframeInfo, Shot
-from ftpvm_core.errors import (Cancelled, EngineError, InvalidInput, NoKeyframe, ShotConflict, ShotDamaged,
-                               ShotNotFound, StateError, StateLost)
+from ftpvm_core.errors import (Cancelled, EngineError, IndexDamaged, InvalidInput, NoKeyframe, ShotConflict,
+                               ShotDamaged, ShotNotFound, StateError, StateLost)
 
 __all__ = [
     "Engine", "Shot", "decode_image", "write_pass", "FrameResult", "KeyframeInfo", "ShotSettings", "SETTINGS_SCHEMA",
     "REQUEST_SCHEMA", "PASSES", "settings_schema", "validate_shot_id", "EngineError", "InvalidInput",
-    "ShotNotFound", "NoKeyframe", "ShotConflict", "Cancelled", "StateError", "ShotDamaged", "StateLost",
+    "ShotNotFound", "NoKeyframe", "ShotConflict", "Cancelled", "StateError", "ShotDamaged", "IndexDamaged",
+    "StateLost",
 ]

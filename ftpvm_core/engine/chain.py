@@ -41,6 +41,13 @@ def image_hash(image: np.ndarray) -> str:
     return sha1(str(a.shape), memoryview(a).cast("B"))[:24]
 
 
+def _checked(entry: dict) -> dict:
+    """An index entry as written by :meth:`ChainIndex.record`; anything else raises (the index is damaged)."""
+    if not all(isinstance(entry[k], str) for k in ("key", "prev", "input")):
+        raise ValueError("index entry of the wrong type")
+    return entry
+
+
 class ChainIndex:
     """Frame -> ``{"key", "prev", "input"}`` of the last chain that processed it, persisted in ``index.json``
     (written behind by the store), with a cache of which entries are still valid."""
@@ -52,10 +59,14 @@ class ChainIndex:
         self._entries: dict[int, dict] = {}
         self._valid: dict[int, bool] = {}
         self._version = 0
+        #: the file exists but is not an index this engine wrote: which frame came from which chain is unknown
+        self.damaged = False
         try:
-            self._entries = {int(k): v for k, v in read_json(path).get("frames", {}).items()}
-        except (OSError, ValueError):
+            self._entries = {int(k): _checked(v) for k, v in read_json(path).get("frames", {}).items()}
+        except FileNotFoundError:
             self._entries = {}
+        except (OSError, ValueError, AttributeError, TypeError, KeyError):
+            self._entries, self.damaged = {}, True
 
     def entry(self, frame: int) -> dict | None:
         return self._entries.get(frame)
@@ -69,6 +80,7 @@ class ChainIndex:
 
     def clear(self) -> None:
         """Forget every entry (the file is removed by the caller's cache reset)."""
+        self.damaged = False
         self._entries.clear()
         self._valid.clear()
         self._version += 1

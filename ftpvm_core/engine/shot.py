@@ -28,7 +28,7 @@ from ftpvm_core.engine.memory_bank import MemoryBank, select_memory
 from ftpvm_core.engine.settings import PASSES, ShotSettings
 from ftpvm_core.atomic import atomic_write_bytes
 from ftpvm_core.engine.store import atomic_write_json
-from ftpvm_core.errors import Cancelled, InvalidInput, NoKeyframe, ShotNotFound, StateLost
+from ftpvm_core.errors import Cancelled, IndexDamaged, InvalidInput, NoKeyframe, ShotNotFound, StateLost
 from ftpvm_core.imaging.colour import ColourConverter
 from ftpvm_core.imaging.trimap import keyframe_trimap
 from ftpvm_core.model.precision import DTYPES
@@ -331,6 +331,10 @@ class Shot:
             self._refresh()
             if not self._keyframes:
                 raise NoKeyframe(f"shot {self.id!r} has no keyframe: add a trimap or roto on at least one frame")
+            if self._chain.damaged:  # a warm-up here would silently differ from the run the cache came from
+                raise IndexDamaged(f"shot {self.id!r}: its frame index is damaged, so the states of frames matted "
+                                   "before cannot be found; reset the shot's cache (ResetCache from a client, "
+                                   "`ftpvm matte --reset`) and matte its frames again from the start of their range")
         total = len(frames) if hasattr(frames, "__len__") else None  # type: ignore[arg-type]
         return self._matte_iter(frames, passes, premultiply, cancel, progress, total, refetch)
 

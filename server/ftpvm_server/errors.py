@@ -23,6 +23,7 @@ def _engine_codes() -> Tuple[Tuple[type, grpc.StatusCode], ...]:
         (e.NoKeyframe, grpc.StatusCode.FAILED_PRECONDITION),
         (e.StateLost, grpc.StatusCode.FAILED_PRECONDITION),
         (e.ShotDamaged, grpc.StatusCode.DATA_LOSS),
+        (e.IndexDamaged, grpc.StatusCode.DATA_LOSS),
         (e.ShotConflict, grpc.StatusCode.ALREADY_EXISTS),
         (e.Cancelled, grpc.StatusCode.CANCELLED),
         (e.StateError, grpc.StatusCode.INTERNAL),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ftpvm_core.errors import StateLost
+from ftpvm_core.errors import IndexDamaged, StateLost
 from ftpvm_core.synthetic import make_shot
 from shot_helpers import LINEAR, H, W
 
@@ -129,3 +129,22 @@ def test_random_access_keeps_the_documented_warm_up(make_engine, long_shot):
     list(shot.matte(_frames(long_shot, range(4)), passes=("alpha",)))
     (r,) = shot.matte(_frames(long_shot, [9]), passes=("alpha",))  # frame 8 was never processed: no error
     assert r.frame == 9 and not r.from_cache and np.isfinite(r.alpha).all()
+
+
+@pytest.mark.parametrize("damage", [b'{"schema": 1, "frames": {"0": {"key": "ab', b"\x00" * 64, b'{"frames": [1, 2]}'])
+def test_a_damaged_frame_index_is_an_error_until_the_cache_is_reset(make_engine, long_shot, reference, damage):
+    """Without the index the engine cannot tell which chain frame 10 continues: a warm-up would silently differ
+    from the uninterrupted run, so the shot says what to do; after a cache reset the run is exact again."""
+    e = make_engine()
+    shot = _keyed(e, long_shot)
+    list(shot.matte(_frames(long_shot, range(10)), passes=("alpha",)))
+    e.flush()
+    (e.store.shot_dir("s") / "index.json").write_bytes(damage)
+    fresh = make_engine()
+    with pytest.raises(IndexDamaged, match=r"frame index is damaged.*reset the shot's cache"):
+        list(fresh.get_shot("s").matte(_frames(long_shot, [10, 11]), passes=("alpha",)))
+    again = make_engine().get_shot("s")  # still damaged after a restart: nothing was silently re-keyed
+    with pytest.raises(IndexDamaged):
+        list(again.matte(_frames(long_shot, [10]), passes=("alpha",)))
+    again.reset_cache()
+    _same(list(again.matte(_frames(long_shot, range(12)), passes=("alpha",))), reference)

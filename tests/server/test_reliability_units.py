@@ -303,3 +303,11 @@ def test_decoded_frames_queued_in_a_stream_count_toward_the_decode_budget():
     assert [a.frame for a in answers] == list(range(8)) and all(a.status.code == 0 for a in answers)
     assert budget.used == 0  # every frame's share was given back once the engine had it
     scheduler.close()
+
+
+def test_a_damaged_frame_index_is_data_loss_with_the_engine_message():
+    from ftpvm_core.errors import IndexDamaged
+    from ftpvm_server.errors import status_of
+
+    code, message, retry = status_of(IndexDamaged("shot 's': its frame index is damaged; reset the shot's cache"))
+    assert code == grpc.StatusCode.DATA_LOSS and "reset the shot's cache" in message and retry is None
