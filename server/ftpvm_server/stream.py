@@ -110,7 +110,7 @@ class MatteStream:
         self.done = 0
         self.began = time.monotonic()
         self.key = f"matte:{id(self)}"
-        self.shm = ShmSession(service.shm.enabled)
+        self.shm = ShmSession(service.shm)
 
     # -- reader thread -----------------------------------------------------------------
     def _put(self, item: Any) -> bool:
