@@ -61,7 +61,7 @@ class _StubShot:
     def matte(self, frames, passes=("alpha",), cancel=None):
         from ftpvm_core.engine.matting import FrameResult
 
-        for frame, _image in frames:
+        for frame, _image, *_hash in frames:
             yield FrameResult(frame, self._alpha, self._fg if "foreground" in passes else None, None, None, False)
 
 

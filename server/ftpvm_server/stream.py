@@ -43,6 +43,7 @@ class _Decoded:
     nonfinite: int = 0
     error: Optional[BaseException] = None
     result_shm: Optional[pb.ShmRegion] = None
+    input_hash: str = ""
 
 
 _END = object()
@@ -155,7 +156,7 @@ class MatteStream:
                     except WireError as exc:
                         item.image, item.error = None, exc
                     _skip_chunks(self.requests)
-                    if not self._put(item):
+                    if not self._put(self._hashed(item)):
                         break
                     continue
                 try:
@@ -169,7 +170,7 @@ class MatteStream:
                 except (WireError, QueueFull) as exc:
                     item.error = exc
                     _skip_chunks(self.requests)
-                if not self._put(item):
+                if not self._put(self._hashed(item)):
                     break
         except Exception as exc:  # noqa: BLE001 - e.g. the client went away mid-message
             if not self.cancel.is_set():
@@ -177,6 +178,15 @@ class MatteStream:
                 self._put(exc)
         finally:
             self._put(_END)
+
+    @staticmethod
+    def _hashed(item: _Decoded) -> _Decoded:
+        """The plate's cache key hash, made here in the reader thread so the device never waits for it."""
+        if item.image is not None and item.error is None:
+            from ftpvm_core.engine.chain import image_hash
+
+            item.input_hash = image_hash(item.image)
+        return item
 
     # -- answering ----------------------------------------------------------------------
     def run(self) -> Iterator[pb.MatteResponse]:
@@ -234,10 +244,11 @@ class MatteStream:
     def _submit(self, item: _Decoded) -> Any:
         shot, passes, cancel = self.shot, [p for p in self.passes], self.cancel
         frame, plate = item.frame, [item.image]  # the job lets go of the plate (maybe shared memory) when it ran
+        input_hash = item.input_hash
 
         def job(job_cancel: threading.Event) -> Any:
             started = time.monotonic()
-            results = list(shot.matte([(frame, plate.pop())], passes=passes, cancel=job_cancel))
+            results = list(shot.matte([(frame, plate.pop(), input_hash)], passes=passes, cancel=job_cancel))
             return results[0], time.monotonic() - started
 
         deadline = deadline_of(self.context)
