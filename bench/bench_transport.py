@@ -10,6 +10,7 @@ sanitising, result encoding, and the client's decoding. Modes:
 - inline  half planes in the gRPC stream (1 MiB chunks), both ways;
 - shm     float32 pixels through POSIX shared memory, both ways (``transport="shm"``); the client's segment is
           kept across calls and the server keeps it mapped, as in a host app that mattes shot after shot;
+- shm f16 the same with half floats both ways (what the Nuke plugin used to force);
 - path    the client sends paths of EXR plates; the server reads them and writes the passes as EXRs;
 - memcpy  one plain copy of the bytes the shared-memory mode moves (plate + result, float32), the floor;
 - shm data  the shared-memory data path alone (no gRPC, no stream machinery, warm pages): the client's copy in,
@@ -198,6 +199,8 @@ def run(width: int, height: int, frames: int, repeats: int = 1) -> Dict[str, flo
                 rows["inline"] = time_mode(shot, array_frames, repeats, transport="inline")
                 if client.shared_memory():
                     rows["shm"] = time_mode(shot, array_frames, repeats, transport="shm")
+                    rows["shm f16"] = time_mode(shot, array_frames, repeats, transport="shm", send_dtype="float16",
+                                                result_dtype="float16")
                 path_frames = [(i, os.path.join(tmp, f"plate.{i:04d}.exr")) for i in range(frames)]
                 outputs = {"alpha": os.path.join(tmp, "out", "alpha.####.exr"),
                            "foreground": os.path.join(tmp, "out", "fg.####.exr")}
@@ -230,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     floor = rows["memcpy"]
     print(f"transport per frame at {width}x{height}, passes {'+'.join(PASSES)}, {args.frames} frames")
     print(f"{'mode':<9} {'ms/frame':>9} {'x memcpy':>9}")
-    for mode in ("memcpy", "shm data", "shm", "inline", "path"):
+    for mode in ("memcpy", "shm data", "shm", "shm f16", "inline", "path"):
         if mode in rows:
             print(f"{mode:<9} {rows[mode] * 1000:9.2f} {rows[mode] / floor:9.2f}")
     return 0
