@@ -57,8 +57,8 @@ class Unrecoverable(Exception):
 def model_input(colour: ColourConverter, image: np.ndarray, device: torch.device | None = None) -> torch.Tensor:
     """(H, W, 3) plate -> the model's sRGB input rounded to float16 (a replay from the stored input is exact).
 
-    With ``device``, on that device when the colour transform bakes to matrix + curve (see
-    :mod:`ftpvm_core.imaging.colour_torch`; equal to OCIO within its TOLERANCE before the float16 rounding),
+    With ``device``, on that device when the colour transform bakes to [decoding curve +] matrix + curve (see
+    :mod:`ftpvm_core.imaging.colour_torch`; equal to OCIO within its tolerances before the float16 rounding),
     else with OCIO on the CPU.
     """
     transform = baked(colour) if device is not None else None
