@@ -64,16 +64,19 @@ class ShotCaches:
 
     # ------------------------------------------------------------------ inputs (float16 model inputs)
     def save_input(self, name: str, x16: torch.Tensor) -> None:
+        """Keep the model input (on the device it was made on) and write it behind, copied to the host without
+        blocking (see HostCopy)."""
         self._inputs[name] = x16
         while len(self._inputs) > self._max_inputs:
             self._inputs.popitem(last=False)
         path = self._path("inputs", name)
         if path.is_file():
             return
+        host = HostCopy((x16,))
 
         def write() -> None:
             buf = io.BytesIO()
-            np.save(buf, x16.numpy())
+            np.save(buf, host.arrays()[0])
             self._store.cache_put(path, buf.getvalue())
         self._store.submit(write)
 

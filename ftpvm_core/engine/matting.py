@@ -137,7 +137,7 @@ class MatteLoop:
             stream = StreamState(tuple(t.to(self.state_dtype).to(t.dtype) for t in stream.tensors), stream.frames)
         new_state = ChainState(stream, self_mem)
         self.caches.save_state(key, new_state, persist=checkpoint, dtype=self.state_dtype)
-        self.caches.save_input(self.input_name(input_hash), x16.cpu())
+        self.caches.save_input(self.input_name(input_hash), x16)
         self.chain.record(frame, key, prev, input_hash)
         passes = HostCopy((alpha, trimap.float(), boundary.to(torch.float16).float()))
         return passes, new_state
