@@ -1,7 +1,10 @@
 """Per-frame transport time between a client and ftpvm-server on one machine: inline, path and shared memory.
 
-    python bench/bench_transport.py                         # 1920x1080, alpha + foreground, 12 frames per mode
-    python bench/bench_transport.py --size 960x540 --frames 4
+    python bench/bench_transport.py                         # 1920x1080, alpha + foreground, 12 frames per call
+    python bench/bench_transport.py --size 960x540 --frames 4 --repeats 3
+
+Each mode makes one warm-up call, then ``--repeats`` timed calls; the median per frame is printed (a host app
+mattes range after range, and the median resists the load of other jobs).
 
 The server here is the real service (``MattingService``: limits, payload decoding, the Matte stream, result
 encoding) in its own process, over an engine stub that answers every frame at once with fixed passes, so the
