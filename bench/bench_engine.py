@@ -12,6 +12,7 @@ Background writes (states, inputs, results) run on the store's writer thread; th
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import statistics
 import sys
@@ -115,6 +116,9 @@ def main() -> int:
         alpha = hits[0].alpha
         colour = _time(lambda: conv.to_model(img), 3, dev)
         hashing = _time(lambda: image_hash(img), 3, dev)
+        sha1_whole = _time(lambda: hashlib.sha1(memoryview(np.ascontiguousarray(img)).cast("B")).digest(), 3, dev)
+        blake2b_whole = _time(lambda: hashlib.blake2b(memoryview(np.ascontiguousarray(img)).cast("B"),
+                                                      digest_size=16).digest(), 3, dev)
 
         def fg():
             lin = torch.from_numpy(conv.to_linear(img)).to(dev).permute(2, 0, 1)[None]
@@ -132,7 +136,9 @@ def main() -> int:
         ("engine frame, all passes", engine_frame),
         ("engine overhead (frame - network)", overhead),
         ("  colour to model (OCIO)", colour),
-        ("  input hash (sha1)", hashing),
+        ("  input hash (sha256 over 4 MiB chunks)", hashing),
+        ("    for comparison: sha1 of the whole frame", sha1_whole),
+        ("    for comparison: blake2b-128 of the whole frame", blake2b_whole),
         ("  foreground (OCIO + blur-fusion)", foreground),
         ("background writes per frame (writer thread)", flush / n),
         ("cache hit per frame (alpha, trimap, boundary)", cache_hit),

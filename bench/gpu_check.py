@@ -11,7 +11,11 @@ Sections (each row: section, what, result, status ok | FAIL | skip: why):
              downsampling) in fp32, fp16 and bf16: frames/s and peak device memory;
 - server     ``ftpvm-server --gpu 0`` end to end with a client at 1920x1080 in inline, path and shared-memory
              modes: frames/s and the server's overhead over the engine alone (same shot size, same passes);
-- train      50 training iterations with AMP (``ftpvm-train`` on tiny synthetic data).
+- train      50 training iterations with AMP (``ftpvm-train`` on tiny synthetic data);
+- compile    the per-frame step at 1024x576 fp16 eager, under ``torch.compile`` and under ``torch.compile`` with
+             CUDA graphs ("reduce-overhead"): frames/s, speed-up over eager, compile time, largest difference of
+             the matte from eager. Both are opt-in (``ftpvm-server --compile``); the verdict says whether to
+             turn one on.
 Without CUDA the sizes and counts shrink, CPU-only rows run, and every row that needs CUDA says "skip: needs
 CUDA". Exit status 1 when any row failed. Speed targets (issue 18) are printed next to the numbers they judge.
 """
@@ -333,8 +337,72 @@ def check_train(plan: Plan, timeout: float) -> List[Row]:
     return rows
 
 
+# --------------------------------------------------------------------------------------- compile
+COMPILE_TOL = 2e-2  # fp16 matte, compiled vs eager (kernel fusion reorders half-precision arithmetic)
+
+
+def _time_step(step, frames, memory, count: int, device: torch.device):
+    """(frames/s over ``count`` steps after a warm-up of 3, seconds of that warm-up, the last matte)."""
+    began = time.perf_counter()
+    state = None
+    for i in range(3):
+        state = step(frames[i % 4], memory, state).state
+    sync(device)
+    warm = time.perf_counter() - began
+    began = time.perf_counter()
+    out = None
+    for i in range(count):
+        out = step(frames[i % 4], memory, state)
+        state = out.state
+    sync(device)
+    return count / (time.perf_counter() - began), warm, out.full.float()
+
+
+def check_compile(plan: Plan) -> List[Row]:
+    modes = (("eager", False), ("torch.compile", True), ("torch.compile + CUDA graphs", "reduce-overhead"))
+    if not plan.cuda:
+        return [Row("compile", f"1024x576 fp16 {name}", "-", NEEDS_CUDA) for name, _ in modes]
+    from ftpvm_core.model import FastTrimapPropagationVideoMatting
+    from ftpvm_core.model.prepare import prepare_for_inference
+    from ftpvm_core.model.streaming import StreamingStep
+    from ftpvm_core.weights import synthetic_weights
+
+    device = torch.device("cuda")
+    net = FastTrimapPropagationVideoMatting(backbone_pretrained=False)
+    net.load_state_dict(synthetic_weights())
+    prepared = prepare_for_inference(net.eval(), device)
+    width, height = (1024, 576) if plan.full else (128, 96)
+    gen = torch.Generator().manual_seed(0)
+    frames = torch.rand(4, 3, height, width, generator=gen).to(device)
+    trimap = (torch.rand(1, height, width, generator=gen) * 2).round().div(2).to(device)
+    count = plan.stream_frames
+    rows, eager_fps, eager_out = [], 0.0, None
+    for name, mode in modes:
+        what = f"{width}x{height} fp16 {name}"
+        try:
+            step = StreamingStep(prepared, downsample_ratio=1.0, precision="fp16", backend="torch", compile=mode)
+            memory = step.encode_memory(frames[0], trimap)
+            fps, warm, out = _time_step(step, frames, memory, count, device)
+        except Exception as exc:  # noqa: BLE001 - an opt-in that does not work here stays off
+            rows.append(Row("compile", what, "-", f"skip: {type(exc).__name__}: {str(exc).splitlines()[0][:80]}"))
+            continue
+        if mode is False:
+            eager_fps, eager_out = fps, out
+            rows.append(Row("compile", what, f"{fps:.1f} frames/s"))
+            continue
+        fell_back = not step.core._compiled
+        diff = float((out - eager_out).abs().max()) if eager_out is not None else float("nan")
+        speedup = fps / eager_fps if eager_fps else float("nan")
+        verdict = "fell back to eager: keep off" if fell_back else (
+            f"faster: consider --compile {'default' if mode is True else mode}" if speedup > 1.05 else
+            "not faster: keep off")
+        rows.append(Row("compile", what, f"{fps:.1f} frames/s, {speedup:.2f}x eager, warm-up {warm:.0f} s, "
+                        f"max |d alpha| {diff:.1e}; {verdict}", "ok" if fell_back or diff <= COMPILE_TOL else "FAIL"))
+    return rows
+
+
 # ------------------------------------------------------------------------------------------ main
-SECTIONS = ("tests", "golden", "stream", "server", "train")
+SECTIONS = ("tests", "golden", "stream", "server", "train", "compile")
 
 
 def run_section(name: str, fn: Callable[[], List[Row]]) -> List[Row]:
@@ -378,7 +446,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     began = time.monotonic()
     jobs = {"tests": lambda: check_tests(plan, args.timeout), "golden": lambda: check_golden(plan),
             "stream": lambda: check_stream(plan), "server": lambda: check_server(plan),
-            "train": lambda: check_train(plan, args.timeout)}
+            "train": lambda: check_train(plan, args.timeout), "compile": lambda: check_compile(plan)}
     rows: List[Row] = []
     for name in SECTIONS:
         if name in only:

@@ -1,7 +1,9 @@
 """A shot's caches under chain keys: recurrent states, model inputs and results, in RAM and in the store.
 
 Disk copies are written behind by the store's writer (the shot flushes them before a frame is answered) and evicted
-by its size limit; a missing, unreadable or checksum-failing file (``Store.cache_get``) is a miss. Results queued for the writer are readable at once.
+by its size limit; a missing, unreadable or checksum-failing file (``Store.cache_get``) is a miss. Results queued for
+the writer are readable at once. A result may arrive as a :class:`~ftpvm_core.engine.host_copy.HostCopy` still in
+flight from the GPU: the writer thread waits for it, the matte loop does not.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ftpvm_core.engine.host_copy import HostCopy
 from ftpvm_core.engine.store import Store, tensor_bytes, tensor_load
 from ftpvm_core.model.step_types import Memory, StreamState
 
@@ -40,7 +43,7 @@ class ShotCaches:
         self._max_inputs = max_inputs
         self._states: "OrderedDict[str, ChainState]" = OrderedDict()
         self._inputs: "OrderedDict[str, torch.Tensor]" = OrderedDict()
-        self._pending: dict[str, Passes] = {}  # results queued for the writer, readable before they land
+        self._pending: dict[str, Passes | HostCopy] = {}  # results queued for the writer, readable before they land
         self._pending_lock = threading.Lock()
 
     def _path(self, kind: str, name: str) -> Path:
@@ -61,16 +64,19 @@ class ShotCaches:
 
     # ------------------------------------------------------------------ inputs (float16 model inputs)
     def save_input(self, name: str, x16: torch.Tensor) -> None:
+        """Keep the model input (on the device it was made on) and write it behind, copied to the host without
+        blocking (see HostCopy)."""
         self._inputs[name] = x16
         while len(self._inputs) > self._max_inputs:
             self._inputs.popitem(last=False)
         path = self._path("inputs", name)
         if path.is_file():
             return
+        host = HostCopy((x16,))
 
         def write() -> None:
             buf = io.BytesIO()
-            np.save(buf, x16.numpy())
+            np.save(buf, host.arrays()[0])
             self._store.cache_put(path, buf.getvalue())
         self._store.submit(write)
 
@@ -131,14 +137,15 @@ class ShotCaches:
         return st
 
     # ------------------------------------------------------------------ results
-    def save_result(self, key: str, passes: Passes) -> None:
-        alpha, trimap, boundary = passes
+    def save_result(self, key: str, passes: Passes | HostCopy) -> None:
+        """Keep ``passes`` readable at once and write them behind; a HostCopy is waited for on the writer thread."""
         path = self._path("results", f"{key}.npz")
         with self._pending_lock:
             self._pending[key] = passes
 
         def write() -> None:
             try:
+                alpha, trimap, boundary = passes.arrays() if isinstance(passes, HostCopy) else passes
                 buf = io.BytesIO()
                 np.savez(buf, alpha=alpha, trimap=(trimap * 2).astype(np.uint8), boundary=boundary.astype(np.float16))
                 self._store.cache_put(path, buf.getvalue())
@@ -151,7 +158,7 @@ class ShotCaches:
         with self._pending_lock:
             pending = self._pending.get(key)
         if pending is not None:
-            return pending
+            return pending.arrays() if isinstance(pending, HostCopy) else pending  # type: ignore[return-value]
         data = self._store.cache_get(self._path("results", f"{key}.npz"))
         if data is None:
             return None

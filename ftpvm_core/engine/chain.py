@@ -12,6 +12,9 @@ hash); an entry is trusted only if its key recomputes under the current keyframe
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
@@ -35,10 +38,39 @@ def sha1(*parts: bytes | str) -> str:
     return h.hexdigest()
 
 
+#: Frames are hashed in chunks of this many bytes, in parallel (hashlib releases the GIL); part of the key's rule.
+HASH_CHUNK = 4 << 20
+_HASH_THREADS = max(1, min(4, os.cpu_count() or 1))
+_hash_pool: ThreadPoolExecutor | None = None
+_hash_pool_lock = threading.Lock()
+
+
+def _chunk_digest(chunk: memoryview) -> bytes:
+    return hashlib.sha256(chunk).digest()
+
+
 def image_hash(image: np.ndarray) -> str:
-    """Content hash of a frame as sent (shape + float32 bytes)."""
+    """Content hash of a frame as sent: SHA-256 over its shape and the SHA-256 of each ``HASH_CHUNK`` of its float32
+    bytes, hashed in place (no copy of a C-contiguous float32 frame) on up to 4 threads.
+
+    SHA-256 because CPUs with SHA extensions (x86 since 2017, ARMv8) hash it as fast as SHA-1 and 2x faster than
+    BLAKE2b (bench/bench_engine.py), and it is collision resistant; the chunks let a 1080p frame use several cores.
+    """
+    global _hash_pool
     a = np.ascontiguousarray(image, dtype=np.float32)
-    return sha1(str(a.shape), memoryview(a).cast("B"))[:24]
+    data = memoryview(a).cast("B")
+    chunks = [data[i:i + HASH_CHUNK] for i in range(0, len(data), HASH_CHUNK)]
+    if len(chunks) > 1 and _HASH_THREADS > 1:
+        with _hash_pool_lock:
+            if _hash_pool is None:
+                _hash_pool = ThreadPoolExecutor(_HASH_THREADS, thread_name_prefix="ftpvm-hash")
+        digests = list(_hash_pool.map(_chunk_digest, chunks))
+    else:
+        digests = [_chunk_digest(c) for c in chunks]
+    h = hashlib.sha256(f"{a.shape}\0".encode())
+    for d in digests:
+        h.update(d)
+    return h.hexdigest()[:24]
 
 
 def _checked(entry: dict) -> dict:
@@ -142,4 +174,4 @@ class ChainIndex:
         return prev, start
 
 
-__all__ = ["FRESH", "ChainIndex", "KeyFn", "image_hash", "sha1"]
+__all__ = ["FRESH", "HASH_CHUNK", "ChainIndex", "KeyFn", "image_hash", "sha1"]

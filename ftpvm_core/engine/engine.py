@@ -43,6 +43,9 @@ def resolve_backend(backend: str, device: torch.device, stock: bool = True) -> s
         raise InvalidInput(str(exc)) from None
 
 
+#: ``Engine(compile=...)`` -> what ``StreamingStep(compile=...)`` gets (off by default: a device run of
+#: bench/gpu_check.py decides whether either is faster).
+COMPILE_MODES = {"off": False, "default": True, "reduce-overhead": "reduce-overhead"}
 #: Shots that keep recurrent states, inputs and keyframe tensors in RAM at once (the most recently used).
 HOT_SHOTS = 2
 
@@ -53,7 +56,7 @@ class Engine:
     def __init__(self, weights: Any = None, device: str | torch.device = "auto",
                  state_dir: str | os.PathLike | None = None, cache_limit_bytes: int = 8 << 30,
                  memory_states: int = 64, warmup_frames: int = 8, backend: str = "auto", exclusive: bool = False,
-                 state_every: int = 8, state_dtype: str = "float16"):
+                 state_every: int = 8, state_dtype: str = "float16", compile: str = "off"):
         """``backend``: "torch", "onnx" (ONNX Runtime, CPU only, extra ``ftpvm[onnx]``) or "auto"
         (ONNX Runtime on the CPU when it is installed, else torch); see docs/performance.md. ``exclusive``: hold the
         state directory's lock (a server: no second engine may use it; leftover temp files are removed).
@@ -61,7 +64,10 @@ class Engine:
         ``state_every``: the recurrent state is stored every this many frames of a chain (a resume replays at most
         ``state_every - 1`` frames from stored inputs, with identical results); ``state_dtype`` ("float16" or
         "float32"): what those checkpoints hold; the chain carries on from the stored value, so a resume is
-        bit-identical either way (see docs/engine-api.md)."""
+        bit-identical either way (see docs/engine-api.md).
+
+        ``compile`` (opt-in, torch backend): "off", "default" (``torch.compile`` of the per-frame step) or
+        "reduce-overhead" (also CUDA graphs); bench/gpu_check.py measures each against eager on the device."""
         from ftpvm_core.model import FastTrimapPropagationVideoMatting, fingerprint
         from ftpvm_core.model.checkpoint import check_state_dict, resolve_device
         from ftpvm_core.model.prepare import prepare_for_inference
@@ -98,6 +104,9 @@ class Engine:
         if state_dtype not in ("float16", "float32"):
             raise InvalidInput(f"state_dtype must be 'float16' or 'float32', got {state_dtype!r}")
         self.state_every, self.state_dtype = state_every, state_dtype
+        if compile not in COMPILE_MODES:
+            raise InvalidInput(f"compile must be one of {', '.join(COMPILE_MODES)}, got {compile!r}")
+        self.compile = compile
         self._steps: dict[tuple, StreamingStep] = {}
         self._context = ShotContext(self.store, self.fingerprint, self.device, self.step, self.memory_states,
                                     self.warmup_frames, self.state_every, self.state_dtype)
@@ -113,7 +122,8 @@ class Engine:
         with self._guard_steps:
             if key not in self._steps:
                 self._steps[key] = StreamingStep(self.network, downsample_ratio=downsample_ratio,
-                                                 precision=key[0], backend=self.backend)
+                                                 precision=key[0], backend=self.backend,
+                                                 compile=COMPILE_MODES[self.compile])
             return self._steps[key]
 
     def warmup(self, width: int = 1920, height: int = 1080, precision: str = "auto",

@@ -17,8 +17,9 @@ from typing import Callable, Protocol
 import numpy as np
 import torch
 
-from ftpvm_core.engine.caches import ChainState, Passes, ShotCaches
+from ftpvm_core.engine.caches import ChainState, ShotCaches
 from ftpvm_core.engine.chain import FRESH, ChainIndex, KeyFn
+from ftpvm_core.engine.host_copy import HostCopy
 from ftpvm_core.engine.memory_bank import select_memory
 from ftpvm_core.engine.settings import ShotSettings
 from ftpvm_core.errors import StateLost
@@ -65,8 +66,8 @@ class _Missing(Exception):
 def model_input(colour: ColourConverter, image: np.ndarray, device: torch.device | None = None) -> torch.Tensor:
     """(H, W, 3) plate -> the model's sRGB input rounded to float16 (a replay from the stored input is exact).
 
-    With ``device``, on that device when the colour transform bakes to matrix + curve (see
-    :mod:`ftpvm_core.imaging.colour_torch`; equal to OCIO within its TOLERANCE before the float16 rounding),
+    With ``device``, on that device when the colour transform bakes to [decoding curve +] matrix + curve (see
+    :mod:`ftpvm_core.imaging.colour_torch`; equal to OCIO within its tolerances before the float16 rounding),
     else with OCIO on the CPU.
     """
     transform = baked(colour) if device is not None else None
@@ -115,7 +116,8 @@ class MatteLoop:
 
     # ------------------------------------------------------------------ one frame through the network
     def compute(self, frame: int, x16: torch.Tensor, state: ChainState | None, key: str, prev: str,
-                input_hash: str) -> tuple[Passes, ChainState]:
+                input_hash: str) -> tuple[HostCopy, ChainState]:
+        """Run the step; the passes stay on the device and their host copy is in flight (see HostCopy)."""
         step = self.step
         x = frame_tensor(x16, step.device)
         h, w = x.shape[-2:]
@@ -142,10 +144,9 @@ class MatteLoop:
             stream = StreamState(tuple(t.to(self.state_dtype).to(t.dtype) for t in stream.tensors), stream.frames)
         new_state = ChainState(stream, self_mem)
         self.caches.save_state(key, new_state, persist=checkpoint, dtype=self.state_dtype)
-        self.caches.save_input(self.input_name(input_hash), x16.cpu())
+        self.caches.save_input(self.input_name(input_hash), x16)
         self.chain.record(frame, key, prev, input_hash)
-        passes = (alpha.cpu().numpy(), trimap.float().cpu().numpy(),
-                  boundary.to(torch.float16).float().cpu().numpy())
+        passes = HostCopy((alpha, trimap.float(), boundary.to(torch.float16).float()))
         return passes, new_state
 
     def materialize(self, frame: int, key: str) -> ChainState | None:
@@ -235,17 +236,20 @@ class MatteLoop:
         return self._after(frame, image, input_hash, FRESH, None)
 
     def finish(self, result, image: np.ndarray, passes, premultiply: bool) -> FrameResult:
-        frame, (alpha, trimap, boundary), from_cache = result
+        frame, computed, from_cache = result
         fg = None
-        if "foreground" in passes:
+        if "foreground" in passes:  # queued on the device before the host copy of the passes is waited for
             dev = self.step.device
             if self.colour.input_is_linear:  # no copy on the CPU: NaN/inf -> 0 on the device
                 lin = torch.nan_to_num(torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).to(dev),
                                        nan=0.0, posinf=0.0, neginf=0.0).permute(2, 0, 1)[None]
             else:
                 lin = torch.from_numpy(self.colour.to_linear(image)).to(dev).permute(2, 0, 1)[None]
-            a = torch.from_numpy(alpha).to(dev)[None, None]
-            fg = self.colour.from_linear(estimate_foreground_torch(lin, a)[0].permute(1, 2, 0).cpu().numpy())
+            a = computed.device[0] if isinstance(computed, HostCopy) else torch.from_numpy(computed[0]).to(dev)
+            fg = estimate_foreground_torch(lin, a[None, None])[0].permute(1, 2, 0)
+        alpha, trimap, boundary = computed.arrays() if isinstance(computed, HostCopy) else computed
+        if fg is not None:
+            fg = self.colour.from_linear(fg.cpu().numpy())
             if premultiply:
                 fg = fg * alpha[..., None]
         return FrameResult(frame, alpha, fg, trimap if "trimap" in passes else None,

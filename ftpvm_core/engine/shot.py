@@ -37,7 +37,8 @@ from ftpvm_core.model.step_types import Memory
 DTYPES_BY_NAME = {"float16": torch.float16, "float32": torch.float32}
 
 SHOT_SCHEMA = 1
-ENGINE_ALGORITHM = 3  # bump when a change alters results for the same inputs (3: state checkpoints)
+ENGINE_ALGORITHM = 4  # bump when a change alters results or keys for the same inputs (3: state checkpoints; 4:
+#                      input hash SHA-256 over chunks)
 
 
 @dataclass(frozen=True)
@@ -319,6 +320,10 @@ class Shot:
               refetch: Callable[[int], np.ndarray] | None = None) -> Iterator[FrameResult]:
         """Matte frames in the order given, carrying the recurrent state between consecutive frames.
 
+        ``frames`` yields ``(frame, image)`` or ``(frame, image, input_hash)`` where ``input_hash`` is
+        :func:`~ftpvm_core.engine.chain.image_hash` of the image, computed ahead by the caller (the server hashes
+        in its reader thread, so the device never waits for it).
+
         A frame whose predecessor was matted in order is the in-order result, exactly. When the state before it is
         no longer stored and cannot be replayed (the cache size limit evicted it, or it is damaged), ``refetch(frame)
         -> plate`` is asked for the frames :class:`~ftpvm_core.errors.StateLost` names, which are matted again first;
@@ -340,12 +345,12 @@ class Shot:
 
     def _matte_iter(self, frames, passes, premultiply, cancel, progress, total, refetch) -> Iterator[FrameResult]:
         carry = None
-        for done, (frame, image) in enumerate(frames):
+        for done, (frame, image, *hashed) in enumerate(frames):
             if cancel is not None and cancel.is_set():
                 raise Cancelled(f"matte of shot {self.id!r} cancelled before frame {frame}")
             frame = self._check_frame(frame)
             image = self._check_image(image, f"frame {frame}")
-            input_hash = image_hash(image)
+            input_hash = hashed[0] if hashed else image_hash(image)
             self.touch()
             with self._lock.hold():
                 self._refresh()

@@ -7,6 +7,7 @@ from typing import Callable
 
 import torch
 from torch import Tensor, nn
+from torch.utils._pytree import tree_map
 
 from .precision import DTYPES
 from .step_types import Memory
@@ -18,7 +19,8 @@ class TorchCore:
     """Runs ``forward_with_memory`` under the precision's autocast (see :data:`ftpvm_core.model.step_types.Core`).
 
     ``compile``: False, True (default mode with weight freezing) or a ``torch.compile`` mode name; any
-    compilation failure falls back to eager.
+    compilation failure falls back to eager. Under "reduce-overhead" (CUDA graphs) each call starts a new graph step
+    and its outputs are cloned, since the next replay reuses the graph's output buffers while the state is carried.
     """
 
     def __init__(self, net: nn.Module, precision: str = "fp32", compile: bool | str = False) -> None:
@@ -27,6 +29,7 @@ class TorchCore:
         self.dtype = DTYPES[precision]
         self._fn: Callable = net.forward_with_memory
         self._compiled = False
+        self._graphs = compile == "reduce-overhead"
         if compile:
             try:
                 if isinstance(compile, str):
@@ -49,7 +52,12 @@ class TorchCore:
 
     def __call__(self, q: Tensor, memory: Memory, state: tuple[Tensor, ...]):
         try:
-            out = self._run(self._fn, q, memory, state)
+            if self._graphs and self._compiled:
+                torch.compiler.cudagraph_mark_step_begin()
+                out = tree_map(lambda t: t.clone() if isinstance(t, Tensor) else t,
+                               self._run(self._fn, q, memory, state))
+            else:
+                out = self._run(self._fn, q, memory, state)
         except Exception as exc:
             if not self._compiled:
                 raise

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, TypeVar, Union
 
 import grpc
 
@@ -15,6 +15,9 @@ from .errors import FTPVMError, Unavailable, from_rpc_error
 from .retry import RetryPolicy, call_with_retry
 from .shot import ShotHandle
 from .types import ServerInfo, ShotInfo, ShotUsage
+
+if TYPE_CHECKING:  # multiprocessing is imported only when a call uses shared memory
+    from .shm import ShmPool
 
 T = TypeVar("T")
 
@@ -53,6 +56,7 @@ class Client:
             self._channel = grpc.insecure_channel(self.address, options)
         self.stub = pb_grpc.MattingStub(self._channel)
         self._shared_memory: Optional[bool] = None
+        self._shm_pool: Optional["ShmPool"] = None
 
     # -- plumbing ------------------------------------------------------------------------
     def __enter__(self) -> "Client":
@@ -62,8 +66,10 @@ class Client:
         self.close()
 
     def close(self) -> None:
-        """Close the channel; calls in flight are cancelled."""
+        """Close the channel (calls in flight are cancelled) and unlink the shared-memory segments kept."""
         self._channel.close()
+        if self._shm_pool is not None:
+            self._shm_pool.close()
 
     @property
     def metadata(self) -> tuple:
@@ -100,6 +106,14 @@ class Client:
             support = self.call(self.stub.GetInfo, pb.GetInfoRequest()).shm
             self._shared_memory = bool(support.enabled) and probe_matches(support.probe_name, support.probe_token)
         return self._shared_memory
+
+    def shm_pool(self) -> "ShmPool":
+        """The shared-memory segments this client keeps between Matte calls (made on first use)."""
+        if self._shm_pool is None:
+            from .shm import ShmPool
+
+            self._shm_pool = ShmPool()
+        return self._shm_pool
 
     # -- server and shots ----------------------------------------------------------------
     def info(self) -> ServerInfo:

@@ -1,21 +1,33 @@
-"""The client's side of the shared-memory transport: one segment per Matte call, cut into slots.
+"""The client's side of the shared-memory transport: segments cut into slots, pooled across Matte calls.
 
-Slot ``n % slots`` carries the n-th frame sent in the call: its plate (interleaved pixels) and room for its
-result. The stream keeps at most ``slots`` frames unanswered and copies each result out before the
-next frame goes, so a slot is never rewritten while the server may still read or write it.
+Slot ``n % slots`` carries the n-th frame sent through a segment: its plate (interleaved pixels) and room for its
+result. A call keeps at most ``slots`` frames unanswered and copies each result out before the next frame goes,
+so a slot is never rewritten while the server may still read or write it. A call that ends with every frame
+answered gives its segment back to the client's :class:`ShmPool`, so the next call of the same layout reuses it:
+its pages are already mapped on both ends (the server keeps its mapping too) and nothing is created per call.
+A call that fails or is abandoned closes its segment (the server might still write into it). The pool unlinks
+its segments when the client closes; if the process dies, Python's resource tracker unlinks them.
 """
 from __future__ import annotations
 
 import os
 import secrets
+import threading
 from multiprocessing import shared_memory
-from typing import Any, Optional, Tuple, cast
+from typing import Any, List, Optional, Tuple, cast
 
 import numpy as np
 
 from ftpvm_wire import shm as wire_shm
 from ftpvm_wire.planes import raw_byte_size
 from ftpvm_wire.protocol import pb
+
+
+def layout_of(width: int, height: int, send_encoding: int, result_encoding: int, result_channels: int,
+              slots: int) -> tuple:
+    """What must match for a pooled segment to serve a call."""
+    result_bytes = raw_byte_size(width, height, result_channels, result_encoding) if result_channels else 0
+    return int(width), int(height), send_encoding, result_encoding, result_bytes, int(slots)
 
 
 class ShmSlots:
@@ -29,6 +41,7 @@ class ShmSlots:
         self.result_bytes = raw_byte_size(width, height, result_channels, result_encoding) if result_channels else 0
         self.slot_bytes = self.plate_bytes + self.result_bytes
         self.slots = int(slots)
+        self.layout = layout_of(width, height, send_encoding, result_encoding, result_channels, slots)
         name = f"{wire_shm.PREFIX}{os.getpid() % (1 << 32):x}_{secrets.token_hex(6)}"
         self.segment: Optional[shared_memory.SharedMemory] = shared_memory.SharedMemory(
             name=name, create=True, size=self.slot_bytes * self.slots)
@@ -89,3 +102,52 @@ class ShmSlots:
                 segment.unlink()
             except FileNotFoundError:
                 pass
+
+
+class ShmPool:
+    """A client's segments kept between Matte calls, at most ``keep`` idle; ``close`` unlinks them all."""
+
+    def __init__(self, keep: int = 2):
+        self.keep = int(keep)
+        self._idle: List[ShmSlots] = []  # most recently given back last
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def take(self, width: int, height: int, send_encoding: int, result_encoding: int, result_channels: int,
+             slots: int) -> ShmSlots:
+        """An idle segment of this layout, or a new one."""
+        wanted = layout_of(width, height, send_encoding, result_encoding, result_channels, slots)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the client is closed")
+            for i, idle in enumerate(self._idle):
+                if idle.layout == wanted:
+                    return self._idle.pop(i)
+        return ShmSlots(width, height, send_encoding, result_encoding, result_channels, slots)
+
+    def give_back(self, slots: ShmSlots) -> None:
+        """Keep ``slots`` for a later call (every frame sent through it was answered); the oldest beyond
+        ``keep`` are closed."""
+        if slots.segment is None:
+            return
+        with self._lock:
+            if self._closed:
+                extra = [slots]
+            else:
+                self._idle.append(slots)
+                extra = []
+                while len(self._idle) > self.keep:
+                    extra.append(self._idle.pop(0))
+        for old in extra:
+            old.close()
+
+    def idle(self) -> List[ShmSlots]:
+        with self._lock:
+            return list(self._idle)
+
+    def close(self) -> None:
+        """Unlink every idle segment; segments in use are closed by their calls."""
+        with self._lock:
+            self._closed, idle, self._idle = True, self._idle, []
+        for slots in idle:
+            slots.close()

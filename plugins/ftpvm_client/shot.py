@@ -19,7 +19,7 @@ from .retry import RetryPolicy, call_with_retry, is_transient
 from .types import Keyframe, MatteResult, Progress, ShotInfo
 
 if TYPE_CHECKING:  # multiprocessing is imported only when a call uses shared memory
-    from .shm import ShmSlots
+    from .shm import ShmPool, ShmSlots
 
 
 class Connection(Protocol):
@@ -40,6 +40,8 @@ class Connection(Protocol):
     def delete_shot(self, shot_id: str) -> bool: ...
 
     def shared_memory(self) -> bool: ...
+
+    def shm_pool(self) -> "ShmPool": ...
 
 
 #: What a frame source may be: a (H, W, 3) array, a path on the server's disk, or EXR bytes.
@@ -191,11 +193,10 @@ class ShotHandle:
             expected_frames=len(frames) if hasattr(frames, "__len__") else 0)  # type: ignore[arg-type]
         slots = None
         if shared:
-            from .shm import ShmSlots
-
+            pool = self.client.shm_pool()
             result_channels = sum(PASSES[p][1] for p in names) if result_dtype != "none" else 0
-            slots = lambda: ShmSlots(self.width, self.height, ENCODING_OF_DTYPE[send_dtype],  # noqa: E731
-                                     start.result_encoding, result_channels, WINDOW)
+            slots = lambda: pool.take(self.width, self.height, ENCODING_OF_DTYPE[send_dtype],  # noqa: E731
+                                      start.result_encoding, result_channels, WINDOW)
         stream = _MatteStream(self.client, start, iter(frames), ENCODING_OF_DTYPE[send_dtype], cancel, timeout,
                               slots, _Lookup(frames, refetch))
         total = start.expected_frames or None
@@ -253,8 +254,9 @@ class _Resend(Exception):
 
 class _MatteStream:
     """One Matte call, re-opened on transient failures with the frames still unanswered, and when the server asks
-    for earlier frames again (``replay``: sent first, their results dropped). With ``slots`` (a factory), each
-    attempt moves array plates and results through its own shared-memory segment."""
+    for earlier frames again (``replay``: sent first, their results dropped). With ``slots`` (taken from the
+    client's pool), each attempt moves array plates and results through a shared-memory segment: given back to the
+    pool when every frame was answered, closed otherwise (the server might still write into it)."""
 
     def __init__(self, client: Connection, start: pb.MatteStart, frames: Iterator[Tuple[int, FrameSource]],
                  encoding: int, cancel: Optional[threading.Event], timeout: Optional[float],
@@ -339,6 +341,7 @@ class _MatteStream:
             self.slots = self.make_slots() if self.make_slots is not None else None
             requests = self._requests(resend, window, stop, self.slots)
             self._call = self.client.stub.Matte(requests, timeout=self.timeout, metadata=self.client.metadata)
+            answered = False
             try:
                 for result, replayed in self._results(self._call):
                     window.release()
@@ -346,6 +349,7 @@ class _MatteStream:
                         yield result
                 if self.cancel_event.is_set():
                     raise Cancelled("matte cancelled by the caller")
+                answered = not self.pending and not self.replay
                 return
             except _Resend:
                 continue  # a new attempt: the frames asked for, then the ones still unanswered
@@ -362,7 +366,10 @@ class _MatteStream:
                 self._call.cancel()
                 if self.slots is not None:
                     with self._take:  # the sender holds this while it writes a plate
-                        self.slots.close()
+                        if answered:
+                            self.client.shm_pool().give_back(self.slots)
+                        else:
+                            self.slots.close()
 
     def _asked_again(self, header: pb.FrameResult) -> bool:
         """True when the server asks for frames again before ``header.frame`` and they were queued (raise

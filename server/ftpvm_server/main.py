@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto",
                    help="network runtime: auto = ONNX Runtime on the CPU when installed (faster), else torch "
                         "(default: auto)")
+    p.add_argument("--compile", choices=("off", "default", "reduce-overhead"), default="off",
+                   help="opt-in: torch.compile the per-frame step (default) and also capture CUDA graphs "
+                        "(reduce-overhead); bench/gpu_check.py measures both against eager (default: off)")
     p.add_argument("--workers", type=int, default=16, metavar="N",
                    help="threads answering RPCs (compute still goes through one device queue; default: 16)")
     p.add_argument("--stream-idle-timeout", type=float, default=60.0, metavar="S",
@@ -190,7 +193,8 @@ def build_engine(args: argparse.Namespace, device: str) -> Any:
     """The engine, its weights resolved by the engine's one weights function."""
     from ftpvm_core.engine import Engine
 
-    return Engine(weights=args.weights, device=device, state_dir=args.state_dir, backend=args.backend, exclusive=True)
+    return Engine(weights=args.weights, device=device, state_dir=args.state_dir, backend=args.backend, exclusive=True,
+                  compile=args.compile)
 
 
 def default_settings(args: argparse.Namespace) -> dict:

@@ -1,5 +1,11 @@
-"""The server's side of the shared-memory transport: the probe it advertises, and per call the client's
-segments mapped for reading plates (``ENCODING_SHM``) and writing results (``FrameHeader.result_shm``).
+"""The server's side of the shared-memory transport: the probe it advertises, the clients' segments it keeps
+mapped, and per call the segments used for reading plates (``ENCODING_SHM``) and writing results
+(``FrameHeader.result_shm``).
+
+A client keeps its segments across calls (``ftpvm_client.shm.ShmPool``), so the server maps each one once and keeps
+the mapping while the segment lives: a mapping no call uses is dropped as soon as its client has unlinked the
+segment (closed, or crashed and cleaned by its resource tracker), and beyond ``KEEP_IDLE`` idle mappings the
+least recently used go first.
 
 A plate in a region that cannot be read fails its frame with a message saying why; a result region that
 cannot be written falls back to chunks (the client sees ``FrameResult.shm`` empty). Names must follow
@@ -7,12 +13,14 @@ cannot be written falls back to chunks (the client sees ``FrameResult.shm`` empt
 """
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import re
 import secrets
+import threading
 from multiprocessing import shared_memory
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Deque, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -26,15 +34,45 @@ log = logging.getLogger("ftpvm_server.shm")
 
 #: Segments one Matte call may have mapped at once (a client uses one per call).
 MAX_SEGMENTS_PER_CALL = 4
+#: Mappings no call uses that stay mapped for the next call of their client (least recently used dropped first).
+KEEP_IDLE = 4
 _PROBE_TOKEN_BYTES = 16
 
 
-class ShmHost:
-    """The probe segment a client maps to learn it shares memory with this server; ``close`` unlinks it."""
+def unlinked(segment: shared_memory.SharedMemory) -> bool:
+    """True when the segment's name is gone (its creator unlinked it): no client can use it again."""
+    fd = getattr(segment, "_fd", -1)
+    if fd is None or fd < 0:  # no descriptor to ask (not POSIX): judge by the name
+        try:
+            wire_shm.attach(segment.name.lstrip("/")).close()
+            return False
+        except (OSError, ValueError):
+            return True
+    try:
+        return os.fstat(fd).st_nlink == 0
+    except OSError:
+        return True
 
-    def __init__(self, enabled: bool = True):
+
+class _Mapping:
+    def __init__(self, segment: shared_memory.SharedMemory):
+        self.segment = segment
+        self.users = 0
+
+
+class ShmHost:
+    """The probe segment a client maps to learn it shares memory with this server, and the clients' segments
+    mapped across calls (:meth:`acquire` / :meth:`release`); ``close`` unlinks the probe and unmaps them all."""
+
+    def __init__(self, enabled: bool = True, keep_idle: int = KEEP_IDLE):
         self._probe: Optional[shared_memory.SharedMemory] = None
         self.token = b""
+        self.keep_idle = int(keep_idle)
+        self._mapped: Dict[str, _Mapping] = {}
+        self._idle: Deque[str] = collections.deque()  # least recently released first
+        self._lock = threading.Lock()
+        #: segments mapped since start (a client's segment is mapped once while it lives)
+        self.maps = 0
         if not enabled:
             return
         try:
@@ -56,6 +94,55 @@ class ShmHost:
             return pb.ShmSupport(enabled=False)
         return pb.ShmSupport(enabled=True, probe_name=self._probe.name.lstrip("/"), probe_token=self.token)
 
+    def acquire(self, name: str) -> shared_memory.SharedMemory:
+        """The client segment ``name``, mapped once and kept; every acquire needs its :meth:`release`.
+        FileNotFoundError / PermissionError / ValueError as mapping it raises."""
+        with self._lock:
+            mapping = self._mapped.get(name)
+            if mapping is not None and mapping.users == 0 and unlinked(mapping.segment):
+                self._unmap(name)  # a new segment under an old name: map it afresh
+                mapping = None
+            if mapping is None:
+                mapping = _Mapping(wire_shm.attach(name))
+                self._mapped[name] = mapping
+                self.maps += 1
+            if name in self._idle:
+                self._idle.remove(name)
+            mapping.users += 1
+            return mapping.segment
+
+    def release(self, name: str) -> None:
+        """A call is done with ``name`` (its views are gone); unmap what is unlinked or beyond ``keep_idle``."""
+        with self._lock:
+            mapping = self._mapped.get(name)
+            if mapping is None:
+                return
+            mapping.users -= 1
+            if mapping.users == 0:
+                self._idle.append(name)
+            self._sweep()
+
+    def mapped(self) -> List[str]:
+        """Names of the segments mapped now."""
+        with self._lock:
+            return sorted(self._mapped)
+
+    def _sweep(self) -> None:
+        for name in list(self._idle):
+            if unlinked(self._mapped[name].segment):
+                self._unmap(name)
+        while len(self._idle) > self.keep_idle:
+            self._unmap(self._idle[0])
+
+    def _unmap(self, name: str) -> None:
+        mapping = self._mapped.pop(name)
+        if name in self._idle:
+            self._idle.remove(name)
+        try:
+            mapping.segment.close()
+        except BufferError:  # a plate view still alive (a bug): the mapping lives until its last view goes
+            log.warning("shared-memory segment %s still in use when unmapped", name)
+
     def close(self) -> None:
         if self._probe is not None:
             self._probe.close()
@@ -64,6 +151,9 @@ class ShmHost:
             except FileNotFoundError:
                 pass
             self._probe = None
+        with self._lock:
+            for name in list(self._mapped):
+                self._unmap(name)
 
 
 #: Where POSIX shared-memory segments appear as files (Linux).
@@ -93,10 +183,12 @@ def remove_stale_probes(directory: str = SHM_DIR) -> List[str]:
 
 
 class ShmSession:
-    """The client segments one Matte call has mapped; ``close`` unmaps them all (the client unlinks them)."""
+    """The client segments one Matte call uses, acquired from the host; ``close`` releases them (the host keeps
+    them mapped for the client's next call; the client unlinks them)."""
 
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
+    def __init__(self, host: ShmHost):
+        self.host = host
+        self.enabled = host.enabled
         self._segments: Dict[str, shared_memory.SharedMemory] = {}
 
     def _region(self, region: pb.ShmRegion, what: str) -> memoryview:
@@ -108,7 +200,7 @@ class ShmSession:
             if len(self._segments) >= MAX_SEGMENTS_PER_CALL:
                 raise ValueError(f"a call may use at most {MAX_SEGMENTS_PER_CALL} shared-memory segments")
             try:
-                segment = wire_shm.attach(name)
+                segment = self.host.acquire(name)
             except FileNotFoundError:
                 raise ValueError(f"no shared-memory segment {name!r} on the server's machine; is the client "
                                  f"on another machine? use the inline transport") from None
@@ -178,9 +270,6 @@ class ShmSession:
         return True
 
     def close(self) -> None:
-        for segment in self._segments.values():
-            try:
-                segment.close()
-            except BufferError:  # a plate view still alive (a bug): the mapping lives until its last view goes
-                log.warning("shared-memory segment %s still in use at the end of a call", segment.name)
+        for name in self._segments:
+            self.host.release(name)
         self._segments.clear()

@@ -43,6 +43,7 @@ class _Decoded:
     nonfinite: int = 0
     error: Optional[BaseException] = None
     result_shm: Optional[pb.ShmRegion] = None
+    input_hash: str = ""
     #: the decoded pixels' share of the decode budget, held until the engine has taken them
     held: Optional[Reservation] = None
 
@@ -119,7 +120,7 @@ class MatteStream:
         #: (frame, frames to send again before it) of the last frame whose earlier state was lost; the frame right
         #: after it in this stream fails the same way instead of starting a warm-up (see ``_submit``)
         self.lost: Optional[Tuple[int, List[int]]] = None
-        self.shm = ShmSession(service.shm.enabled)
+        self.shm = ShmSession(service.shm)
 
     # -- reader thread -----------------------------------------------------------------
     def _put(self, item: Any) -> bool:
@@ -164,7 +165,7 @@ class MatteStream:
                     except WireError as exc:
                         item.image, item.error = None, exc
                     _skip_chunks(self.requests)
-                    if not self._put(item):
+                    if not self._put(self._hashed(item)):
                         break
                     continue
                 try:
@@ -178,7 +179,7 @@ class MatteStream:
                 except (WireError, QueueFull) as exc:
                     item.error = exc
                     _skip_chunks(self.requests)
-                if not self._put(item):
+                if not self._put(self._hashed(item)):
                     item.release()
                     break
         except Exception as exc:  # noqa: BLE001 - e.g. the client went away mid-message
@@ -187,6 +188,15 @@ class MatteStream:
                 self._put(exc)
         finally:
             self._put(_END)
+
+    @staticmethod
+    def _hashed(item: _Decoded) -> _Decoded:
+        """The plate's cache key hash, made here in the reader thread so the device never waits for it."""
+        if item.image is not None and item.error is None:
+            from ftpvm_core.engine.chain import image_hash
+
+            item.input_hash = image_hash(item.image)
+        return item
 
     # -- answering ----------------------------------------------------------------------
     def run(self) -> Iterator[pb.MatteResponse]:
@@ -249,6 +259,7 @@ class MatteStream:
         shot, passes, cancel = self.shot, [p for p in self.passes], self.cancel
         frame, plate = item.frame, [item.image]  # the job lets go of the plate (maybe shared memory) when it ran
         item.image = None
+        input_hash = item.input_hash
 
         def job(job_cancel: threading.Event) -> Any:
             from ftpvm_core.errors import StateLost
@@ -260,7 +271,7 @@ class MatteStream:
                     plate.clear()
                     self.lost = (frame, lost[1] + [lost[0]])
                     raise StateLost(frame, self.lost[1])
-                results = list(shot.matte([(frame, plate.pop())], passes=passes, cancel=job_cancel))
+                results = list(shot.matte([(frame, plate.pop(), input_hash)], passes=passes, cancel=job_cancel))
             except StateLost as exc:
                 self.lost = (frame, exc.frames)
                 raise

@@ -13,7 +13,7 @@ from ftpvm_client import shm as client_shm
 from ftpvm_wire import shm as wire_shm
 from ftpvm_wire.planes import ENCODING_OF_DTYPE, raw_byte_size, raw_dtype
 from ftpvm_wire.protocol import pb
-from server_harness import COLORSPACE, launch
+from server_harness import COLORSPACE, launch, server_env
 
 F16 = ENCODING_OF_DTYPE["float16"]
 
@@ -31,6 +31,15 @@ def spy_slots(monkeypatch):
 
     monkeypatch.setattr(client_shm, "ShmSlots", make)
     return made
+
+
+def _gone(name):
+    """True when no segment ``name`` exists on this machine."""
+    try:
+        wire_shm.attach(name).close()
+        return False
+    except FileNotFoundError:
+        return True
 
 
 def _shot(client, data, shot_id):
@@ -95,9 +104,7 @@ def test_shm_results_equal_inline_and_the_segment_is_unlinked(client, shot_data,
         assert a.frame == b.frame and b.ok
         for name in passes:
             np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
-    assert spy_slots[0].segment is None
-    if sys.platform.startswith("linux"):
-        assert not os.path.exists(f"/dev/shm/{spy_slots[0].name}")
+    assert spy_slots[0].segment is not None and spy_slots[0] in client.shm_pool().idle()  # kept for the next call
     # "auto" picks shared memory here; frames of another size still go inline and fail on their own
     auto = list(_shot(client, d, "shm-c").matte(
         [(0, d.plates_linear[0]), (1, np.zeros((32, 32, 3), np.float32))], raise_errors=False))
@@ -208,3 +215,108 @@ def test_a_server_started_with_no_shm_offers_none_and_auto_goes_inline(tmp_path,
             assert results[0].ok and spy_slots == []
     finally:
         assert srv.stop() == 0, srv.log_tail()
+
+
+def test_segments_are_kept_across_calls_and_unlinked_when_the_client_closes(server, shot_data, spy_slots):
+    frames = [(f, shot_data.plates_linear[f]) for f in range(1, 4)]
+    with Client(server.address, timeout=60) as c:
+        shot = _shot(c, shot_data, "shm-pool")
+        first = list(shot.matte(frames, passes=("alpha", "foreground"), transport="shm"))
+        second = list(shot.matte(frames, passes=("alpha", "foreground"), transport="shm"))
+        assert len(spy_slots) == 1 and spy_slots[0].sent == 6  # one segment served both calls
+        for a, b in zip(first, second):
+            np.testing.assert_array_equal(a.alpha, b.alpha)
+            np.testing.assert_array_equal(a.foreground, b.foreground)
+        list(shot.matte(frames, passes=("alpha",), transport="shm"))  # another layout: another segment
+        assert len(spy_slots) == 2 and c.shm_pool().idle() == spy_slots
+        name = spy_slots[0].name
+        assert not _gone(name)
+    assert all(s.segment is None for s in spy_slots) and _gone(name)
+    assert "still in use" not in server.log_tail(400)
+
+
+def test_an_abandoned_call_closes_its_segment_instead_of_reusing_it(client, shot_data, spy_slots):
+    shot = _shot(client, shot_data, "shm-abandon")
+    results = shot.matte([(f, shot_data.plates_linear[f]) for f in range(1, 7)], transport="shm")
+    assert next(results).ok
+    results.close()  # the server may still write into the slots of the frames in flight
+    assert len(spy_slots) == 1 and spy_slots[0].segment is None and _gone(spy_slots[0].name)
+    assert client.shm_pool().idle() == []
+    again = list(shot.matte([(1, shot_data.plates_linear[1])], transport="shm"))
+    assert again[0].ok and len(spy_slots) == 2
+
+
+def _segment(tag, size=64):
+    from multiprocessing import shared_memory
+
+    return shared_memory.SharedMemory(name=f"ftpvm_{tag}{os.getpid():x}", create=True, size=size)
+
+
+def test_the_server_maps_a_client_segment_once_and_drops_it_when_unlinked():
+    from ftpvm_server.shm import ShmHost, ShmSession
+
+    host = ShmHost(enabled=True, keep_idle=4)
+    a, b = _segment("ha"), _segment("hb")
+    names = [a.name.lstrip("/"), b.name.lstrip("/")]
+    try:
+        for _ in range(3):  # three calls of one client
+            session = ShmSession(host)
+            session._region(pb.ShmRegion(name=names[0], offset=0, size=16), "plate")
+            session.close()
+        assert host.maps == 1 and host.mapped() == [names[0]]
+        held = ShmSession(host)
+        held._region(pb.ShmRegion(name=names[0], offset=0, size=16), "plate")
+        a.unlink()  # the client closed while a call still uses the segment: it stays mapped for that call
+        other = ShmSession(host)
+        other._region(pb.ShmRegion(name=names[1], offset=0, size=16), "plate")
+        other.close()
+        assert names[0] in host.mapped()
+        held.close()
+        assert host.mapped() == [names[1]]  # unlinked and unused: unmapped
+    finally:
+        host.close()
+        for segment in (a, b):
+            segment.close()
+        b.unlink()
+    assert host.mapped() == []
+
+
+def test_the_server_keeps_at_most_keep_idle_mappings():
+    from ftpvm_server.shm import ShmHost, ShmSession
+
+    host = ShmHost(enabled=True, keep_idle=1)
+    segments = [_segment(f"k{i}") for i in range(3)]
+    try:
+        for segment in segments:
+            session = ShmSession(host)
+            session._region(pb.ShmRegion(name=segment.name.lstrip("/"), offset=0, size=8), "plate")
+            session.close()
+        assert host.mapped() == [segments[-1].name.lstrip("/")] and host.maps == 3
+    finally:
+        host.close()
+        for segment in segments:
+            segment.close()
+            segment.unlink()
+
+
+def test_a_crashed_client_leaves_no_segment(tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    code = ("import os, signal, sys\n"
+            "from ftpvm_client.shm import ShmPool\n"
+            "pool = ShmPool()\n"
+            "slots = pool.take(8, 4, 2, 2, 1, 2)\n"  # float32 plate and result
+            "pool.give_back(slots)\n"
+            "print(slots.name, flush=True)\n"
+            "os.kill(os.getpid(), signal.SIGKILL)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env=server_env())
+    assert proc.returncode == -signal.SIGKILL
+    name = proc.stdout.strip()
+    assert name.startswith(wire_shm.PREFIX)
+    deadline = time.monotonic() + 20  # the resource tracker unlinks it once it sees its process gone
+    while not _gone(name) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _gone(name)

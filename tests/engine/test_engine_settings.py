@@ -37,3 +37,16 @@ def test_auto_ratio_from_frame_size():
     assert s.ratio_for(1080, 1920) == pytest.approx(1024 / 1920)
     assert ShotSettings(downsample_ratio=0.5).ratio_for(1080, 1920) == 0.5
     assert ShotSettings.from_dict({"downsample_ratio": "0.25"}).downsample_ratio == 0.25
+
+
+def test_compiling_the_step_is_opt_in_and_reaches_the_step(make_engine):
+    from ftpvm_core.engine.engine import COMPILE_MODES
+
+    plain = make_engine(backend="torch")
+    assert plain.compile == "off" and plain.step().core._compiled is False  # eager unless asked
+    graphs = make_engine(state_dir=plain.store.root.parent / "other", backend="torch", compile="reduce-overhead")
+    core = graphs.step().core
+    assert core._compiled and core._graphs  # compiled lazily: nothing runs until the first frame
+    assert set(COMPILE_MODES) == {"off", "default", "reduce-overhead"}
+    with pytest.raises(InvalidInput, match="compile must be one of off, default, reduce-overhead"):
+        make_engine(state_dir=plain.store.root.parent / "third", compile="max")

@@ -210,3 +210,26 @@ def test_cancel_is_seen_while_the_server_works_on_a_frame(tmp_path):
     worker.start()
     worker.join(60)                             # a hang guard, not a speed measurement
     assert not worker.is_alive() and report.cancelled and report.matted == []
+
+
+def test_the_result_dtype_is_the_clients_choice_per_transport(tmp_path):
+    """Only path mode names a result dtype ("none": written files); otherwise the client picks float32 through
+    shared memory and float16 inline, so Nuke never forces half floats through shared memory."""
+    from ftpvm_nuke import process
+
+    class RecordingShot:
+        def __init__(self):
+            self.kwargs = {}
+
+        def matte(self, sources, cancel, **kwargs):
+            self.kwargs = kwargs
+            return iter(())
+
+    state = plan.NodeState(address="x", shot_id="sh", colorspace="ACEScg", width=4, height=4, first=1, last=1,
+                           keyframes={}, settings={}, passes=("alpha",), cache_root=str(tmp_path))
+    todo = plan.ProcessPlan(send_keyframes=(), remove_keyframes=(), frames=(), up_to_date=())
+    for transfer, wanted in (("inline", None), ("path", "none")):
+        shot = RecordingShot()
+        process._matte(state, shot, plan.Manifest("sh"), todo, lambda f, t: None, lambda: False,
+                       process.ProcessReport(transfer=transfer))
+        assert "result_dtype" in shot.kwargs and shot.kwargs["result_dtype"] == wanted, transfer
