@@ -77,7 +77,10 @@ def test_frames_without_results_say_so_and_processed_frames_show_nothing(plates,
         assert text.startswith(f"FTPVMMatte: frame {f} is not processed (processed: {FIRST}-{FIRST + 2})")
         assert not g._render(f).get("rgba.alpha").any()  # black, not a held matte nor a Read error
     nuke.env["gui"] = False
-    assert _texts(g, FIRST + 4) == []
+    with pytest.raises(RuntimeError, match="Read error"):  # a farm render of a frame without a matte fails loudly
+        g._render(FIRST + 4)
+    assert not g._render(LAST + 3).get("rgba.alpha").any()  # outside the range: black, in renders too
+    assert _texts(g, LAST + 3) == []                          # and no message in renders
 
 
 def test_a_setting_or_keyframe_change_puts_the_processed_frames_out_of_date(plates, tmp_path):

@@ -295,7 +295,10 @@ def _sync(g: Any) -> None:
         read["last"].setValue(max(first, last))
         for side in ("before", "after"):
             read[side].setValue("black")   # outside the processed range: no matte (Read's default holds one)
-        read["on_error"].setValue("black")  # a frame not processed yet: no matte, and the Viewer says why
+        # A frame of the range not processed yet: black in the GUI (the Viewer says why), but a render without the
+        # GUI (a farm, `nuke -x`) fails on it rather than writing a black matte. The pulldown's expression is its item
+        # index ("error", "black", ...); $gui is 1 in the GUI and 0 in such renders (Foundry support Q100349).
+        read["on_error"].setExpression("$gui")
         read["reload"].execute()
     manifest = plan.Manifest.load(paths.manifest, paths.shot_id)
     processed = bool(manifest.frames)

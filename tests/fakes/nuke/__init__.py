@@ -443,6 +443,10 @@ class Enumeration_Knob(Knob):
         return self._items[n]
 
     def _coerce(self, value: Any) -> str:
+        # An expression's result is a number (nuke.expr returns a float) and a pulldown takes it as the item index:
+        # Foundry, Python API reference, Enumeration_Knob (an Unsigned_Knob, so an Array_Knob holding the index).
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
         if isinstance(value, int) and not isinstance(value, bool):
             if not 0 <= value < len(self._items):
                 raise ValueError(f"{self._name}: index {value} out of range")
@@ -855,10 +859,14 @@ class Read(Node):
             raise RuntimeError(f"{self.fullName()}: No file name set")
         first, last = int(self["first"].value()), int(self["last"].value())
         outside = "before" if frame_ < first else "after" if frame_ > last else None
-        image = self._read(pattern, min(max(frame_, first), last))
-        if outside is not None and self[outside].value() == "black":
+        if outside is not None and self[outside].value() == "black":   # black, whatever "missing frames" says
+            try:
+                image = self._read(pattern, min(max(frame_, first), last))
+            except RuntimeError:
+                fmt = root().format()
+                return _Image(fmt.width(), fmt.height())
             return _Image(image.width, image.height)   # black in the file's format
-        return image
+        return self._read(pattern, min(max(frame_, first), last))
 
     def _read(self, pattern: str, f: int) -> _Image:
         path = _expand(pattern, f)
