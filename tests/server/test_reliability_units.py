@@ -244,7 +244,7 @@ class _BlockedShot:
         from types import SimpleNamespace
 
         self.go.wait(30)
-        (frame, plate), = frames
+        (frame, plate, *_), = frames  # (frame, plate) or (frame, plate, input hash), as Shot.matte takes them
         return [SimpleNamespace(frame=frame, alpha=plate[:, :, 0].copy(), from_cache=False)]
 
 
