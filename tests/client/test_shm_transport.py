@@ -368,3 +368,34 @@ def test_closing_a_segment_keeps_live_result_views_mapped(client, shot_data, spy
                            result_views=True))
     client.shm_pool().close()  # the pooled segment goes too, its last view still alive
     assert _gone(spy_slots[1].name) and kept[0].foreground.shape == (64, 96, 3)
+
+
+def test_a_shared_memory_frame_is_answered_before_the_client_sends_another_message(client, shot_data):
+    # the client sends the next plate only when a slot is free again, i.e. after a result: the server must not
+    # wait for the client's next message before it mattes the frame it has (it looks for stray chunks after)
+    from multiprocessing import shared_memory
+
+    _shot(client, shot_data, "shm-nowait")
+    plate_bytes = raw_byte_size(96, 64, 3, F16)
+    segment = shared_memory.SharedMemory(name=f"ftpvm_w{os.getpid():x}", create=True, size=plate_bytes)
+    answered, waited = threading.Event(), []
+    try:
+        wire_shm.write_pixels(shot_data.plates_linear[1], segment.buf[:plate_bytes], F16)
+        plate = pb.ImageHeader(encoding=pb.ENCODING_SHM, width=96, height=64, channels=3, byte_size=plate_bytes,
+                               shm_encoding=F16, shm=pb.ShmRegion(name=segment.name.lstrip("/"), size=plate_bytes))
+
+        def requests():
+            yield pb.MatteRequest(start=pb.MatteStart(shot_id="shm-nowait", passes=[pb.PASS_ALPHA]))
+            yield pb.MatteRequest(frame=pb.FrameHeader(frame=1, plate=plate))
+            waited.append(answered.wait(20))  # nothing more until the frame is answered (or 20 s pass)
+
+        results = []
+        for response in client.stub.Matte(requests(), timeout=60):
+            if response.WhichOneof("kind") == "result":
+                results.append(response.result)
+                answered.set()
+        assert [r.frame for r in results] == [1] and results[0].status.code == 0
+        assert waited == [True]  # answered while the client still had the stream open and silent
+    finally:
+        segment.close()
+        segment.unlink()
