@@ -2,6 +2,7 @@
 
     python bench/bench_transport.py                         # 1920x1080, alpha + foreground, 12 frames per call
     python bench/bench_transport.py --size 960x540 --frames 4 --repeats 3
+    python bench/bench_transport.py --shm-only --repeats 5   # shared memory and its floor only (quicker)
 
 Each mode makes one warm-up call, then ``--repeats`` timed calls; the median per frame is printed (a host app
 mattes range after range, and the median resists the load of other jobs).
@@ -207,8 +208,8 @@ def shm_data_path_seconds(width: int, height: int, repeats: int = 8, views: bool
         slots.close()
 
 
-def run(width: int, height: int, frames: int, repeats: int = 1) -> Dict[str, float]:
-    """Per-frame seconds of each mode; also used by bench/gpu_check.py."""
+def run(width: int, height: int, frames: int, repeats: int = 1, shm_only: bool = False) -> Dict[str, float]:
+    """Per-frame seconds of each mode (``shm_only``: the shared-memory rows and their floor alone)."""
     from ftpvm_client import Client
     from ftpvm_core.imaging import io
 
@@ -227,7 +228,8 @@ def run(width: int, height: int, frames: int, repeats: int = 1) -> Dict[str, flo
             with Client(f"127.0.0.1:{port}", timeout=300) as client:
                 shot = client.open_shot("bench", width, height, "ACEScg")
                 array_frames = [(i, p) for i, p in enumerate(plates)]
-                rows["inline"] = time_mode(shot, array_frames, repeats, transport="inline")
+                if not shm_only:
+                    rows["inline"] = time_mode(shot, array_frames, repeats, transport="inline")
                 if client.shared_memory():
                     rows["shm"] = time_mode(shot, array_frames, repeats, transport="shm")
                     rows["shm views"] = time_mode(shot, array_frames, repeats, transport="shm", result_views=True)
@@ -235,13 +237,15 @@ def run(width: int, height: int, frames: int, repeats: int = 1) -> Dict[str, flo
                     rows["shm, no hash"] = time_mode(bare, array_frames, repeats, transport="shm")
                     rows["shm views, no hash"] = time_mode(bare, array_frames, repeats, transport="shm",
                                                            result_views=True)
+                if client.shared_memory() and not shm_only:
                     rows["shm f16"] = time_mode(shot, array_frames, repeats, transport="shm", send_dtype="float16",
                                                 result_dtype="float16")
-                path_frames = [(i, os.path.join(tmp, f"plate.{i:04d}.exr")) for i in range(frames)]
-                outputs = {"alpha": os.path.join(tmp, "out", "alpha.####.exr"),
-                           "foreground": os.path.join(tmp, "out", "fg.####.exr")}
-                rows["path"] = time_mode(shot, path_frames, repeats, transport="path", outputs=outputs,
-                                         result_dtype="none")
+                if not shm_only:
+                    path_frames = [(i, os.path.join(tmp, f"plate.{i:04d}.exr")) for i in range(frames)]
+                    outputs = {"alpha": os.path.join(tmp, "out", "alpha.####.exr"),
+                               "foreground": os.path.join(tmp, "out", "fg.####.exr")}
+                    rows["path"] = time_mode(shot, path_frames, repeats, transport="path", outputs=outputs,
+                                             result_dtype="none")
         finally:
             child.stdin.close()
             child.wait(30)
@@ -257,13 +261,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--frames", type=int, default=12, help="frames per timed call (default: 12)")
     p.add_argument("--repeats", type=int, default=3, help="timed calls per mode, the median kept (default: 3)")
     p.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    p.add_argument("--shm-only", action="store_true", help="time the shared-memory rows and their floor alone")
     p.add_argument("--serve-stub", metavar="ROOT", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.serve_stub:
         serve_stub(args.serve_stub)
         return 0
     width, height = (int(v) for v in args.size.lower().split("x"))
-    rows = run(width, height, args.frames, args.repeats)
+    rows = run(width, height, args.frames, args.repeats, args.shm_only)
     if args.json:
         print(json.dumps(rows))
         return 0

@@ -1,8 +1,9 @@
 """The client's side of the shared-memory transport: segments cut into slots, pooled across Matte calls.
 
 Slot ``n % slots`` carries the n-th frame sent through a segment: its plate (interleaved pixels) and room for its
-result. A call keeps at most ``slots`` frames unanswered and copies each result out before the next frame goes,
-so a slot is never rewritten while the server may still read or write it. A call that ends with every frame
+result. A call keeps at most ``slots`` frames unanswered and copies each result out (or, handing out views of it,
+waits until the caller takes the next result) before the slot's next frame goes, so a slot is never rewritten while
+the server may still read or write it, or the caller still reads it. A call that ends with every frame
 answered gives its segment back to the client's :class:`ShmPool`, so the next call of the same layout reuses it:
 its pages are already mapped on both ends (the server keeps its mapping too) and nothing is created per call.
 A call that fails or is abandoned closes its segment (the server might still write into it). The pool unlinks
