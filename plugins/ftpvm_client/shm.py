@@ -97,16 +97,14 @@ class ShmSlots:
             raise ValueError(f"the server named result region {region.name!r} [{region.offset}+{offset}, "
                              f"+{size}) which is not this call's")
         start = int(region.offset) + offset
+        data = wire_shm.region_view(segment, start, size, "result")  # refuses a region outside the segment
         fd = getattr(segment, "_fd", -1)
         if view and encoding == pb.ENCODING_RAW_F32 and fd is not None and fd >= 0:
-            if start < 0 or start + size > segment.size:
-                raise ValueError(f"result: region [{start}, {start + size}) is outside segment {self.name!r} of "
-                                 f"{segment.size} bytes")
+            data.release()
             if self._views is None:
                 self._views = mmap.mmap(fd, segment.size)
             return wire_shm.read_pixels(memoryview(self._views)[start:start + size], width, height, channels,
                                         encoding, copy=False)
-        data = wire_shm.region_view(segment, start, size, "result")
         try:
             return wire_shm.read_pixels(data, width, height, channels, encoding)
         finally:
