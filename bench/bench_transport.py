@@ -2,6 +2,7 @@
 
     python bench/bench_transport.py                         # 1920x1080, alpha + foreground, 12 frames per call
     python bench/bench_transport.py --size 960x540 --frames 4 --repeats 3
+    python bench/bench_transport.py --shm-only --repeats 5   # shared memory and its floor only (quicker)
 
 Each mode makes one warm-up call, then ``--repeats`` timed calls; the median per frame is printed (a host app
 mattes range after range, and the median resists the load of other jobs).
@@ -12,12 +13,16 @@ time per frame is the transport alone: the client's encoding, gRPC or shared mem
 sanitising, result encoding, and the client's decoding. Modes:
 - inline  half planes in the gRPC stream (1 MiB chunks), both ways;
 - shm     float32 pixels through POSIX shared memory, both ways (``transport="shm"``); the client's segment is
-          kept across calls and the server keeps it mapped, as in a host app that mattes shot after shot;
+          kept across calls and the server keeps it mapped, as in a host app that mattes shot after shot; results
+          copied into the caller's own arrays;
+- shm views  the same with ``result_views=True``: results are views of the slot (valid until the next result);
+- shm, no hash / shm views, no hash  the same on a shot for which the stub server skips the stream's input hash
+          (the engine's cache key, SHA-256 of the plate, made in the stream's reader thread): the transport alone;
 - shm f16 the same with half floats both ways (what the Nuke plugin used to force);
 - path    the client sends paths of EXR plates; the server reads them and writes the passes as EXRs;
 - memcpy  one plain copy of the bytes the shared-memory mode moves (plate + result, float32), the floor;
 - shm data  the shared-memory data path alone (no gRPC, no stream machinery, warm pages): the client's copy in,
-          the server's finite check and result copy, the client's copy out.
+          the server's finite check and result copy, the client's copy out (``shm data views``: no copy out).
 By default (``ShotHandle.matte``'s dtypes) inline sends half floats and shared memory float32.
 Everything stays on 127.0.0.1 and is bounded.
 """
@@ -43,6 +48,8 @@ for _d in (ROOT, ROOT / "wire", ROOT / "server", ROOT / "plugins"):
         sys.path.insert(0, str(_d))
 
 PASSES = ("alpha", "foreground")
+#: Shots whose id ends so are served without the stream's input hash (rows of the transport alone).
+NOHASH = "-nohash"
 
 
 class _StubShot:
@@ -85,6 +92,18 @@ class _StubEngine:
         return self.shots[shot_id]
 
 
+def _skip_hash_for_nohash_shots() -> None:
+    """In the stub server only: streams of ``*-nohash`` shots leave the input hash out (see the module doc)."""
+    from ftpvm_server.stream import MatteStream
+
+    hashed = MatteStream._hashed
+
+    def _hashed(stream: MatteStream, item: Any) -> Any:
+        return item if stream.shot.id.endswith(NOHASH) else hashed(item)
+
+    MatteStream._hashed = _hashed  # type: ignore[method-assign, assignment]
+
+
 def serve_stub(root: str) -> None:
     """Run the real service over the stub engine; print the port; serve until stdin closes."""
     from concurrent import futures
@@ -96,6 +115,8 @@ def serve_stub(root: str) -> None:
     from ftpvm_server.scheduler import Scheduler
     from ftpvm_server.service import MattingService
     from ftpvm_wire.protocol import pb, pb_grpc
+
+    _skip_hash_for_nohash_shots()
 
     limits = Limits()
     guard = PathGuard([root])
@@ -141,9 +162,10 @@ def memcpy_seconds(width: int, height: int, repeats: int = 10) -> float:
     return statistics.median(times)
 
 
-def shm_data_path_seconds(width: int, height: int, repeats: int = 8) -> float:
+def shm_data_path_seconds(width: int, height: int, repeats: int = 8, views: bool = False) -> float:
     """The shared-memory data path alone, in one process with warm pages: the client writes a plate into its slot,
-    the server reads it (in place) and checks it is finite, writes alpha + foreground, the client copies them out."""
+    the server reads it (in place) and checks it is finite, writes alpha + foreground, the client copies them out
+    (with ``views``, takes views of them)."""
     from multiprocessing import resource_tracker
 
     from ftpvm_client.shm import ShmSlots
@@ -166,8 +188,8 @@ def shm_data_path_seconds(width: int, height: int, repeats: int = 8) -> float:
         del image
         layouts = [pb.PassLayout(), pb.PassLayout()]
         assert session.write_result(region, [alpha, fg], f32, layouts)
-        slots.read(region, 0, layouts[0].byte_size, width, height, 1, f32)
-        slots.read(region, layouts[0].byte_size, layouts[1].byte_size, width, height, 3, f32)
+        slots.read(region, 0, layouts[0].byte_size, width, height, 1, f32, view=views)
+        slots.read(region, layouts[0].byte_size, layouts[1].byte_size, width, height, 3, f32, view=views)
         session.close()
 
     try:
@@ -186,8 +208,8 @@ def shm_data_path_seconds(width: int, height: int, repeats: int = 8) -> float:
         slots.close()
 
 
-def run(width: int, height: int, frames: int, repeats: int = 1) -> Dict[str, float]:
-    """Per-frame seconds of each mode; also used by bench/gpu_check.py."""
+def run(width: int, height: int, frames: int, repeats: int = 1, shm_only: bool = False) -> Dict[str, float]:
+    """Per-frame seconds of each mode (``shm_only``: the shared-memory rows and their floor alone)."""
     from ftpvm_client import Client
     from ftpvm_core.imaging import io
 
@@ -206,21 +228,30 @@ def run(width: int, height: int, frames: int, repeats: int = 1) -> Dict[str, flo
             with Client(f"127.0.0.1:{port}", timeout=300) as client:
                 shot = client.open_shot("bench", width, height, "ACEScg")
                 array_frames = [(i, p) for i, p in enumerate(plates)]
-                rows["inline"] = time_mode(shot, array_frames, repeats, transport="inline")
+                if not shm_only:
+                    rows["inline"] = time_mode(shot, array_frames, repeats, transport="inline")
                 if client.shared_memory():
                     rows["shm"] = time_mode(shot, array_frames, repeats, transport="shm")
+                    rows["shm views"] = time_mode(shot, array_frames, repeats, transport="shm", result_views=True)
+                    bare = client.open_shot("bench" + NOHASH, width, height, "ACEScg")
+                    rows["shm, no hash"] = time_mode(bare, array_frames, repeats, transport="shm")
+                    rows["shm views, no hash"] = time_mode(bare, array_frames, repeats, transport="shm",
+                                                           result_views=True)
+                if client.shared_memory() and not shm_only:
                     rows["shm f16"] = time_mode(shot, array_frames, repeats, transport="shm", send_dtype="float16",
                                                 result_dtype="float16")
-                path_frames = [(i, os.path.join(tmp, f"plate.{i:04d}.exr")) for i in range(frames)]
-                outputs = {"alpha": os.path.join(tmp, "out", "alpha.####.exr"),
-                           "foreground": os.path.join(tmp, "out", "fg.####.exr")}
-                rows["path"] = time_mode(shot, path_frames, repeats, transport="path", outputs=outputs,
-                                         result_dtype="none")
+                if not shm_only:
+                    path_frames = [(i, os.path.join(tmp, f"plate.{i:04d}.exr")) for i in range(frames)]
+                    outputs = {"alpha": os.path.join(tmp, "out", "alpha.####.exr"),
+                               "foreground": os.path.join(tmp, "out", "fg.####.exr")}
+                    rows["path"] = time_mode(shot, path_frames, repeats, transport="path", outputs=outputs,
+                                             result_dtype="none")
         finally:
             child.stdin.close()
             child.wait(30)
     rows["memcpy"] = memcpy_seconds(width, height)
     rows["shm data"] = shm_data_path_seconds(width, height)
+    rows["shm data views"] = shm_data_path_seconds(width, height, views=True)
     return rows
 
 
@@ -230,22 +261,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--frames", type=int, default=12, help="frames per timed call (default: 12)")
     p.add_argument("--repeats", type=int, default=3, help="timed calls per mode, the median kept (default: 3)")
     p.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    p.add_argument("--shm-only", action="store_true", help="time the shared-memory rows and their floor alone")
     p.add_argument("--serve-stub", metavar="ROOT", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.serve_stub:
         serve_stub(args.serve_stub)
         return 0
     width, height = (int(v) for v in args.size.lower().split("x"))
-    rows = run(width, height, args.frames, args.repeats)
+    rows = run(width, height, args.frames, args.repeats, args.shm_only)
     if args.json:
         print(json.dumps(rows))
         return 0
     floor = rows["memcpy"]
     print(f"transport per frame at {width}x{height}, passes {'+'.join(PASSES)}, {args.frames} frames")
-    print(f"{'mode':<9} {'ms/frame':>9} {'x memcpy':>9}")
-    for mode in ("memcpy", "shm data", "shm", "shm f16", "inline", "path"):
+    print(f"{'mode':<18} {'ms/frame':>9} {'x memcpy':>9}")
+    for mode in ("memcpy", "shm data", "shm data views", "shm", "shm, no hash", "shm views", "shm views, no hash",
+                 "shm f16", "inline", "path"):
         if mode in rows:
-            print(f"{mode:<9} {rows[mode] * 1000:9.2f} {rows[mode] / floor:9.2f}")
+            print(f"{mode:<18} {rows[mode] * 1000:9.2f} {rows[mode] / floor:9.2f}")
     return 0
 
 

@@ -1,15 +1,21 @@
 """The client's side of the shared-memory transport: segments cut into slots, pooled across Matte calls.
 
 Slot ``n % slots`` carries the n-th frame sent through a segment: its plate (interleaved pixels) and room for its
-result. A call keeps at most ``slots`` frames unanswered and copies each result out before the next frame goes,
-so a slot is never rewritten while the server may still read or write it. A call that ends with every frame
+result. A call keeps at most ``slots`` frames unanswered and copies each result out (or, handing out views of it,
+waits until the caller takes the next result) before the slot's next frame goes, so a slot is never rewritten while
+the server may still read or write it, or the caller still reads it. A call that ends with every frame
 answered gives its segment back to the client's :class:`ShmPool`, so the next call of the same layout reuses it:
 its pages are already mapped on both ends (the server keeps its mapping too) and nothing is created per call.
 A call that fails or is abandoned closes its segment (the server might still write into it). The pool unlinks
 its segments when the client closes; if the process dies, Python's resource tracker unlinks them.
+
+Results are copied out of their slot, or handed out as views of it (``ShotHandle.matte(..., result_views=True)``):
+those arrays lie on a second mapping of the segment that they alone keep alive, so closing the segment unlinks it at
+once and the memory is unmapped when the last view is gone (never under a live array).
 """
 from __future__ import annotations
 
+import mmap
 import os
 import secrets
 import threading
@@ -47,6 +53,8 @@ class ShmSlots:
             name=name, create=True, size=self.slot_bytes * self.slots)
         self.name = self.segment.name.lstrip("/")
         self.sent = 0
+        #: the mapping result views lie on (made on first use; each view keeps it alive, so it is never closed here)
+        self._views: Optional[mmap.mmap] = None
 
     def fits(self, plate: np.ndarray) -> bool:
         """True when ``plate`` is an (H, W, 3) array of this shot's size (anything else goes inline)."""
@@ -80,23 +88,32 @@ class ShmSlots:
         return pb.ShmRegion(name=self.name, offset=base + self.plate_bytes, size=self.result_bytes)
 
     def read(self, region: pb.ShmRegion, offset: int, size: int, width: int, height: int, channels: int,
-             encoding: int) -> np.ndarray:
-        """Copy one pass out of a result region the server wrote (``offset`` within the region)."""
-        assert self.segment is not None, "the call's shared memory is closed"
+             encoding: int, view: bool = False) -> np.ndarray:
+        """One pass out of a result region the server wrote (``offset`` within the region): a copy, or with ``view``
+        and float32 pixels an array over the slot itself (valid until the slot is written again)."""
+        segment = self.segment
+        assert segment is not None, "the call's shared memory is closed"
         if region.name != self.name or offset + size > region.size:
             raise ValueError(f"the server named result region {region.name!r} [{region.offset}+{offset}, "
                              f"+{size}) which is not this call's")
         start = int(region.offset) + offset
-        view = wire_shm.region_view(self.segment, start, size, "result")
+        data = wire_shm.region_view(segment, start, size, "result")  # refuses a region outside the segment
+        fd = getattr(segment, "_fd", -1)
+        if view and encoding == pb.ENCODING_RAW_F32 and fd is not None and fd >= 0:
+            data.release()
+            if self._views is None:
+                self._views = mmap.mmap(fd, segment.size)
+            return wire_shm.read_pixels(memoryview(self._views)[start:start + size], width, height, channels,
+                                        encoding, copy=False)
         try:
-            return wire_shm.read_pixels(view, width, height, channels, encoding)
+            return wire_shm.read_pixels(data, width, height, channels, encoding)
         finally:
-            view.release()
+            data.release()
 
     def close(self) -> None:
-        """Unmap and unlink the segment (idempotent)."""
+        """Unmap and unlink the segment (idempotent); result views still alive keep their own mapping."""
         if self.segment is not None:
-            segment, self.segment = self.segment, None
+            segment, self.segment, self._views = self.segment, None, None
             segment.close()
             try:
                 segment.unlink()

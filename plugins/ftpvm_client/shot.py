@@ -144,7 +144,8 @@ class ShotHandle:
               cancel: Optional[threading.Event] = None, raise_errors: bool = True,
               send_dtype: Optional[str] = None, result_dtype: Optional[str] = None,
               timeout: Optional[float] = None, transport: str = "auto",
-              refetch: Optional[Callable[[int], FrameSource]] = None) -> Iterator[MatteResult]:
+              refetch: Optional[Callable[[int], FrameSource]] = None,
+              result_views: bool = False) -> Iterator[MatteResult]:
         """Matte ``frames`` (``(frame, plate)`` pairs; plate an array, a server path or EXR bytes).
 
         Yields a MatteResult per frame, in order. ``outputs`` maps pass names to server-side EXR
@@ -162,6 +163,11 @@ class ShotHandle:
         ``send_dtype`` / ``result_dtype`` ("float16" | "float32"; results also "none"): by default
         float16 in the stream (half the bytes) and float32 in shared memory (a plain copy, where
         converting to half would cost more than the bytes it saves).
+
+        ``result_views=True`` (for a host that uses each result at once, e.g. writes its EXR): float32 results that
+        came through shared memory are views of the call's segment instead of copies, valid only until the next
+        result is taken from this iterator (or it ends); copy what you keep. The slot is not reused before then.
+        Other results are the caller's own arrays either way.
 
         When the server no longer holds the state before a frame (its cache limit evicted it, or it was damaged),
         it asks for earlier frames again (FAILED_PRECONDITION with ``resend_frames``); they are re-sent, their
@@ -198,7 +204,7 @@ class ShotHandle:
             slots = lambda: pool.take(self.width, self.height, ENCODING_OF_DTYPE[send_dtype],  # noqa: E731
                                       start.result_encoding, result_channels, WINDOW)
         stream = _MatteStream(self.client, start, iter(frames), ENCODING_OF_DTYPE[send_dtype], cancel, timeout,
-                              slots, _Lookup(frames, refetch))
+                              slots, _Lookup(frames, refetch), views=result_views)
         total = start.expected_frames or None
         done = 0
         for result in stream:
@@ -256,16 +262,20 @@ class _MatteStream:
     """One Matte call, re-opened on transient failures with the frames still unanswered, and when the server asks
     for earlier frames again (``replay``: sent first, their results dropped). With ``slots`` (taken from the
     client's pool), each attempt moves array plates and results through a shared-memory segment: given back to the
-    pool when every frame was answered, closed otherwise (the server might still write into it)."""
+    pool when every frame was answered, closed otherwise (the server might still write into it). With ``views``,
+    results in shared memory are views of their slot, and a frame's window place (hence its slot) is given back
+    only when the caller takes the next result."""
 
     def __init__(self, client: Connection, start: pb.MatteStart, frames: Iterator[Tuple[int, FrameSource]],
                  encoding: int, cancel: Optional[threading.Event], timeout: Optional[float],
-                 slots: Optional[Callable[[], "ShmSlots"]] = None, lookup: Optional[_Lookup] = None):
+                 slots: Optional[Callable[[], "ShmSlots"]] = None, lookup: Optional[_Lookup] = None,
+                 views: bool = False):
         self.client, self.start, self.frames, self.encoding = client, start, frames, encoding
         self.lookup = lookup or _Lookup(None, None)
         self.replay: Deque[Tuple[int, FrameSource]] = collections.deque()
         self.rounds = 0
         self.make_slots = slots
+        self.views = views
         self.slots: Optional["ShmSlots"] = None
         self.cancel_event = cancel or threading.Event()
         self.timeout = timeout
@@ -344,8 +354,10 @@ class _MatteStream:
             answered = False
             try:
                 for result, replayed in self._results(self._call):
+                    if self.views and not replayed:
+                        yield result  # the caller holds views of its slot until it asks for the next result
                     window.release()
-                    if not replayed:
+                    if not self.views and not replayed:
                         yield result
                 if self.cancel_event.is_set():
                     raise Cancelled("matte cancelled by the caller")
@@ -435,7 +447,7 @@ class _MatteStream:
                     if self.slots is None:
                         raise FTPVMError("protocol error: a result in shared memory this call did not offer")
                     image = self.slots.read(header.shm, start, layout.byte_size, header.width, header.height,
-                                            layout.channels, header.encoding)
+                                            layout.channels, header.encoding, view=self.views)
                 else:
                     image = from_planes(payload[start:offset], header.width, header.height, layout.channels,
                                         header.encoding)

@@ -164,9 +164,9 @@ class MatteStream:
                                           f"it must have 3")
                     except WireError as exc:
                         item.image, item.error = None, exc
+                    if not self._put(self._hashed(item)):  # before looking for stray chunks: that waits for
+                        break  # the client's next message, which may wait for this frame's result
                     _skip_chunks(self.requests)
-                    if not self._put(self._hashed(item)):
-                        break
                     continue
                 try:
                     limits.frame(header.frame)

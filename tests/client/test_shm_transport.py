@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 
 import grpc
 import numpy as np
@@ -320,3 +321,81 @@ def test_a_crashed_client_leaves_no_segment(tmp_path):
     while not _gone(name) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _gone(name)
+
+
+def test_result_views_lie_on_the_slot_and_equal_copies(client, shot_data, spy_slots):
+    shot = _shot(client, shot_data, "shm-views")
+    frames = [(f, shot_data.plates_linear[f]) for f in range(1, 7)]
+    copies = list(shot.matte(frames, passes=("alpha", "foreground"), transport="shm"))
+    results = shot.matte(frames, passes=("alpha", "foreground"), transport="shm", result_views=True)
+    for want in copies:
+        got = next(results)
+        assert got.frame == want.frame and not got.alpha.flags.owndata and not got.foreground.flags.owndata
+        np.testing.assert_array_equal(got.alpha, want.alpha)
+        np.testing.assert_array_equal(got.foreground, want.foreground)
+    assert next(results, None) is None
+    assert len(spy_slots) == 1 and spy_slots[0].sent == 12  # both calls used the one pooled segment
+    last = got.alpha.copy()
+    np.frombuffer(spy_slots[0].segment.buf, np.uint8)[:] = 0  # the caller's arrays are the slot itself
+    assert np.any(last != 0) and not np.any(got.alpha) and not np.any(got.foreground)
+
+
+def test_a_result_view_is_not_overwritten_before_the_next_result_is_taken(client, shot_data, spy_slots):
+    shot = _shot(client, shot_data, "shm-hold")
+    frames = [(f, shot_data.plates_linear[f]) for f in range(1, 7)]
+    copies = list(shot.matte(frames, passes=("foreground",), transport="shm"))
+    results = shot.matte(frames, passes=("foreground",), transport="shm", result_views=True)
+    held = next(results)
+    slots = spy_slots[-1]  # the pooled segment: the first call put plates 0-5, this one 6-11 (slots 2, 3, 0, 1, 2, 3)
+    for _ in range(20):  # let the sender go as far as it may: plates 6-9, never 10 into the held result's slot
+        threading.Event().wait(0.05)
+        assert slots.sent <= 10
+    np.testing.assert_array_equal(held.foreground, copies[0].foreground)
+    rest = list(results)
+    assert [r.frame for r in rest] == [f for f, _ in frames[1:]] and slots.sent == 12
+
+
+def test_closing_a_segment_keeps_live_result_views_mapped(client, shot_data, spy_slots):
+    shot = _shot(client, shot_data, "shm-views-close")
+    results = shot.matte([(f, shot_data.plates_linear[f]) for f in range(1, 7)], passes=("foreground",),
+                         transport="shm", result_views=True)
+    first = next(results)
+    want = first.foreground.copy()
+    results.close()  # abandoned: the segment is closed and unlinked while the caller still holds a view
+    assert spy_slots[0].segment is None and _gone(spy_slots[0].name)
+    np.testing.assert_array_equal(first.foreground, want)  # still mapped, by the view alone
+    kept = list(shot.matte([(1, shot_data.plates_linear[1])], passes=("foreground",), transport="shm",
+                           result_views=True))
+    client.shm_pool().close()  # the pooled segment goes too, its last view still alive
+    assert _gone(spy_slots[1].name) and kept[0].foreground.shape == (64, 96, 3)
+
+
+def test_a_shared_memory_frame_is_answered_before_the_client_sends_another_message(client, shot_data):
+    # the client sends the next plate only when a slot is free again, i.e. after a result: the server must not
+    # wait for the client's next message before it mattes the frame it has (it looks for stray chunks after)
+    from multiprocessing import shared_memory
+
+    _shot(client, shot_data, "shm-nowait")
+    plate_bytes = raw_byte_size(96, 64, 3, F16)
+    segment = shared_memory.SharedMemory(name=f"ftpvm_w{os.getpid():x}", create=True, size=plate_bytes)
+    answered, waited = threading.Event(), []
+    try:
+        wire_shm.write_pixels(shot_data.plates_linear[1], segment.buf[:plate_bytes], F16)
+        plate = pb.ImageHeader(encoding=pb.ENCODING_SHM, width=96, height=64, channels=3, byte_size=plate_bytes,
+                               shm_encoding=F16, shm=pb.ShmRegion(name=segment.name.lstrip("/"), size=plate_bytes))
+
+        def requests():
+            yield pb.MatteRequest(start=pb.MatteStart(shot_id="shm-nowait", passes=[pb.PASS_ALPHA]))
+            yield pb.MatteRequest(frame=pb.FrameHeader(frame=1, plate=plate))
+            waited.append(answered.wait(20))  # nothing more until the frame is answered (or 20 s pass)
+
+        results = []
+        for response in client.stub.Matte(requests(), timeout=60):
+            if response.WhichOneof("kind") == "result":
+                results.append(response.result)
+                answered.set()
+        assert [r.frame for r in results] == [1] and results[0].status.code == 0
+        assert waited == [True]  # answered while the client still had the stream open and silent
+    finally:
+        segment.close()
+        segment.unlink()

@@ -233,3 +233,25 @@ def test_the_result_dtype_is_the_clients_choice_per_transport(tmp_path):
         process._matte(state, shot, plan.Manifest("sh"), todo, lambda f, t: None, lambda: False,
                        process.ProcessReport(transfer=transfer))
         assert "result_dtype" in shot.kwargs and shot.kwargs["result_dtype"] == wanted, transfer
+
+
+def test_results_through_shared_memory_are_taken_as_views(tmp_path):
+    """Each result's EXRs are written before the next result is taken, so the plugin lets the client hand out views of
+    its shared-memory slot instead of copies (the client ignores it for results that come inline)."""
+    from ftpvm_nuke import process
+
+    class RecordingShot:
+        def __init__(self):
+            self.kwargs = {}
+
+        def matte(self, sources, cancel, **kwargs):
+            self.kwargs = kwargs
+            return iter(())
+
+    state = plan.NodeState(address="x", shot_id="sh", colorspace="ACEScg", width=4, height=4, first=1, last=1,
+                           keyframes={}, settings={}, passes=("alpha",), cache_root=str(tmp_path))
+    todo = plan.ProcessPlan(send_keyframes=(), remove_keyframes=(), frames=(), up_to_date=())
+    shot = RecordingShot()
+    process._matte(state, shot, plan.Manifest("sh"), todo, lambda f, t: None, lambda: False,
+                   process.ProcessReport(transfer="inline"))
+    assert shot.kwargs.get("result_views") is True

@@ -216,3 +216,30 @@ def test_job_gives_the_client_its_plates_to_send_again(scene, server):
     plate = pixels.read_rgb(str(scene.media / f"plate.{MEDIA_FIRST + 1}.exr"))
     np.testing.assert_array_equal(refetch(CLIP_START + 1), plate)
     assert refetch(CLIP_START - 1) is None and refetch(CLIP_START + N) is None
+
+
+def test_job_takes_results_as_views_of_shared_memory(scene, server):
+    """Each result is written to its EXR before the next is taken, so the job lets shared-memory results be views of
+    the client's slot (no copy out); the other end-to-end tests check the files it writes from them."""
+    seen: dict = {}
+
+    class RecordingShot:
+        def __init__(self, shot):
+            self._shot = shot
+
+        def __getattr__(self, name):
+            return getattr(self._shot, name)
+
+        def matte(self, frames, **kwargs):
+            seen.update(kwargs)
+            return self._shot.matte(frames, **kwargs)
+
+    def factory(settings):
+        client = Client(settings.server)
+        open_shot = client.open_shot
+        client.open_shot = lambda *a, **kw: RecordingShot(open_shot(*a, **kw))  # type: ignore[method-assign]
+        return client
+
+    MatteJob(resolve_host.connect(scene.resolve), settings_for(scene, server, transport="pixels", place="fusion"),
+             client_factory=factory).run()
+    assert seen["result_views"] is True

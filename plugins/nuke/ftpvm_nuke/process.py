@@ -152,10 +152,11 @@ def _matte(state: NodeState, shot: Any, manifest: Manifest, plan: ProcessPlan,
 
     # Results: written files only in path mode; otherwise the client's per-transport default (float32 through
     # shared memory, a plain copy; float16 in the gRPC stream, half the bytes). Forcing float16 cost a conversion on
-    # both ends over shared memory (docs/performance.md, "Transport").
+    # both ends over shared memory (docs/performance.md, "Transport"). Each result's EXRs are written before the
+    # next is taken, so results through shared memory may be views of the client's slot (no copy out).
     try:
         for r in shot.matte(sources, passes=state.passes, outputs=outputs, progress=on_progress, cancel=stop,
-                            result_dtype="none" if path_mode else None):
+                            result_dtype="none" if path_mode else None, result_views=True):
             if not path_mode:
                 for name in state.passes:
                     image = getattr(r, name)

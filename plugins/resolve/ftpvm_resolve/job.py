@@ -139,7 +139,9 @@ class MatteJob:
             self.progress("matte", p.fraction, f"Matting frame {p.frame} ({p.done}/{p.total or '?'})")
 
         # refetch: the plates the server may ask for again after it lost a recurrent state (exact re-send)
-        kwargs: Dict[str, Any] = {"progress": on_progress, "cancel": self.cancel, "refetch": frames.get}
+        # results through shared memory may be views of the client's slot: each is written before the next is taken
+        kwargs: Dict[str, Any] = {"progress": on_progress, "cancel": self.cancel, "refetch": frames.get,
+                                  "result_views": True}
         if job.transport == "paths":
             kwargs.update(outputs=dict(job.outputs), result_dtype="none")
         try:
