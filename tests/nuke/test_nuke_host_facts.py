@@ -212,32 +212,8 @@ def test_cancel_is_seen_while_the_server_works_on_a_frame(tmp_path):
     assert not worker.is_alive() and report.cancelled and report.matted == []
 
 
-def test_the_result_dtype_is_the_clients_choice_per_transport(tmp_path):
-    """Only path mode names a result dtype ("none": written files); otherwise the client picks float32 through
-    shared memory and float16 inline, so Nuke never forces half floats through shared memory."""
-    from ftpvm_nuke import process
-
-    class RecordingShot:
-        def __init__(self):
-            self.kwargs = {}
-
-        def matte(self, sources, cancel, **kwargs):
-            self.kwargs = kwargs
-            return iter(())
-
-    state = plan.NodeState(address="x", shot_id="sh", colorspace="ACEScg", width=4, height=4, first=1, last=1,
-                           keyframes={}, settings={}, passes=("alpha",), cache_root=str(tmp_path))
-    todo = plan.ProcessPlan(send_keyframes=(), remove_keyframes=(), frames=(), up_to_date=())
-    for transfer, wanted in (("inline", None), ("path", "none")):
-        shot = RecordingShot()
-        process._matte(state, shot, plan.Manifest("sh"), todo, lambda f, t: None, lambda: False,
-                       process.ProcessReport(transfer=transfer))
-        assert "result_dtype" in shot.kwargs and shot.kwargs["result_dtype"] == wanted, transfer
-
-
-def test_results_through_shared_memory_are_taken_as_views(tmp_path):
-    """Each result's EXRs are written before the next result is taken, so the plugin lets the client hand out views of
-    its shared-memory slot instead of copies (the client ignores it for results that come inline)."""
+def _matte_kwargs(tmp_path, transfer: str) -> dict:
+    """The keyword arguments the plugin's matte step passes to the client's ``shot.matte`` for ``transfer``."""
     from ftpvm_nuke import process
 
     class RecordingShot:
@@ -253,5 +229,19 @@ def test_results_through_shared_memory_are_taken_as_views(tmp_path):
     todo = plan.ProcessPlan(send_keyframes=(), remove_keyframes=(), frames=(), up_to_date=())
     shot = RecordingShot()
     process._matte(state, shot, plan.Manifest("sh"), todo, lambda f, t: None, lambda: False,
-                   process.ProcessReport(transfer="inline"))
-    assert shot.kwargs.get("result_views") is True
+                   process.ProcessReport(transfer=transfer))
+    return shot.kwargs
+
+
+def test_the_result_dtype_is_the_clients_choice_per_transport(tmp_path):
+    """Only path mode names a result dtype ("none": written files); otherwise the client picks float32 through
+    shared memory and float16 inline, so Nuke never forces half floats through shared memory."""
+    for transfer, wanted in (("inline", None), ("path", "none")):
+        kwargs = _matte_kwargs(tmp_path, transfer)
+        assert "result_dtype" in kwargs and kwargs["result_dtype"] == wanted, transfer
+
+
+def test_results_through_shared_memory_are_taken_as_views(tmp_path):
+    """Each result's EXRs are written before the next result is taken, so the plugin lets the client hand out views of
+    its shared-memory slot instead of copies (the client ignores it for results that come inline)."""
+    assert _matte_kwargs(tmp_path, "inline").get("result_views") is True

@@ -188,39 +188,8 @@ def test_cancel_while_matting(scene, server):
     assert scene.project.media_pool.root.GetSubFolderList() == []
 
 
-def test_job_gives_the_client_its_plates_to_send_again(scene, server):
-    """When the server has lost a recurrent state it asks for earlier frames again; the job's ``refetch`` must read
-    them from the same plates it streams (and answer None for a frame it has no plate of)."""
-    seen: dict = {}
-
-    class RecordingShot:
-        def __init__(self, shot):
-            self._shot = shot
-
-        def __getattr__(self, name):
-            return getattr(self._shot, name)
-
-        def matte(self, frames, **kwargs):
-            seen.update(kwargs)
-            return self._shot.matte(frames, **kwargs)
-
-    def factory(settings):
-        client = Client(settings.server)
-        open_shot = client.open_shot
-        client.open_shot = lambda *a, **kw: RecordingShot(open_shot(*a, **kw))  # type: ignore[method-assign]
-        return client
-
-    settings = settings_for(scene, server, transport="pixels", place="fusion")
-    MatteJob(resolve_host.connect(scene.resolve), settings, client_factory=factory).run()
-    refetch = seen["refetch"]
-    plate = pixels.read_rgb(str(scene.media / f"plate.{MEDIA_FIRST + 1}.exr"))
-    np.testing.assert_array_equal(refetch(CLIP_START + 1), plate)
-    assert refetch(CLIP_START - 1) is None and refetch(CLIP_START + N) is None
-
-
-def test_job_takes_results_as_views_of_shared_memory(scene, server):
-    """Each result is written to its EXR before the next is taken, so the job lets shared-memory results be views of
-    the client's slot (no copy out); the other end-to-end tests check the files it writes from them."""
+def _matte_kwargs(scene, server) -> dict:
+    """The keyword arguments a pixels-mode job passes to the client's ``shot.matte`` (the job runs for real)."""
     seen: dict = {}
 
     class RecordingShot:
@@ -242,4 +211,17 @@ def test_job_takes_results_as_views_of_shared_memory(scene, server):
 
     MatteJob(resolve_host.connect(scene.resolve), settings_for(scene, server, transport="pixels", place="fusion"),
              client_factory=factory).run()
+    return seen
+
+
+def test_job_gives_the_client_its_plates_to_send_again_and_takes_results_as_views(scene, server):
+    """When the server has lost a recurrent state it asks for earlier frames again; the job's ``refetch`` must read
+    them from the same plates it streams (and answer None for a frame it has no plate of). Each result is written to
+    its EXR before the next is taken, so shared-memory results may be views of the client's slot (no copy out); the
+    other end-to-end tests check the files written from them."""
+    seen = _matte_kwargs(scene, server)
+    refetch = seen["refetch"]
+    plate = pixels.read_rgb(str(scene.media / f"plate.{MEDIA_FIRST + 1}.exr"))
+    np.testing.assert_array_equal(refetch(CLIP_START + 1), plate)
+    assert refetch(CLIP_START - 1) is None and refetch(CLIP_START + N) is None
     assert seen["result_views"] is True
