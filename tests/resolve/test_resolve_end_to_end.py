@@ -103,6 +103,31 @@ def test_guides_are_read_as_they_are(tmp_path):
     np.testing.assert_array_equal(pixels.read_guide(path, "roto"), values)
 
 
+def test_a_guide_is_read_into_its_display_window(tmp_path):
+    """A Saver writes a mask's domain of definition as the EXR data window: the guide is the whole frame, the mask
+    in its place, black around it, and what lies past the frame edge cropped."""
+    import OpenImageIO as oiio
+
+    inside = str(tmp_path / "inside.exr")
+    spec = oiio.ImageSpec(3, 2, 4, oiio.FLOAT)          # a 3x2 box at (4, 1) of an 8x4 frame
+    spec.x, spec.y, spec.full_x, spec.full_y, spec.full_width, spec.full_height = 4, 1, 0, 0, 8, 4
+    out = oiio.ImageOutput.create(inside)
+    assert out.open(inside, spec) and out.write_image(np.ones((2, 3, 4), np.float32))
+    out.close()
+    guide = pixels.read_guide(inside, "roto")
+    want = np.zeros((4, 8), np.float32)
+    want[1:3, 4:7] = 1
+    np.testing.assert_array_equal(guide, want)
+    past = str(tmp_path / "past.exr")                   # reaches 2 pixels past the right edge
+    spec.x, spec.width = 6, 4
+    out = oiio.ImageOutput.create(past)
+    assert out.open(past, spec) and out.write_image(np.ones((2, 4, 4), np.float32))
+    out.close()
+    want = np.zeros((4, 8), np.float32)
+    want[1:3, 6:8] = 1
+    np.testing.assert_array_equal(pixels.read_guide(past, "roto"), want)
+
+
 def test_media_sequence_pixels_mode_roto_and_fusion(scene, server):
     settings = settings_for(scene, server, transport="pixels", place="fusion", band=4,
                             keyframes=(KeyframeSpec(CLIP_START + 2, str(scene.mattes / "roto_86402.exr"), "roto"),))

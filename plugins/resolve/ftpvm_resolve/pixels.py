@@ -21,17 +21,23 @@ def _oiio() -> Any:
 
 
 def read(path: str) -> np.ndarray:
-    """(H, W, C) float32 pixels of the first subimage of ``path``."""
+    """(H, W, C) float32 pixels of the first subimage of ``path``, H x W being its display window.
+
+    An EXR's data window may be smaller than its display window (Fusion's Saver writes a tool's domain of
+    definition, e.g. a mask's shape) or reach past it: the pixels are placed into the display window, cropped
+    where they lie outside it, black where they do not cover it (OpenImageIO's ``roi_full``).
+    """
     oiio = _oiio()
     if not os.path.isfile(path):
         raise PixelsError(f"{path} does not exist.")
     buf = oiio.ImageBuf(path)
     if buf.has_error:
         raise PixelsError(f"Cannot read {path}: {buf.geterror()}")
-    pixels = buf.get_pixels(oiio.FLOAT)
+    full = buf.roi_full
+    pixels = buf.get_pixels(oiio.FLOAT, full)
     if pixels is None or pixels.size == 0:
         raise PixelsError(f"Cannot read {path}: {buf.geterror() or 'no pixels'}")
-    return np.asarray(pixels, dtype=np.float32).reshape(buf.spec().height, buf.spec().width, -1)
+    return np.asarray(pixels, dtype=np.float32).reshape(full.height, full.width, -1)
 
 
 def read_rgb(path: str) -> np.ndarray:
