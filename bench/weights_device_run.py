@@ -30,10 +30,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from demo_weights_report import mad_ratio  # noqa: E402
 from make_demo_eval_set import HELD_OUT_FAMILIES  # noqa: E402
 
 BUILTIN = Path(__file__).resolve().parents[1] / "ftpvm_core" / "model" / "demo_weights.pth"
-HOLD = "hold keyframe alpha"
 
 
 def _step(text: str) -> None:
@@ -67,8 +67,7 @@ def train_for(args: argparse.Namespace, saves: Path) -> list[Path]:
 
 def held_out_mean(per_family: dict, name: str) -> float:
     """Mean over the held-out families of the candidate's MAD over holding the keyframe alpha."""
-    ratios = [per_family[name][f]["MAD"] / per_family[HOLD][f]["MAD"] for f in HELD_OUT_FAMILIES
-              if f in per_family[name]]
+    ratios = [mad_ratio(per_family, name, f) for f in HELD_OUT_FAMILIES if f in per_family[name]]
     return sum(ratios) / len(ratios)
 
 
