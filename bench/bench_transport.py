@@ -22,7 +22,11 @@ sanitising, result encoding, and the client's decoding. Modes:
 - path    the client sends paths of EXR plates; the server reads them and writes the passes as EXRs;
 - memcpy  one plain copy of the bytes the shared-memory mode moves (plate + result, float32), the floor;
 - shm data  the shared-memory data path alone (no gRPC, no stream machinery, warm pages): the client's copy in,
-          the server's finite check and result copy, the client's copy out (``shm data views``: no copy out).
+          the server's finite check, the engine's copy of alpha into the slot, the client's copy out
+          (``shm data views``: no copy out).
+With float32 results through shared memory the engine writes its passes into the client's slot (``Shot.matte``'s
+``out``): the stub copies alpha there, as the engine does from the array its result cache keeps, and leaves the
+foreground, which the engine's finishing step writes there as its last step (engine work, not transport).
 By default (``ShotHandle.matte``'s dtypes) inline sends half floats and shared memory float32.
 Everything stays on 127.0.0.1 and is bounded.
 """
@@ -70,11 +74,16 @@ class _StubShot:
     def cached_frames(self) -> int:
         return 0
 
-    def matte(self, frames, passes=("alpha",), cancel=None):
-        from ftpvm_core.engine.matting import FrameResult
+    def matte(self, frames, passes=("alpha",), cancel=None, out=None):
+        """With ``out`` (float32 results through shared memory) alpha is copied into the slot, as the engine copies
+        it out of the array its result cache keeps; the foreground is left there as the engine's finishing step
+        writes it there itself (that write is the engine's work, which the stub does not do)."""
+        from ftpvm_core.engine.matting import FrameResult, placed
 
         for frame, _image, *_hash in frames:
-            yield FrameResult(frame, self._alpha, self._fg if "foreground" in passes else None, None, None, False)
+            into = (out(frame) if out is not None else None) or {}
+            fg = into.get("foreground", self._fg) if "foreground" in passes else None
+            yield FrameResult(frame, placed(self._alpha, into.get("alpha")), fg, None, None, False)
 
 
 class _StubEngine:
@@ -164,11 +173,13 @@ def memcpy_seconds(width: int, height: int, repeats: int = 10) -> float:
 
 def shm_data_path_seconds(width: int, height: int, repeats: int = 8, views: bool = False) -> float:
     """The shared-memory data path alone, in one process with warm pages: the client writes a plate into its slot,
-    the server reads it (in place) and checks it is finite, writes alpha + foreground, the client copies them out
-    (with ``views``, takes views of them)."""
+    the server reads it (in place) and checks it is finite, the engine copies alpha into the slot (the foreground
+    is written there by the engine's finishing step, which is not transport), the client copies them out (with
+    ``views``, takes views of them)."""
     from multiprocessing import resource_tracker
 
     from ftpvm_client.shm import ShmSlots
+    from ftpvm_core.engine.matting import placed
     from ftpvm_server.limits import Limits
     from ftpvm_server.payloads import sanitize
     from ftpvm_server.shm import ShmHost, ShmSession
@@ -186,8 +197,10 @@ def shm_data_path_seconds(width: int, height: int, repeats: int = 8, views: bool
         header, region = slots.put_plate(plate)
         image, _ = sanitize(session.read_plate(header, "plate", limits))
         del image
+        into = session.result_arrays(region, [1, 3], width, height, f32)
+        assert into is not None
         layouts = [pb.PassLayout(), pb.PassLayout()]
-        assert session.write_result(region, [alpha, fg], f32, layouts)
+        assert session.write_result(region, [placed(alpha, into[0]), into[1]], f32, layouts)
         slots.read(region, 0, layouts[0].byte_size, width, height, 1, f32, view=views)
         slots.read(region, layouts[0].byte_size, layouts[1].byte_size, width, height, 3, f32, view=views)
         session.close()

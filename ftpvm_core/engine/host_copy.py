@@ -4,11 +4,25 @@ On CUDA the copies go into pinned host buffers with ``non_blocking=True`` and an
 loop goes on (foreground estimation reads the passes still on the device) and the result cache's writer thread
 waits for the event, not the loop. On the CPU the tensors are already host memory: :meth:`HostCopy.arrays` returns
 views of them, as before.
+
+A caller that owns the memory a pass must end in (the server's shared-memory slot for the client) hands it to
+:meth:`HostCopy.arrays` as ``into``: that pass's one copy to the host lands there (from the device on CUDA), and the
+pinned copy stays the cache's own.
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 import torch
+
+
+def destination(dest: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``dest`` when it can receive a float32 pass of ``shape``; ValueError saying what it must be otherwise."""
+    if dest.shape != shape or dest.dtype != np.float32 or not dest.flags.writeable:
+        raise ValueError(f"a pass of shape {shape} cannot be written into a {'' if dest.flags.writeable else 'read-only '}"
+                         f"{dest.dtype} array of shape {dest.shape}; give a writable float32 array of the pass's shape")
+    return dest
 
 
 class HostCopy:
@@ -34,11 +48,22 @@ class HostCopy:
         """True once the host copies are complete (always on the CPU)."""
         return self._event is None or self._event.query()
 
-    def arrays(self) -> tuple[np.ndarray, ...]:
-        """The host copies as numpy arrays, waiting (only this thread) for the copies to finish."""
-        if self._event is not None:
-            self._event.synchronize()
-        return tuple(t.numpy() for t in self._host)
+    def arrays(self, into: Sequence[np.ndarray | None] = ()) -> tuple[np.ndarray, ...]:
+        """The host copies as numpy arrays, waiting (only this thread) for the copies to finish.
+
+        ``into[i]``, when given, is a float32 array of tensor ``i``'s shape that receives it instead (and is returned
+        in its place): copied straight from the device on CUDA, from the host tensor on the CPU."""
+        out: list[np.ndarray] = []
+        for i, t in enumerate(self.device):
+            dest = into[i] if i < len(into) else None
+            if dest is not None:
+                torch.from_numpy(destination(dest, tuple(t.shape))).copy_(t)
+                out.append(dest)
+            else:
+                if self._event is not None:
+                    self._event.synchronize()
+                out.append(self._host[i].numpy())
+        return tuple(out)
 
 
-__all__ = ["HostCopy"]
+__all__ = ["HostCopy", "destination"]

@@ -12,14 +12,14 @@ fresh chain) is run only for random access: a frame whose predecessor was never 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Callable, Mapping, Protocol
 
 import numpy as np
 import torch
 
 from ftpvm_core.engine.caches import ChainState, ShotCaches
 from ftpvm_core.engine.chain import FRESH, ChainIndex, KeyFn
-from ftpvm_core.engine.host_copy import HostCopy
+from ftpvm_core.engine.host_copy import HostCopy, destination
 from ftpvm_core.engine.memory_bank import select_memory
 from ftpvm_core.engine.settings import ShotSettings
 from ftpvm_core.errors import StateLost
@@ -94,6 +94,14 @@ def frame_passes(out: StepOutput, height: int, width: int, ratio: float) -> tupl
     trimap = torch.tensor(TRIMAP_VALUES, device=classes.device)[classes]
     boundary = to_input_size(out.boundary, height, width, ratio)[0, 0].clamp(0, 1)
     return out.full[0, 0].float().clamp(0, 1), trimap, boundary
+
+
+def placed(image: np.ndarray, dest: np.ndarray | None) -> np.ndarray:
+    """``image`` written into ``dest`` (float32, same shape) and ``dest`` returned; ``image`` itself without one."""
+    if dest is None:
+        return image
+    np.copyto(destination(dest, image.shape), image)
+    return dest
 
 
 class MatteLoop:
@@ -235,7 +243,12 @@ class MatteLoop:
                 continue
         return self._after(frame, image, input_hash, FRESH, None)
 
-    def finish(self, result, image: np.ndarray, passes, premultiply: bool) -> FrameResult:
+    def finish(self, result, image: np.ndarray, passes, premultiply: bool,
+               out: Mapping[str, np.ndarray] | None = None) -> FrameResult:
+        """The frame's passes on the host. A pass named in ``out`` is written into that float32 array ((H, W), or
+        (H, W, 3) for the foreground) by its last step, the host copy or the foreground's finishing, and returned
+        as it: no copy is left for the caller (the server gives views of the client's shared-memory slot)."""
+        out = out or {}
         frame, computed, from_cache = result
         fg = None
         if "foreground" in passes:  # queued on the device before the host copy of the passes is waited for
@@ -247,14 +260,17 @@ class MatteLoop:
                 lin = torch.from_numpy(self.colour.to_linear(image)).to(dev).permute(2, 0, 1)[None]
             a = computed.device[0] if isinstance(computed, HostCopy) else torch.from_numpy(computed[0]).to(dev)
             fg = estimate_foreground_torch(lin, a[None, None])[0].permute(1, 2, 0)
-        alpha, trimap, boundary = computed.arrays() if isinstance(computed, HostCopy) else computed
+        into = [out.get(name) if name in passes else None for name in ("alpha", "trimap", "boundary")]
+        alpha, trimap, boundary = computed.arrays(into) if isinstance(computed, HostCopy) else \
+            tuple(placed(a, dest) for a, dest in zip(computed, into))
         if fg is not None:
             fg = self.colour.from_linear(fg.cpu().numpy())
-            if premultiply:
-                fg = fg * alpha[..., None]
+            dest = out.get("foreground")
+            fg = placed(fg, dest) if not premultiply else \
+                np.multiply(fg, alpha[..., None], out=None if dest is None else destination(dest, fg.shape))
         return FrameResult(frame, alpha, fg, trimap if "trimap" in passes else None,
                            boundary if "boundary" in passes else None, from_cache)
 
 
 __all__ = ["FrameResult", "Keyframes", "MatteLoop", "frame_passes", "frame_tensor", "model_input",
-           "on_device"]
+           "on_device", "placed"]

@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 import torch
@@ -317,7 +317,8 @@ class Shot:
     def matte(self, frames: Iterable[tuple[int, np.ndarray]], passes: Iterable[str] = PASSES,
               premultiply: bool = False, cancel: threading.Event | None = None,
               progress: Callable[[int, int | None], None] | None = None,
-              refetch: Callable[[int], np.ndarray] | None = None) -> Iterator[FrameResult]:
+              refetch: Callable[[int], np.ndarray] | None = None,
+              out: Callable[[int], Mapping[str, np.ndarray] | None] | None = None) -> Iterator[FrameResult]:
         """Matte frames in the order given, carrying the recurrent state between consecutive frames.
 
         ``frames`` yields ``(frame, image)`` or ``(frame, image, input_hash)`` where ``input_hash`` is
@@ -327,7 +328,11 @@ class Shot:
         A frame whose predecessor was matted in order is the in-order result, exactly. When the state before it is
         no longer stored and cannot be replayed (the cache size limit evicted it, or it is damaged), ``refetch(frame)
         -> plate`` is asked for the frames :class:`~ftpvm_core.errors.StateLost` names, which are matted again first;
-        without ``refetch`` that error is raised."""
+        without ``refetch`` that error is raised.
+
+        ``out(frame) -> {pass: array}`` names, for passes asked for, writable float32 arrays of the pass's shape that
+        the frame's last step writes them into (see :meth:`MatteLoop.finish`; the server passes its client's
+        shared-memory slot); the results are those arrays. Passes it leaves out come in arrays of their own."""
         passes = tuple(passes)
         bad = [p for p in passes if p not in PASSES]
         if bad:
@@ -341,9 +346,10 @@ class Shot:
                                    "before cannot be found; reset the shot's cache (ResetCache from a client, "
                                    "`ftpvm matte --reset`) and matte its frames again from the start of their range")
         total = len(frames) if hasattr(frames, "__len__") else None  # type: ignore[arg-type]
-        return self._matte_iter(frames, passes, premultiply, cancel, progress, total, refetch)
+        return self._matte_iter(frames, passes, premultiply, cancel, progress, total, refetch, out)
 
-    def _matte_iter(self, frames, passes, premultiply, cancel, progress, total, refetch) -> Iterator[FrameResult]:
+    def _matte_iter(self, frames, passes, premultiply, cancel, progress, total, refetch,
+                    out) -> Iterator[FrameResult]:
         carry = None
         for done, (frame, image, *hashed) in enumerate(frames):
             if cancel is not None and cancel.is_set():
@@ -359,7 +365,7 @@ class Shot:
                 loop = self._loop
                 result, carry = self._one_frame(loop, frame, image, input_hash, carry, refetch)
             self._store.flush()  # the frame's state, input and index entry are on disk before it is answered
-            yield loop.finish(result, image, passes, premultiply)
+            yield loop.finish(result, image, passes, premultiply, out(frame) if out is not None else None)
             if progress is not None:
                 progress(done + 1, total)
 

@@ -237,11 +237,34 @@ class ShmSession:
         except ValueError as exc:
             raise invalid(f"{what}: {exc}") from None
 
+    def result_arrays(self, region: pb.ShmRegion, channels: Sequence[int], width: int, height: int,
+                      encoding: int) -> Optional[List[np.ndarray]]:
+        """Float32 arrays over ``region`` where :meth:`write_result` puts passes of these channel counts ((H, W) for
+        one channel, (H, W, C) else), for the engine to write its passes into; None when the encoding is not float32
+        or the region cannot take them (the passes are then copied in, or sent in chunks)."""
+        if encoding != pb.ENCODING_RAW_F32:
+            return None
+        sizes = [raw_byte_size(width, height, c, encoding) for c in channels]
+        try:
+            if region.size < sum(sizes):
+                raise ValueError(f"result region of {region.size} bytes is smaller than the {sum(sizes)} bytes of "
+                                 f"the passes")
+            view = self._region(pb.ShmRegion(name=region.name, offset=region.offset, size=sum(sizes)), "result")
+        except ValueError as exc:
+            log.info("results not written in place: %s", exc)
+            return None
+        arrays, offset = [], 0
+        for c, size in zip(channels, sizes):
+            pixels = wire_shm.read_pixels(view[offset:offset + size], width, height, c, encoding, copy=False)
+            arrays.append(pixels[:, :, 0] if c == 1 else pixels)
+            offset += size
+        return arrays
+
     def write_result(self, region: pb.ShmRegion, images: Sequence[np.ndarray], encoding: int,
                      layouts: Sequence[pb.PassLayout]) -> bool:
         """Write ``images`` one after another, interleaved, into ``region``, filling each layout's channels and
-        byte_size. False (nothing promised to the client) when the region cannot take them: the caller
-        then sends chunks."""
+        byte_size; an image that is already there (the engine wrote it into :meth:`result_arrays`) is not copied.
+        False (nothing promised to the client) when the region cannot take them: the caller then sends chunks."""
         shapes: List[Tuple[int, int]] = []
         for image in images:
             channels = 1 if image.ndim == 2 else image.shape[2]

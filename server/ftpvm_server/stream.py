@@ -260,6 +260,7 @@ class MatteStream:
         frame, plate = item.frame, [item.image]  # the job lets go of the plate (maybe shared memory) when it ran
         item.image = None
         input_hash = item.input_hash
+        into = self._result_arrays(item.result_shm)
 
         def job(job_cancel: threading.Event) -> Any:
             from ftpvm_core.errors import StateLost
@@ -271,7 +272,8 @@ class MatteStream:
                     plate.clear()
                     self.lost = (frame, lost[1] + [lost[0]])
                     raise StateLost(frame, self.lost[1])
-                results = list(shot.matte([(frame, plate.pop(), input_hash)], passes=passes, cancel=job_cancel))
+                results = list(shot.matte([(frame, plate.pop(), input_hash)], passes=passes, cancel=job_cancel,
+                                          out=lambda _frame: into))
             except StateLost as exc:
                 self.lost = (frame, exc.frames)
                 raise
@@ -287,6 +289,16 @@ class MatteStream:
             except QueueFull as exc:  # admitted streams wait for room rather than fail
                 if self.cancel.wait(exc.retry_after):
                     raise
+
+    def _result_arrays(self, region: Optional[pb.ShmRegion]) -> Optional[Dict[str, np.ndarray]]:
+        """Arrays over the frame's shared-memory result region for the engine to write its passes into (the copy
+        into the slot is then the engine's own last write), or None: inline, path, float16 results or a region
+        that cannot take them."""
+        if region is None or self.encoding != pb.ENCODING_RAW_F32:
+            return None
+        arrays = self.shm.result_arrays(region, [PASSES[name][1] for name in self.passes], self.shot.width,
+                                        self.shot.height, self.encoding)
+        return None if arrays is None else dict(zip(self.passes, arrays))
 
     def _fps(self) -> float:
         elapsed = time.monotonic() - self.began

@@ -240,7 +240,7 @@ class _BlockedShot:
     def keyframes(self):
         return [0]
 
-    def matte(self, frames, passes, cancel):
+    def matte(self, frames, passes, cancel, out=None):
         from types import SimpleNamespace
 
         self.go.wait(30)

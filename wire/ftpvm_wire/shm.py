@@ -61,7 +61,8 @@ def write_pixels(image: np.ndarray, out: memoryview, encoding: int) -> Tuple[int
     """Write (H, W) or (H, W, C) ``image`` into ``out`` (exactly its size) as interleaved pixels of ``encoding``.
 
     Shared memory carries pixels interleaved (row by row, channels together), as host apps and the engine hold
-    them, so float32 costs one plain copy. Returns (width, height, channels).
+    them, so float32 costs one plain copy, and none when ``image`` already lies on exactly these bytes (it was
+    written in place). Returns (width, height, channels).
     """
     array = np.asarray(image)
     if array.ndim == 2:
@@ -69,7 +70,10 @@ def write_pixels(image: np.ndarray, out: memoryview, encoding: int) -> Tuple[int
     if array.ndim != 3:
         raise ValueError(f"an image must be (H, W) or (H, W, C); got shape {array.shape}")
     height, width, channels = array.shape
-    np.copyto(_pixels(out, width, height, channels, encoding), array, casting="unsafe")
+    target = _pixels(out, width, height, channels, encoding)
+    if not (array.dtype == target.dtype and array.flags.c_contiguous
+            and array.__array_interface__["data"][0] == target.__array_interface__["data"][0]):
+        np.copyto(target, array, casting="unsafe")
     return width, height, channels
 
 
