@@ -20,8 +20,9 @@ import torch
 def destination(dest: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """``dest`` when it can receive a float32 pass of ``shape``; ValueError saying what it must be otherwise."""
     if dest.shape != shape or dest.dtype != np.float32 or not dest.flags.writeable:
-        raise ValueError(f"a pass of shape {shape} cannot be written into a {'' if dest.flags.writeable else 'read-only '}"
-                         f"{dest.dtype} array of shape {dest.shape}; give a writable float32 array of the pass's shape")
+        kind = f"{'' if dest.flags.writeable else 'read-only '}{dest.dtype}"
+        raise ValueError(f"a pass of shape {shape} cannot be written into a {kind} array of shape {dest.shape}; "
+                         f"give a writable float32 array of the pass's shape")
     return dest
 
 
