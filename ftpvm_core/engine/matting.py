@@ -24,7 +24,7 @@ from ftpvm_core.engine.memory_bank import select_memory
 from ftpvm_core.engine.settings import ShotSettings
 from ftpvm_core.errors import StateLost
 from ftpvm_core.imaging.colour import ColourConverter
-from ftpvm_core.imaging.colour_torch import baked
+from ftpvm_core.imaging.colour_torch import baked, baked_linear
 from ftpvm_core.imaging.foreground import estimate_foreground_torch
 from ftpvm_core.model.step_types import Memory, StepOutput, StreamState
 from ftpvm_core.model.streaming import StreamingStep
@@ -239,22 +239,39 @@ class MatteLoop:
         frame, computed, from_cache = result
         fg = None
         if "foreground" in passes:  # queued on the device before the host copy of the passes is waited for
-            dev = self.step.device
-            if self.colour.input_is_linear:  # no copy on the CPU: NaN/inf -> 0 on the device
-                lin = torch.nan_to_num(torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).to(dev),
-                                       nan=0.0, posinf=0.0, neginf=0.0).permute(2, 0, 1)[None]
-            else:
-                lin = torch.from_numpy(self.colour.to_linear(image)).to(dev).permute(2, 0, 1)[None]
-            a = computed.device[0] if isinstance(computed, HostCopy) else torch.from_numpy(computed[0]).to(dev)
-            fg = estimate_foreground_torch(lin, a[None, None])[0].permute(1, 2, 0)
+            a = computed.device[0] if isinstance(computed, HostCopy) else torch.from_numpy(computed[0]).to(
+                self.step.device)
+            fg = foreground(self.colour, image, a, on_device(self.step.device))
+            if isinstance(fg, torch.Tensor):  # premultiplied on the device too; one host copy
+                fg = HostCopy((fg * a[..., None] if premultiply else fg,))
         alpha, trimap, boundary = computed.arrays() if isinstance(computed, HostCopy) else computed
-        if fg is not None:
-            fg = self.colour.from_linear(fg.cpu().numpy())
-            if premultiply:
-                fg = fg * alpha[..., None]
+        if isinstance(fg, HostCopy):
+            fg = fg.arrays()[0]
+        elif fg is not None and premultiply:
+            fg = fg * alpha[..., None]
         return FrameResult(frame, alpha, fg, trimap if "trimap" in passes else None,
                            boundary if "boundary" in passes else None, from_cache)
 
 
-__all__ = ["FrameResult", "Keyframes", "MatteLoop", "frame_passes", "frame_tensor", "model_input",
+def foreground(colour: ColourConverter, image: np.ndarray, alpha: torch.Tensor,
+               device: torch.device | None) -> torch.Tensor | np.ndarray:
+    """The unpremultiplied foreground (H, W, 3) in the shot's colour space, estimated in scene-linear light on
+    ``alpha``'s device (alpha (H, W)).
+
+    With ``device`` (or for a scene-linear space, which needs no conversion) and a conversion that bakes (see
+    :func:`ftpvm_core.imaging.colour_torch.bake_linear`; equal to OCIO within ``LINEAR_TOLERANCE``), every step runs
+    there and the result is a tensor on it; else the conversions to and from scene-linear run through OCIO on the
+    CPU and the result is a numpy array.
+    """
+    transform = baked_linear(colour) if device is not None or colour.input_is_linear else None
+    plate = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))
+    if transform is None:
+        lin = torch.from_numpy(colour.to_linear(image)).to(alpha.device)
+    else:
+        lin = transform.to_linear(plate.to(alpha.device))
+    fg = estimate_foreground_torch(lin.permute(2, 0, 1)[None], alpha[None, None])[0].permute(1, 2, 0)
+    return colour.from_linear(fg.cpu().numpy()) if transform is None else transform.from_linear(fg)
+
+
+__all__ = ["FrameResult", "Keyframes", "MatteLoop", "foreground", "frame_passes", "frame_tensor", "model_input",
            "on_device"]
