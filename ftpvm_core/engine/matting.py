@@ -78,8 +78,9 @@ def model_input(colour: ColourConverter, image: np.ndarray, device: torch.device
 
 
 def on_device(device: torch.device) -> torch.device | None:
-    """Where full-resolution colour work runs: the engine's device when it is a GPU, else None (OCIO on the CPU,
-    multi-threaded and as fast there)."""
+    """Where full-resolution colour work runs (the model input and the foreground's conversions): the engine's
+    device when it is a GPU, else None (OCIO on the CPU, 7-15x faster there than the baked tables in torch:
+    bench/bench_colour.py)."""
     return device if device.type == "cuda" else None
 
 

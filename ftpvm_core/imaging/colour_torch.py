@@ -1,27 +1,49 @@
-"""The model-input colour conversion in torch, on the engine's device: an OCIO transform baked to curve + matrix + curve.
+"""Colour at full resolution in torch, on the engine's device: OCIO's transforms compiled to tables and matrices.
 
-Every input space of the usual configs reaches the model's sRGB-encoded Rec.709 as a per-channel decoding curve (the
-identity for scene-linear spaces; a log, gamma or sRGB curve otherwise), a 3x3 matrix to linear Rec.709, and the
-sRGB curve. :func:`bake` reads all three from OCIO and proves them: the decoding curve is sampled along the grey axis
-into a 1D table (``SHAPER_SIZE`` points over ``SHAPER_DOMAIN``, linear interpolation), the matrix from the images of
-the axes, the whole checked against OCIO on random colours across the domain, and the sRGB curve on a ramp through
-and beyond [0, 1]. A transform that is not of this form (cross-channel non-linearity, a config whose model space is
-not that curve) bakes to None and the engine keeps OCIO on the CPU. The out-of-range rules are
-:class:`~ftpvm_core.imaging.colour.ColourConverter`'s: NaN/inf -> 0 first, then clip to [0, 1] or the same roll-off;
-code values of a non-linear space outside ``SHAPER_DOMAIN`` are clamped to it (beyond every code value real plates
-use: ACEScct 1.47 is half-float max).
+Three conversions touch every pixel: the model input (input space -> sRGB-encoded Rec.709, :func:`bake`) and the
+foreground's conversions to the config's scene-linear space and back (:func:`bake_linear`). Each is OCIO's own
+processor compiled op by op (:func:`_compile`):
+- every MatrixTransform is read exactly; consecutive ones are composed in float64 (applied in float32);
+- every run of other ops (sRGB, gamma, log and PQ curves, OCIO's 1D LUTs, clamps) becomes one per-channel table,
+  sampled along the grey axis, interpolated linearly with its index computed in float64. A run that reads code
+  values (the first of a non-linear space) samples ``SHAPER_SIZE`` points over ``SHAPER_DOMAIN``: a step of 2**-13,
+  so 0 (where the pass-through gamma curves kink) and 1 are points. A run that reads scene-linear values samples
+  ``LINEAR_SIZE`` points evenly in asinh(x / LINEAR_KNEE) up to +-LINEAR_LIMIT: one relative step (1.3e-3) from
+  1e-9 up, 0 a point. OCIO's own 1D LUTs are sampled on their grid or up to where OCIO clamps (:func:`_grid`:
+  ACEScc's 4096-point LUT exactly, PQ's half-float LUT and its inverse);
+- a conversion OCIO makes with no op (Raw and other data spaces, the model's own space) is no conversion.
+The model input ends with the sRGB curve, in closed form (checked against OCIO on a ramp through and beyond
+[0, 1]), and the converter's rules.
 
-Tolerance against OCIO's CPU processor after encoding (tested in tests/imaging/test_colour_torch.py):
-- scene-linear spaces (``TOLERANCE``): measured 7e-6 max abs (OCIO's optimised CPU path approximates the power
-  function), HDR values and negatives included;
-- non-linear spaces (``SHAPER_TOLERANCE``, against OCIO's exact processor): measured max abs over the whole domain
-  2e-6 (sRGB Encoded Rec.709), 1.1e-5 to 2.1e-5 (Gamma 1.8/2.2/2.4 Encoded Rec.709, sRGB Encoded AP1 and P3-D65,
-  Gamma 2.2 Encoded AdobeRGB, the sRGB / Rec.1886 / P3 displays), 1.3e-4 to 1.8e-4 (ACEScct: float32 cancellation where a saturated channel is
-  mixed into a dark one). The engine's CPU path uses OCIO's default optimisation, itself up to 1.4e-3 from the exact
-  processor (sRGB Encoded AP1; 5e-4 for Gamma 2.6 P3-D65): against it the torch path is as far as OCIO is from itself.
-  ACEScc, the PQ displays, Gamma 2.2 Encoded AP1 and Raw do not bake in the default config and keep OCIO.
-The engine rounds the result to float16 (a step of 2.4e-4 to 4.9e-4 near 1), so both paths give the same model input
-but for one or two half-float steps where a value lies within that distance of a rounding boundary.
+Proof, at bake time: each pipeline against OCIO's ops themselves, run on every probe colour (random code values
+across ``SHAPER_DOMAIN`` and its ends; scene-linear values of every sign and magnitude, 1e-8 to 1e6), with the
+matrices applied in float64: max abs difference / max(1, the pixel's largest value) in scene-linear light
+<= ``LINEAR_TOLERANCE``. The conversion back is compared after decoding both results to scene-linear, because in
+code values a pure power curve's infinite slope at 0 magnifies float32 rounding. The reference applies matrices in
+float64 because OCIO's exact processor applies each matrix of its chain in float32: where a channel is 1e5x another
+(ACEScc's ceiling, PQ above 10,000 nits) its rounding is larger than the bake's error. A run that is not per channel,
+a table that is not finite, a matrix that mixes in alpha, or a model space that is not the sRGB curve over linear
+Rec.709 bakes to None, and the engine keeps OCIO on the CPU. Every space of the default config bakes, both ways.
+
+Out-of-range rules are :class:`~ftpvm_core.imaging.colour.ColourConverter`'s: NaN/inf -> 0 first, then clip to
+[0, 1] or the same roll-off. Code values outside a table's domain clamp to it (``SHAPER_DOMAIN`` is beyond every code
+value real plates use, ACEScct 1.47 being half-float max; OCIO itself clamps ACEScc to [-0.36, 1.5] and PQ to
++-1.547); scene-linear values beyond +-LINEAR_LIMIT clamp; NaN in the conversion back (the estimate gives none)
+reads as a table's lower end.
+
+Measured max abs difference (``python bench/bench_colour.py --accuracy``; tests in tests/imaging/test_colour_torch.py
+and tests/engine/test_engine_colour_device.py):
+- model input against OCIO's exact processor on code values in [-0.05, 1.05]: 0 (sRGB Encoded Rec.709, Raw),
+  1.2e-7 to 4.5e-6 (every scene-linear space, the gamma / sRGB-encoded texture spaces and the SDR displays),
+  1.9e-5 (ACEScct), 5.4e-5 (ACEScc), 8.5e-5 / 1.5e-4 (Rec.2100-PQ / ST2084-P3-D65). Over the whole domain
+  ``SHAPER_TOLERANCE`` holds but for ACEScc (4.7e-3) and PQ (2.3e-3, 6.9e-2), where OCIO's float32 matrices are the
+  larger error (above). The engine's CPU path (OCIO's default optimisation) is itself up to 9e-4 from the exact
+  processor (PQ; 2.9e-4 sRGB Encoded AP1), so against it the bake is as far as OCIO is from itself;
+- the foreground's conversion back, in code values, against the CPU path, on colours 0.8-1.2x the plate's: 1.2e-7
+  to 7.6e-6 for every non-linear space but ACEScc, 2.8e-3 (a channel at 6e-4 beside one at 480: ACEScc's slope
+  near 0 is ~2700, and float32 rounding of its matrices shows). Its conversion to scene-linear: 3e-6 relative.
+The engine rounds the model input to float16 (a step of 2.4e-4 to 4.9e-4 near 1), so both paths give the same model
+input but for one or two half-float steps where a value lies within that distance of a rounding boundary.
 """
 from __future__ import annotations
 
@@ -35,23 +57,22 @@ import torch
 
 from .colour import ROLLOFF_KNEE, ColourConverter, rolloff
 
-#: Max abs difference from OCIO's exact processor that bake() accepts and the tests hold (scene-linear input).
+#: Max abs difference of the model input from OCIO that the tests hold: scene-linear spaces, against the CPU path.
 TOLERANCE = 2e-5
-#: The same for a non-linear input space: the decoding table's interpolation, and float32 cancellation where a
-#: saturated channel is mixed into a dark one (ACEScct, 1.3e-4).
+#: The same for a non-linear space against OCIO's exact processor over ``SHAPER_DOMAIN`` (ACEScc and PQ: see module).
 SHAPER_TOLERANCE = 2.5e-4
-#: The foreground's conversions to and from scene-linear (bake_linear), relative: max abs difference from OCIO's exact
-#: processor divided by max(1, the pixel's largest magnitude).
+#: What bake() and bake_linear() accept, in scene-linear light: max abs difference from OCIO's ops divided by
+#: max(1, the pixel's largest magnitude) (see module).
 LINEAR_TOLERANCE = 2e-5
 #: Code values a decoding table covers (clamped to it): a step of 2**-13, so 0 and 1 are points of the table.
 SHAPER_DOMAIN = (-0.5, 2.0)
 SHAPER_SIZE = 20481
 #: Scene-linear values an encoding table covers (clamped to +-LINEAR_LIMIT), sampled evenly in asinh(x / LINEAR_KNEE):
-#: dense near 0, the same relative step (1.2e-3) from 1e-7 to the limit; x = 0 is a point of the table.
+#: dense near 0, the same relative step (1.3e-3) from 1e-9 to the limit; x = 0 is a point of the table.
 LINEAR_LIMIT = 1e8
 LINEAR_KNEE = 1e-10
 LINEAR_SIZE = 65537
-HALF_MAX = 65504.0
+HALF_MAX = 65504.0  # where a 1D LUT on the half-float domain ends
 LINEAR_REC709_CANDIDATES = ("Linear Rec.709 (sRGB)", "lin_rec709", "Utility - Linear - sRGB", "lin_srgb", "linear")
 # The sRGB curve as OCIO builds it (a "moncurve": gamma 2.4, offset 0.055, the linear segment continuous in value
 # and slope, so its break is 0.0030399 rather than the standard's rounded 0.0031308).
@@ -74,8 +95,9 @@ def rolloff_torch(x: torch.Tensor, knee: float = ROLLOFF_KNEE) -> torch.Tensor:
 
 
 def interpolate(table: torch.Tensor, x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
-    """``table`` (N,) samples a curve at N even steps over [lo, hi]; its linear interpolation at ``x`` (clamped).
-    A (C, N) table holds one curve per channel, for ``x`` of shape (..., C)."""
+    """``table`` (N,) samples a curve at N even steps over [lo, hi]; its linear interpolation at ``x`` (clamped; NaN
+    reads as ``lo``), the position computed in float64. A (C, N) table holds one curve per channel, for ``x`` of
+    shape (..., C)."""
     n = table.shape[-1]
     t = (torch.nan_to_num(x.double(), nan=lo).clamp(lo, hi) - lo) * ((n - 1) / (hi - lo))
     i = t.floor().clamp(max=n - 2)
@@ -209,9 +231,9 @@ def _grid(run: list, warped: bool) -> tuple[float, float, int, bool]:
       least and greatest value, where OCIO clamps;
     - a 1D LUT on the half-float domain (as PQ encoding): scene-linear values up to half-float max, where it ends;
     - else ``SHAPER_DOMAIN`` (code values) or +-LINEAR_LIMIT (``warped``)."""
-    if (len(run) in (1, 2) and isinstance(run[0], ocio.Lut1DTransform) and run[0].getLength() > 1
-            and run[0].getDirection() == ocio.TRANSFORM_DIR_INVERSE and isinstance(run[-1], (
-                ocio.Lut1DTransform, ocio.RangeTransform))):  # behind it, a range at most (ACEScc)
+    if (isinstance(run[0], ocio.Lut1DTransform) and run[0].getLength() > 1
+            and run[0].getDirection() == ocio.TRANSFORM_DIR_INVERSE
+            and (len(run) == 1 or (len(run) == 2 and isinstance(run[1], ocio.RangeTransform)))):
         values = np.asarray(run[0].getData(), np.float64)
         if warped:
             u = float(np.arcsinh(np.abs(values).max() / LINEAR_KNEE))
@@ -359,7 +381,7 @@ def bake_linear(colour: ColourConverter) -> TorchLinear | None:
 
 def _probe(linear: bool) -> np.ndarray:
     """Random colours to prove a bake on: code values across ``SHAPER_DOMAIN`` and its ends, or scene-linear values
-    of every magnitude and sign up to 1e6 (and a block in [-1, 16])."""
+    of every magnitude and sign up to 1e6 (and a block in [-2, 14])."""
     rng = np.random.default_rng(0)
     if linear:
         probe = (rng.choice([-1.0, 1.0], (128, 128, 3)) * 10.0 ** rng.uniform(-8, 6, (128, 128, 3)))
@@ -382,7 +404,7 @@ def _relative_error(ours: np.ndarray, exact: np.ndarray) -> float:
 
 def exact_to_model(colour: ColourConverter, rgb: np.ndarray) -> np.ndarray:
     """``colour.to_model`` through OCIO's unoptimised processor (the engine's CPU path uses the default optimisation,
-    which approximates power functions: up to 4e-4 from this for AP1 and P3 texture spaces)."""
+    which approximates power functions and inverse LUTs: up to 9e-4 from this, see module)."""
     rgb = np.nan_to_num(np.asarray(rgb, np.float32), nan=0.0, posinf=0.0, neginf=0.0)
     encoded = _apply(_exact(colour.config, colour.colorspace, colour.model_space), rgb)
     return rolloff(encoded) if colour.highlights == "rolloff" else np.clip(encoded, 0.0, 1.0)

@@ -113,8 +113,8 @@ def _relative(ours: np.ndarray, theirs: np.ndarray) -> float:
 
 
 #: code values of the foreground after its conversion back, against the engine's CPU path (OCIO, optimised);
-#: ACEScc's slope near linear 0 (~2700) shows float32 rounding of its matrices
-BACK_TOLERANCE = {"ACEScc": 1e-3}
+#: ACEScc (slope ~2700 near linear 0) shows float32 rounding of its matrices where a channel is 1e5x another
+BACK_TOLERANCE = {"ACEScc": 3e-3}
 
 
 @pytest.mark.parametrize("space", ["sRGB Encoded Rec.709 (sRGB)", "ACEScct", "ACEScc", "Gamma 2.2 Encoded AP1",
