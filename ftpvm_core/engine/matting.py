@@ -66,7 +66,7 @@ class _Missing(Exception):
 def model_input(colour: ColourConverter, image: np.ndarray, device: torch.device | None = None) -> torch.Tensor:
     """(H, W, 3) plate -> the model's sRGB input rounded to float16 (a replay from the stored input is exact).
 
-    With ``device``, on that device when the colour transform bakes to [decoding curve +] matrix + curve (see
+    With ``device``, on that device when the colour transform bakes to tables and matrices (see
     :mod:`ftpvm_core.imaging.colour_torch`; equal to OCIO within its tolerances before the float16 rounding),
     else with OCIO on the CPU.
     """
@@ -79,7 +79,7 @@ def model_input(colour: ColourConverter, image: np.ndarray, device: torch.device
 
 def on_device(device: torch.device) -> torch.device | None:
     """Where full-resolution colour work runs (the model input and the foreground's conversions): the engine's
-    device when it is a GPU, else None (OCIO on the CPU, 7-15x faster there than the baked tables in torch:
+    device when it is a GPU, else None (OCIO on the CPU, 7-18x faster there than the baked tables in torch:
     bench/bench_colour.py)."""
     return device if device.type == "cuda" else None
 
