@@ -50,7 +50,7 @@ input but for one or two half-float steps where a value lies within that distanc
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Union
 
 import numpy as np
@@ -121,11 +121,14 @@ class Table:
     lo: float
     hi: float
     warped: bool
+    _on: dict = field(default_factory=dict, repr=False, compare=False)  # device -> values there
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if x.device not in self._on:
+            self._on[x.device] = self.values.to(x.device)
         if self.warped:
             x = torch.asinh(x.double() / LINEAR_KNEE)
-        return interpolate(self.values.to(x.device), x, self.lo, self.hi)
+        return interpolate(self._on[x.device], x, self.lo, self.hi)
 
 
 @dataclass
@@ -134,10 +137,15 @@ class Affine:
 
     matrix: torch.Tensor  # (3, 3), rows = output channels
     offset: torch.Tensor  # (3,)
+    _on: dict = field(default_factory=dict, repr=False, compare=False)  # device -> (matrix.T, offset or None) there
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        y = x @ self.matrix.to(x.device, torch.float32).T
-        return y + self.offset.to(x.device, torch.float32) if bool(self.offset.any()) else y
+        if x.device not in self._on:
+            offset = self.offset.to(x.device, torch.float32) if bool(self.offset.any()) else None
+            self._on[x.device] = (self.matrix.T.to(x.device, torch.float32), offset)
+        matrix_t, offset = self._on[x.device]
+        y = x @ matrix_t
+        return y if offset is None else y + offset
 
 
 Step = Union[Table, Affine]
