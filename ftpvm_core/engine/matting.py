@@ -265,11 +265,10 @@ def foreground(colour: ColourConverter, image: np.ndarray, alpha: torch.Tensor,
     CPU and the result is a numpy array.
     """
     transform = baked_linear(colour) if device is not None or colour.input_is_linear else None
-    plate = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))
     if transform is None:
         lin = torch.from_numpy(colour.to_linear(image)).to(alpha.device)
     else:
-        lin = transform.to_linear(plate.to(alpha.device))
+        lin = transform.to_linear(torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).to(alpha.device))
     fg = estimate_foreground_torch(lin.permute(2, 0, 1)[None], alpha[None, None])[0].permute(1, 2, 0)
     return colour.from_linear(fg.cpu().numpy()) if transform is None else transform.from_linear(fg)
 

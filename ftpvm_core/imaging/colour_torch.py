@@ -114,8 +114,9 @@ def interpolate(table: torch.Tensor, x: torch.Tensor, lo: float, hi: float) -> t
 
 @dataclass
 class Table:
-    """A per-channel curve: (3, N) float32 samples ((N,): the same for every channel), evenly over [lo, hi] of the code value (``warped`` False) or
-    of asinh(x / LINEAR_KNEE) for a scene-linear x (``warped`` True); linear interpolation, clamped to the ends."""
+    """A per-channel curve: (3, N) float32 samples ((N,): the same for every channel), evenly over [lo, hi] of
+    the code value (``warped`` False) or of asinh(x / LINEAR_KNEE) for a scene-linear x (``warped`` True); linear
+    interpolation, clamped to the ends."""
 
     values: torch.Tensor
     lo: float

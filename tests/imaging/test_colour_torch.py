@@ -1,11 +1,10 @@
-"""The torch colour path (OCIO baked to [table +] matrix + curve) against OCIO itself, on CPU tensors (and CUDA if present)."""
+"""The torch colour path (OCIO compiled to tables and matrices) against OCIO itself, on CPU tensors (and CUDA)."""
 from __future__ import annotations
 
 import numpy as np
+import PyOpenColorIO as ocio
 import pytest
 import torch
-
-import PyOpenColorIO as ocio
 
 from ftpvm_core.engine.matting import foreground, model_input, on_device
 from ftpvm_core.imaging.colour import ColourConverter
