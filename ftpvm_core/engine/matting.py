@@ -79,7 +79,7 @@ def model_input(colour: ColourConverter, image: np.ndarray, device: torch.device
 
 def on_device(device: torch.device) -> torch.device | None:
     """Where full-resolution colour work runs (the model input and the foreground's conversions): the engine's
-    device when it is a GPU, else None (OCIO on the CPU, 7-18x faster there than the baked tables in torch:
+    device when it is a GPU, else None (OCIO on the CPU, 6-25x faster there than the baked tables in torch:
     bench/bench_colour.py)."""
     return device if device.type == "cuda" else None
 
