@@ -24,7 +24,7 @@ from ftpvm_core.engine.memory_bank import select_memory
 from ftpvm_core.engine.settings import ShotSettings
 from ftpvm_core.errors import StateLost
 from ftpvm_core.imaging.colour import ColourConverter
-from ftpvm_core.imaging.colour_torch import baked
+from ftpvm_core.imaging.colour_torch import baked, baked_linear
 from ftpvm_core.imaging.foreground import estimate_foreground_torch
 from ftpvm_core.model.step_types import Memory, StepOutput, StreamState
 from ftpvm_core.model.streaming import StreamingStep
@@ -66,7 +66,7 @@ class _Missing(Exception):
 def model_input(colour: ColourConverter, image: np.ndarray, device: torch.device | None = None) -> torch.Tensor:
     """(H, W, 3) plate -> the model's sRGB input rounded to float16 (a replay from the stored input is exact).
 
-    With ``device``, on that device when the colour transform bakes to [decoding curve +] matrix + curve (see
+    With ``device``, on that device when the colour transform bakes to tables and matrices (see
     :mod:`ftpvm_core.imaging.colour_torch`; equal to OCIO within its tolerances before the float16 rounding),
     else with OCIO on the CPU.
     """
@@ -78,8 +78,9 @@ def model_input(colour: ColourConverter, image: np.ndarray, device: torch.device
 
 
 def on_device(device: torch.device) -> torch.device | None:
-    """Where full-resolution colour work runs: the engine's device when it is a GPU, else None (OCIO on the CPU,
-    multi-threaded and as fast there)."""
+    """Where full-resolution colour work runs (the model input and the foreground's conversions): the engine's
+    device when it is a GPU, else None (OCIO on the CPU, 6-25x faster there than the baked tables in torch:
+    bench/bench_colour.py)."""
     return device if device.type == "cuda" else None
 
 
@@ -252,25 +253,42 @@ class MatteLoop:
         frame, computed, from_cache = result
         fg = None
         if "foreground" in passes:  # queued on the device before the host copy of the passes is waited for
-            dev = self.step.device
-            if self.colour.input_is_linear:  # no copy on the CPU: NaN/inf -> 0 on the device
-                lin = torch.nan_to_num(torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).to(dev),
-                                       nan=0.0, posinf=0.0, neginf=0.0).permute(2, 0, 1)[None]
-            else:
-                lin = torch.from_numpy(self.colour.to_linear(image)).to(dev).permute(2, 0, 1)[None]
-            a = computed.device[0] if isinstance(computed, HostCopy) else torch.from_numpy(computed[0]).to(dev)
-            fg = estimate_foreground_torch(lin, a[None, None])[0].permute(1, 2, 0)
+            a = computed.device[0] if isinstance(computed, HostCopy) else torch.from_numpy(computed[0]).to(
+                self.step.device)
+            fg = foreground(self.colour, image, a, on_device(self.step.device))
+            if isinstance(fg, torch.Tensor):  # premultiplied on the device too; one host copy
+                fg = HostCopy((fg * a[..., None] if premultiply else fg,))
         into = [out.get(name) if name in passes else None for name in ("alpha", "trimap", "boundary")]
         alpha, trimap, boundary = computed.arrays(into) if isinstance(computed, HostCopy) else \
             tuple(placed(a, dest) for a, dest in zip(computed, into))
-        if fg is not None:
-            fg = self.colour.from_linear(fg.cpu().numpy())
-            dest = out.get("foreground")
+        dest = out.get("foreground")
+        if isinstance(fg, HostCopy):
+            fg = fg.arrays([dest])[0]
+        elif fg is not None:
             fg = placed(fg, dest) if not premultiply else \
                 np.multiply(fg, alpha[..., None], out=None if dest is None else destination(dest, fg.shape))
         return FrameResult(frame, alpha, fg, trimap if "trimap" in passes else None,
                            boundary if "boundary" in passes else None, from_cache)
 
 
-__all__ = ["FrameResult", "Keyframes", "MatteLoop", "frame_passes", "frame_tensor", "model_input",
+def foreground(colour: ColourConverter, image: np.ndarray, alpha: torch.Tensor,
+               device: torch.device | None) -> torch.Tensor | np.ndarray:
+    """The unpremultiplied foreground (H, W, 3) in the shot's colour space, estimated in scene-linear light on
+    ``alpha``'s device (alpha (H, W)).
+
+    With ``device`` (or for a scene-linear space, which needs no conversion) and a conversion that bakes (see
+    :func:`ftpvm_core.imaging.colour_torch.bake_linear`; equal to OCIO within ``LINEAR_TOLERANCE``), every step runs
+    there and the result is a tensor on it; else the conversions to and from scene-linear run through OCIO on the
+    CPU and the result is a numpy array.
+    """
+    transform = baked_linear(colour) if device is not None or colour.input_is_linear else None
+    if transform is None:
+        lin = torch.from_numpy(colour.to_linear(image)).to(alpha.device)
+    else:
+        lin = transform.to_linear(torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).to(alpha.device))
+    fg = estimate_foreground_torch(lin.permute(2, 0, 1)[None], alpha[None, None])[0].permute(1, 2, 0)
+    return colour.from_linear(fg.cpu().numpy()) if transform is None else transform.from_linear(fg)
+
+
+__all__ = ["FrameResult", "Keyframes", "MatteLoop", "foreground", "frame_passes", "frame_tensor", "model_input",
            "on_device", "placed"]
