@@ -12,6 +12,9 @@ Sections (each row: section, what, result, status ok | FAIL | skip: why):
 - server     ``ftpvm-server --gpu 0`` end to end with a client at 1920x1080 in inline, path and shared-memory
              modes: frames/s and the server's overhead over the engine alone (same shot size, same passes);
 - train      50 training iterations with AMP (``ftpvm-train`` on tiny synthetic data);
+- colour     the full-resolution finishing on the device at the server's size: each baked colour conversion
+             (model input, the foreground's to and from scene-linear) for two non-linear spaces, ms against
+             OCIO on the CPU and max difference from the same bake on the CPU; foreground estimation, ms;
 - compile    the per-frame step at 1024x576 fp16 eager, under ``torch.compile`` and under ``torch.compile`` with
              CUDA graphs ("reduce-overhead"): frames/s, speed-up over eager, compile time, largest difference of
              the matte from eager. Both are opt-in (``ftpvm-server --compile``); the verdict says whether to
@@ -337,6 +340,63 @@ def check_train(plan: Plan, timeout: float) -> List[Row]:
     return rows
 
 
+# ---------------------------------------------------------------------------------------- colour
+COLOUR_SPACES = ("ACEScct", "sRGB Encoded AP1")
+COLOUR_TOL = 1e-5  # the bake on CUDA against the same bake on the CPU, relative to max(1, |value|)
+
+
+def _median_ms(fn: Callable[[], object], device: torch.device, repeat: int = 5) -> float:
+    times = []
+    for _ in range(repeat + 1):  # the first is a warm-up
+        sync(device)
+        began = time.perf_counter()
+        fn()
+        sync(device)
+        times.append(time.perf_counter() - began)
+    return 1e3 * float(np.median(times[1:]))
+
+
+def check_colour(plan: Plan) -> List[Row]:
+    width, height = plan.server_size
+    size = f"{width}x{height}"
+    whats = [f"{size} {space} {name}" for space in COLOUR_SPACES
+             for name in ("model input", "to scene-linear", "back from scene-linear")]
+    if not plan.cuda:
+        return [Row("colour", what, "-", NEEDS_CUDA) for what in whats + [f"{size} foreground estimation"]]
+    from ftpvm_core.imaging.colour import ColourConverter
+    from ftpvm_core.imaging.colour_torch import bake, bake_linear
+    from ftpvm_core.imaging.foreground import estimate_foreground_torch
+
+    device = torch.device("cuda")
+    plate = np.random.default_rng(0).random((height, width, 3)).astype(np.float32)
+    rows = []
+    for space in COLOUR_SPACES:
+        colour = ColourConverter(space)
+        model, linear = bake(colour), bake_linear(colour)
+        if model is None or linear is None:
+            rows += [Row("colour", f"{size} {space} {n}", "does not bake", "FAIL")
+                     for n in ("model input", "to scene-linear", "back from scene-linear")]
+            continue
+        lin = colour.to_linear(plate)
+        cases = (("model input", model.to_model, plate, colour.to_model),
+                 ("to scene-linear", linear.to_linear, plate, colour.to_linear),
+                 ("back from scene-linear", linear.from_linear, lin, colour.from_linear))
+        for name, baked_fn, source, ocio_fn in cases:
+            on_gpu = torch.from_numpy(source).to(device)
+            gpu_ms = _median_ms(lambda: baked_fn(on_gpu), device)
+            cpu_ms = _median_ms(lambda: ocio_fn(source), torch.device("cpu"), repeat=2)
+            reference = baked_fn(torch.from_numpy(source)).double()
+            diff = float(((baked_fn(on_gpu).cpu().double() - reference).abs() / reference.abs().clamp(min=1)).max())
+            rows.append(Row("colour", f"{size} {space} {name}",
+                            f"{gpu_ms:.2f} ms on the device (OCIO CPU {cpu_ms:.1f} ms), "
+                            f"max rel |cuda - cpu bake| {diff:.1e}", "ok" if diff <= COLOUR_TOL else "FAIL"))
+    image = torch.from_numpy(plate).to(device).permute(2, 0, 1)[None]
+    alpha = torch.rand(1, 1, height, width, generator=torch.Generator().manual_seed(1)).to(device)
+    ms = _median_ms(lambda: estimate_foreground_torch(image, alpha), device)
+    rows.append(Row("colour", f"{size} foreground estimation", f"{ms:.2f} ms on the device"))
+    return rows
+
+
 # --------------------------------------------------------------------------------------- compile
 COMPILE_TOL = 2e-2  # fp16 matte, compiled vs eager (kernel fusion reorders half-precision arithmetic)
 
@@ -402,7 +462,7 @@ def check_compile(plan: Plan) -> List[Row]:
 
 
 # ------------------------------------------------------------------------------------------ main
-SECTIONS = ("tests", "golden", "stream", "server", "train", "compile")
+SECTIONS = ("tests", "golden", "stream", "server", "train", "colour", "compile")
 
 
 def run_section(name: str, fn: Callable[[], List[Row]]) -> List[Row]:
@@ -446,7 +506,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     began = time.monotonic()
     jobs = {"tests": lambda: check_tests(plan, args.timeout), "golden": lambda: check_golden(plan),
             "stream": lambda: check_stream(plan), "server": lambda: check_server(plan),
-            "train": lambda: check_train(plan, args.timeout), "compile": lambda: check_compile(plan)}
+            "train": lambda: check_train(plan, args.timeout),
+            "colour": lambda: check_colour(plan), "compile": lambda: check_compile(plan)}
     rows: List[Row] = []
     for name in SECTIONS:
         if name in only:

@@ -48,7 +48,7 @@ def test_quick_run_prints_one_table_and_skips_what_needs_cuda(tmp_path):
     lines = out.splitlines()
     assert lines[0].startswith("FTP-VM GPU check on ") and lines[1].split()[:2] == ["section", "check"]
     rows = [line.split() for line in lines[3:]]
-    assert {r[0] for r in rows} == {"tests", "golden", "stream", "server", "train", "compile"}
+    assert {r[0] for r in rows} == {"tests", "golden", "stream", "server", "train", "colour", "compile"}
     assert not any("FAIL" in line for line in lines)
     for mode in ("inline", "shm", "path"):
         assert any(f" {mode} " in line and line.rstrip().endswith("ok") for line in lines), mode
@@ -58,6 +58,10 @@ def test_quick_run_prints_one_table_and_skips_what_needs_cuda(tmp_path):
         assert any("cuda fp32 vs cpu" in line for line in skipped)
         assert sum("fp16" in line or "bf16" in line for line in skipped if line.startswith("stream")) == 4
         assert any("--gpu 0" in line for line in skipped) and any("with AMP" in line for line in skipped)
+        colour_rows = [line for line in lines if line.startswith("colour")]
+        assert len(colour_rows) == 7 and all(line.rstrip().endswith("skip: needs CUDA") for line in colour_rows)
+        assert any("ACEScct back from scene-linear" in line for line in colour_rows)
+        assert any("foreground estimation" in line for line in colour_rows)
         compile_rows = [line for line in lines if line.startswith("compile")]
         assert len(compile_rows) == 3 and all(line.rstrip().endswith("skip: needs CUDA") for line in compile_rows)
         assert any("CUDA graphs" in line for line in compile_rows) and any(" eager " in line for line in compile_rows)
