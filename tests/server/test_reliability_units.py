@@ -16,6 +16,7 @@ from ftpvm_server.paths import MAX_TEMPLATE_PADDING, PathGuard, expand_template
 from ftpvm_server.payloads import ChunkReader, Peekable, check_exr, receive_image
 from ftpvm_server.scheduler import DecodeBudget, QueueFull
 from ftpvm_wire.protocol import pb
+from server_harness import OpenStreamContext
 
 SHOT = (320, 192)
 
@@ -248,17 +249,6 @@ class _BlockedShot:
         return [SimpleNamespace(frame=frame, alpha=plate[:, :, 0].copy(), from_cache=False)]
 
 
-class _StreamContext:
-    def time_remaining(self):
-        return None
-
-    def add_callback(self, callback):
-        return True
-
-    def is_active(self):
-        return True
-
-
 def test_decoded_frames_queued_in_a_stream_count_toward_the_decode_budget():
     from types import SimpleNamespace
 
@@ -285,7 +275,7 @@ def test_decoded_frames_queued_in_a_stream_count_toward_the_decode_budget():
         h.CopyFrom(header)
         h.data = payload
         messages.append(pb.MatteRequest(frame=pb.FrameHeader(frame=f, plate=h)))
-    stream = MatteStream(service, Peekable(iter(messages)), _StreamContext())
+    stream = MatteStream(service, Peekable(iter(messages)), OpenStreamContext())
     answers = []
     runner = threading.Thread(target=lambda: answers.extend(
         m.result for m in stream.run() if m.WhichOneof("kind") == "result"))

@@ -16,6 +16,7 @@ from ftpvm_server.scheduler import Scheduler
 from ftpvm_server.shm import ShmHost
 from ftpvm_server.stream import MatteStream
 from ftpvm_wire.protocol import pb
+from server_harness import OpenStreamContext
 
 W, H = 40, 24
 F32, F16 = pb.ENCODING_RAW_F32, pb.ENCODING_RAW_F16
@@ -43,17 +44,6 @@ class _WritingShot:
         return [SimpleNamespace(frame=frame, alpha=alpha, foreground=fg, from_cache=False)]
 
 
-class _Context:
-    def time_remaining(self):
-        return None
-
-    def add_callback(self, callback):
-        return True
-
-    def is_active(self):
-        return True
-
-
 def _run(result_encoding, frames=3):
     """Frames through a MatteStream over shared memory; (shot, host, slots, answers, plates)."""
     shot, host = _WritingShot(), ShmHost(enabled=True)
@@ -68,7 +58,7 @@ def _run(result_encoding, frames=3):
     for f, plate in enumerate(plates):
         header, region = slots.put_plate(plate)
         messages.append(pb.MatteRequest(frame=pb.FrameHeader(frame=f, plate=header, result_shm=region)))
-    stream = MatteStream(service, Peekable(iter(messages)), _Context())
+    stream = MatteStream(service, Peekable(iter(messages)), OpenStreamContext())
     answers = [m.result for m in stream.run() if m.WhichOneof("kind") == "result"]
     scheduler.close()
     return shot, host, slots, answers, plates
