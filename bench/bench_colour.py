@@ -17,6 +17,7 @@ import os
 import statistics
 import sys
 import time
+from typing import Callable, Tuple
 
 import numpy as np
 import PyOpenColorIO as ocio
@@ -35,26 +36,33 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+Conversion = Tuple[str, Callable[[np.ndarray], np.ndarray], Callable[[torch.Tensor], torch.Tensor], np.ndarray]
+
+
+def conversions(colour: ColourConverter, plate: np.ndarray) -> list[Conversion] | None:
+    """The three full-resolution conversions of ``colour`` (also bench/gpu_check.py's ``colour`` section): for each,
+    (name, OCIO's CPU path, the bake, the numpy input both take); None when the space does not bake."""
+    model, linear = bake(colour), bake_linear(colour)
+    if model is None or linear is None:
+        return None
+    return [("model input", colour.to_model, model.to_model, plate),
+            ("to scene-linear", colour.to_linear, linear.to_linear, plate),
+            ("back from scene-linear", colour.from_linear, linear.from_linear, colour.to_linear(plate))]
+
+
 def speed(spaces: list[str], width: int, height: int, repeat: int, device: torch.device) -> None:
     rng = np.random.default_rng(0)
     plate = rng.random((height, width, 3)).astype(np.float32)
     print(f"{width}x{height}, {repeat} repeats, torch threads {torch.get_num_threads()}, device {device}; "
           "median ms (OCIO CPU / torch bake)")
     for space in spaces:
-        colour = ColourConverter(space)
-        model, linear = bake(colour), bake_linear(colour)
-        if model is None or linear is None:
+        cases = conversions(ColourConverter(space), plate)
+        if cases is None:
             print(f"{space}: does not bake")
             continue
-        lin = colour.to_linear(plate)
-        on = torch.from_numpy(plate).to(device)
-        lin_on = torch.from_numpy(lin).to(device)
-        cases = {
-            "model input": (lambda: colour.to_model(plate), lambda: model.to_model(on)),
-            "to scene-linear": (lambda: colour.to_linear(plate), lambda: linear.to_linear(on)),
-            "back from scene-linear": (lambda: colour.from_linear(lin), lambda: linear.from_linear(lin_on)),
-        }
-        for name, fns in cases.items():
+        for name, ocio_fn, baked_fn, source in cases:
+            on = torch.from_numpy(source).to(device)
+            fns = (lambda: ocio_fn(source), lambda: baked_fn(on))
             times: tuple[list[float], list[float]] = ([], [])
             for i in range(repeat + 1):
                 for k, fn in enumerate(fns):

@@ -345,6 +345,13 @@ COLOUR_SPACES = ("ACEScct", "sRGB Encoded AP1")
 COLOUR_TOL = 1e-5  # the bake on CUDA against the same bake on the CPU, relative to max(1, |value|)
 
 
+def _bench_colour_module():
+    spec = importlib.util.spec_from_file_location("ftpvm_bench_colour", ROOT / "bench" / "bench_colour.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
 def _median_ms(fn: Callable[[], object], device: torch.device, repeat: int = 5) -> float:
     times = []
     for _ in range(repeat + 1):  # the first is a warm-up
@@ -364,24 +371,19 @@ def check_colour(plan: Plan) -> List[Row]:
     if not plan.cuda:
         return [Row("colour", what, "-", NEEDS_CUDA) for what in whats + [f"{size} foreground estimation"]]
     from ftpvm_core.imaging.colour import ColourConverter
-    from ftpvm_core.imaging.colour_torch import bake, bake_linear
     from ftpvm_core.imaging.foreground import estimate_foreground_torch
 
+    conversions = _bench_colour_module().conversions
     device = torch.device("cuda")
     plate = np.random.default_rng(0).random((height, width, 3)).astype(np.float32)
     rows = []
     for space in COLOUR_SPACES:
-        colour = ColourConverter(space)
-        model, linear = bake(colour), bake_linear(colour)
-        if model is None or linear is None:
+        cases = conversions(ColourConverter(space), plate)
+        if cases is None:
             rows += [Row("colour", f"{size} {space} {n}", "does not bake", "FAIL")
                      for n in ("model input", "to scene-linear", "back from scene-linear")]
             continue
-        lin = colour.to_linear(plate)
-        cases = (("model input", model.to_model, plate, colour.to_model),
-                 ("to scene-linear", linear.to_linear, plate, colour.to_linear),
-                 ("back from scene-linear", linear.from_linear, lin, colour.from_linear))
-        for name, baked_fn, source, ocio_fn in cases:
+        for name, ocio_fn, baked_fn, source in cases:
             on_gpu = torch.from_numpy(source).to(device)
             gpu_ms = _median_ms(lambda: baked_fn(on_gpu), device)
             cpu_ms = _median_ms(lambda: ocio_fn(source), torch.device("cpu"), repeat=2)

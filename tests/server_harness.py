@@ -82,3 +82,12 @@ class OpenStreamContext:
 
     def is_active(self):
         return True
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (for the server-down case)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

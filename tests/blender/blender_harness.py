@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from server_harness import ROOT
+from server_harness import ROOT, free_port  # noqa: F401  (the blender tests import it from here)
 
 BLENDER_SRC = ROOT / "plugins" / "blender"
 for _d in (str(ROOT / "plugins"), str(BLENDER_SRC)):
@@ -59,15 +59,6 @@ def blender_ext_script(python: str) -> Path:
     found = sorted(Path(out).glob("*/scripts/addons_core/bl_pkg/cli/blender_ext.py"))
     assert found, f"no blender_ext.py in {out}"
     return found[0]
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on (for the server-down case)."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_exr(path: Path, pixels) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 import nuke
 from nuke_support import FIRST, H, W, make_script, run_process
+from server_harness import free_port
 
 from ftpvm_nuke import exr, node, plan
 
@@ -181,12 +182,7 @@ def test_inner_outer_roto_keyframe_is_built_by_the_engine(plates, work_root, ser
 
 
 def test_server_not_running_is_a_message(plates, work_root):
-    import socket
-
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
+    port = free_port()
     plate, roto = make_script(plates, work_root / "down")
     plate.setSelected(True)
     g = node.create()

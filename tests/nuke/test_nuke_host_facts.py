@@ -9,6 +9,7 @@ import pytest
 
 import nuke
 from nuke_support import FIRST, H, ROOT, W, make_script
+from server_harness import free_port
 
 from ftpvm_nuke import exr, node, plan
 from ftpvm_wire.exr_header import read_header
@@ -168,17 +169,11 @@ def test_nuke_calls_from_a_worker_thread_go_through_the_main_thread():
 
 
 def test_process_returns_at_once_and_finishes_on_the_main_thread(plates, tmp_path):
-    import socket
-
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
     plate, roto = make_script(plates, tmp_path)
     g = node.create()
     g.setInput(0, plate)
     g.setInput(1, roto)
-    g["server"].setValue(f"127.0.0.1:{port}")         # nothing listens
+    g["server"].setValue(f"127.0.0.1:{free_port()}")  # nothing listens
     job = node.on_button(g, "process")
     assert isinstance(job, node.ProcessJob) and not job.done()   # the button returned; the UI stays live
     assert nuke.messages == []                                    # the outcome waits for the main thread

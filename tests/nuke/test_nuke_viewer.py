@@ -1,13 +1,12 @@
 """What the Viewer shows over FTPVMMatte's image: a message for each state without an up-to-date matte."""
 from __future__ import annotations
 
-import socket
-
 import numpy as np
 import pytest
 
 import nuke
 from nuke_support import FIRST, FRAMES, make_script, run_process
+from server_harness import free_port
 
 from ftpvm_nuke import node, plan
 
@@ -99,12 +98,8 @@ def test_a_setting_or_keyframe_change_puts_the_processed_frames_out_of_date(plat
 
 
 def test_a_failed_process_shows_in_the_viewer_until_the_next_process(plates, tmp_path):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
     g, _ = _node(plates, tmp_path)
-    g["server"].setValue(f"127.0.0.1:{port}")          # nothing listens
+    g["server"].setValue(f"127.0.0.1:{free_port()}")          # nothing listens
     nuke.frame(FIRST)
     node.set_keyframe(g)
     assert run_process(g) is None
