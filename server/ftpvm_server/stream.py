@@ -294,7 +294,7 @@ class MatteStream:
         """Arrays over the frame's shared-memory result region for the engine to write its passes into (the copy
         into the slot is then the engine's own last write), or None: inline, path, float16 results or a region
         that cannot take them."""
-        if region is None or self.encoding != pb.ENCODING_RAW_F32:
+        if region is None:
             return None
         arrays = self.shm.result_arrays(region, [PASSES[name][1] for name in self.passes], self.shot.width,
                                         self.shot.height, self.encoding)
