@@ -47,7 +47,8 @@ def train_for(args: argparse.Namespace, saves: Path) -> list[Path]:
            "--num_worker", str(args.workers), "-b_vid_mat", str(args.batch), "-s_vid_mat", str(args.clip),
            "--seg_stop", "-1", "--warmup", str(min(100, args.iterations // 10)),
            "--save_model_interval", str(args.save_every), "--report_interval", "25",
-           "--save_root", str(saves), "--device", args.device, "--load_network", str(args.init)]
+           "--save_root", str(saves), "--device", args.device, "--load_network", str(args.init),
+           "--lambda_readout", str(args.lambda_readout)]
     proc = subprocess.Popen(cmd, start_new_session=True)
     try:
         proc.wait(timeout=args.minutes * 60)
@@ -84,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=8, help="video clips per batch (-b_vid_mat)")
     p.add_argument("--clip", type=int, default=4, help="frames per clip (-s_vid_mat)")
     p.add_argument("--lr", type=float, default=1.5e-4, help="peak learning rate")
+    p.add_argument("--lambda-readout", type=float, default=0.0, help="weight of the memory read-out loss "
+                   "(ftpvm-train --lambda_readout; 0: off)")
     p.add_argument("--workers", type=int, default=8, help="data loader processes")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     args = p.parse_args(argv)

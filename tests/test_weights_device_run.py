@@ -15,9 +15,11 @@ def test_a_tiny_cpu_run_trains_scores_and_chooses(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.run([sys.executable, str(SCRIPT), "--out", str(out), "--size", "64", "--iterations", "1",
                            "--save-every", "1", "--eval-clips", "1", "--workers", "0", "--batch", "2", "--clip", "2",
-                           "--minutes", "10", "--device", "cpu"], capture_output=True, text=True, timeout=900)
+                           "--minutes", "10", "--device", "cpu", "--lambda-readout", "1.5"],
+                          capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert (out / "saves" / "device" / "device_1.pth").is_file()          # the checkpoint the run saved
+    assert json.loads((out / "saves" / "device" / "config.json").read_text())["lambda_readout"] == 1.5
     per_family = json.loads((out / "report.json").read_text())["per_family"]
     assert {"init", "1", "hold keyframe alpha"} <= set(per_family)
     assert {"bg_voronoi", "bg_fabric", "fg_ellipse_arm", "fg_letters", "issue_acescg"} <= set(per_family["1"])

@@ -101,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--warmup", type=int, default=5000, help="linear learning-rate warm-up iterations")
     g.add_argument("--lambda_grad", type=float, default=0.0, help="weight of an alpha-gradient L1 loss (0: off, "
                    "as the original)")
+    g.add_argument("--lambda_readout", type=float, default=0.0, help="weight of a memory read-out loss: the "
+                   "keyframe trimap read through the memory affinity must match each query frame's trimap, which "
+                   "teaches the keys to match by appearance, not position (0: off, as the original)")
     g.add_argument("--freeze_bn", action="store_true", help="keep batch-norm layers in eval mode (small batches; "
                    "makes 1- and N-process CPU runs agree)")
     g.add_argument("--no_amp", action="store_true", help="disable mixed precision on GPU")

@@ -17,7 +17,7 @@ from ftpvm_core.train.data import TrainingData, build_datasets
 from ftpvm_core.train.datasets.common import unpack
 from ftpvm_core.train.ddp import DistContext, all_reduce_mean, barrier, init_distributed, shutdown, wrap_model
 from ftpvm_core.train.logger import TrainingLogger
-from ftpvm_core.train.losses import FTPVMLoss, LossWeights
+from ftpvm_core.train.losses import FTPVMLoss, LossWeights, readout_loss
 from ftpvm_core.train.registry import build_model
 from ftpvm_core.train.schedule import Phase, Schedule, learning_rate_factor
 
@@ -30,6 +30,27 @@ def schedule_from_flags(args: argparse.Namespace) -> Schedule:
 def loss_from_flags(args: argparse.Namespace) -> FTPVMLoss:
     return FTPVMLoss(LossWeights(args.celoss_type, args.tvloss_type, args.lambda_segtv, args.start_segtv,
                                  args.lambda_tc, args.lambda_grad))
+
+
+class MemoryReadProbe:
+    """Keeps the query and memory 1/16 features of the model's last memory read (a forward hook), to score the
+    affinity they give with :func:`readout_loss`."""
+
+    def __init__(self, model: nn.Module):
+        self.fuse = model.bottleneck_fuse
+        self.features: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.handle = self.fuse.register_forward_hook(self._keep)
+
+    def _keep(self, module: nn.Module, args: tuple, output: torch.Tensor) -> None:
+        self.features = (args[0], args[1])
+
+    def affinity(self, first_query: int) -> tuple[torch.Tensor, tuple[int, int]]:
+        """(B, Nm, Nq) affinity of query frames ``first_query:`` of the last forward pass, and their 1/16 size."""
+        if self.features is None:
+            raise RuntimeError("no forward pass has read the memory yet")
+        query, memory = self.features
+        query = query[:, first_query:]
+        return self.fuse.reader.affinity(self.fuse.key(memory), self.fuse.key(query)), tuple(query.shape[-2:])
 
 
 def set_train_mode(model: nn.Module, freeze_bn: bool) -> None:
@@ -64,6 +85,7 @@ class Trainer:
         self.amp = ctx.device.type == "cuda" and not args.no_amp
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.loss = loss_from_flags(args)
+        self.read_probe = MemoryReadProbe(self.model) if args.lambda_readout > 0 else None
         self.start_it, data_state = 0, {}
         source = self._resume_source()
         if source is not None:
@@ -114,6 +136,11 @@ class Trainer:
                 logits, boundary, full, _ = self.net(rgb, rgb[:, :1], trimap[:, :1])
                 terms = self.loss.matting(logits, boundary, full, batch["gt"], trimap, it)
                 outputs = (logits, full)
+            if self.read_probe is not None:  # query frame 0 is the memory frame itself
+                affinity, size = self.read_probe.affinity(first_query=1)
+                terms["memory_readout"] = readout_loss(affinity, trimap[:, :1], trimap[:, 1:], size) \
+                    * self.args.lambda_readout
+                terms["total"] = terms["total"] + terms["memory_readout"]
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(terms["total"].mean()).backward()
         self.scaler.step(self.optimizer)

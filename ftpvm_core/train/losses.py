@@ -219,6 +219,33 @@ class ConsistencyLoss:
             total = total + term
         return total
 
+# ---------------------------------------------------------------------------------------------- memory read-out
+
+
+def class_fractions(trimap: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(B, T, 1, H, W) trimap -> (B, T, 3, h, w): the share of bg / unknown / fg pixels in each cell of ``size``."""
+    onehot = F.one_hot(label_from_trimap(trimap), 3).permute(0, 1, 4, 2, 3).float()
+    b, t = onehot.shape[:2]
+    return F.adaptive_avg_pool2d(onehot.flatten(0, 1), size).view(b, t, 3, *size)
+
+
+def readout_loss(affinity: torch.Tensor, mem_trimap: torch.Tensor, query_trimap: torch.Tensor,
+                 size: tuple[int, int]) -> torch.Tensor:
+    """L1 between the memory's trimap classes read through the affinity and each query frame's own (B,).
+
+    ``affinity`` (B, Nm, Nq) is the memory reader's softmax over memory positions for the query frames' cells of
+    ``size`` (the 1/16 feature grid); ``mem_trimap`` (B, Tm, 1, H, W) and ``query_trimap`` (B, Tq, 1, H, W) are at
+    the network's input size. A key that matches by position alone reads the keyframe's classes where the object
+    *was*; one that matches by appearance reads them where it *is*, which is what the query's own trimap says.
+    """
+    mem = class_fractions(mem_trimap, size).transpose(1, 2).flatten(2)  # (B, 3, Nm)
+    true = class_fractions(query_trimap, size).transpose(1, 2).flatten(2)  # (B, 3, Nq)
+    if mem.shape[2] != affinity.shape[1] or true.shape[2] != affinity.shape[2]:
+        raise ValueError(f"affinity {tuple(affinity.shape)} does not match {mem.shape[2]} memory and "
+                         f"{true.shape[2]} query cells of {size}")
+    read = torch.bmm(mem, affinity.float())
+    return _per_clip_mean((read - true).abs())
+
 # ---------------------------------------------------------------------------------------------- the whole loss
 
 

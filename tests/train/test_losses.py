@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
-from ftpvm_core.train.losses import (ConsistencyLoss, FTPVMLoss, LossWeights, TrimapClassLoss, l1_masked,
-                                     label_from_trimap, laplacian_loss)
+from ftpvm_core.train.losses import (ConsistencyLoss, FTPVMLoss, LossWeights, TrimapClassLoss, class_fractions,
+                                     l1_masked, label_from_trimap, laplacian_loss, readout_loss)
 
 
 def test_trimap_labels():
@@ -82,3 +83,24 @@ def test_losses_are_per_clip_so_a_split_batch_averages_to_the_whole():
             "full_l1", "full_laplacian", "full_coherence", "full_gradient"} <= set(terms)
     no_tv = FTPVMLoss(LossWeights(start_segtv=10)).matting(logits, boundary, full, gt, tri, 5)
     assert "trimap_consistency" not in no_tv
+
+
+def test_class_fractions_share_of_each_class_per_cell():
+    tri = torch.tensor([[0.0, 0.5, 1.0, 1.0], [0.0, 0.0, 1.0, 0.5]]).view(1, 1, 1, 2, 4)
+    frac = class_fractions(tri, (1, 2))[0, 0]
+    assert frac[:, 0, 0].tolist() == [0.75, 0.25, 0.0] and frac[:, 0, 1].tolist() == [0.0, 0.25, 0.75]
+
+
+def test_readout_loss_rewards_matching_where_the_object_is_not_where_it_was():
+    """Memory: fg in the left cell; query: it moved to the right cell. Matching by position reads bg there."""
+    mem = torch.tensor([1.0, 1.0, 0.0, 0.0]).view(1, 1, 1, 1, 4)
+    query = torch.tensor([0.0, 0.0, 1.0, 1.0]).view(1, 1, 1, 1, 4)
+    by_position = torch.eye(2)[None]  # affinity (B, Nm, Nq): query cell j reads memory cell j
+    by_appearance = torch.tensor([[0.0, 1.0], [1.0, 0.0]])[None]
+    assert readout_loss(by_appearance, mem, query, (1, 2)).tolist() == [0.0]
+    # each query cell reads the wrong one-hot: |1-0| twice of 3 classes, for both cells
+    assert readout_loss(by_position, mem, query, (1, 2)).item() == pytest_approx(2 / 3)
+    uniform = torch.full((1, 2, 2), 0.5)
+    assert readout_loss(uniform, mem, query, (1, 2)).item() == pytest_approx(1 / 3)
+    with pytest.raises(ValueError, match="does not match"):
+        readout_loss(torch.full((1, 3, 2), 1 / 3), mem, query, (1, 2))

@@ -40,6 +40,26 @@ def test_each_phase_lowers_the_loss_on_a_fixed_batch(tmp_path, weights):
         assert losses[-1] < 0.9 * losses[0], (phase, losses)
 
 
+def test_memory_readout_loss_is_a_term_of_its_own_and_training_lowers_it(tmp_path, weights):
+    """--lambda_readout adds the read-out term (the affinity of the model's own memory read) and trains the keys."""
+    common = ["-i", "100", "--dataset", "synthetic", "--id", "NULL", "--save_root", str(tmp_path),
+              "--load_network", str(weights), "--lr", "1e-3", "--seg_stop", "-1", *TINY]
+    plain = Trainer(parse_flags(common), DistContext())
+    dataset, _ = plain.datasets[Phase.VIDEO_MATTING]
+    batch = unpack(torch.utils.data.default_collate([dataset[0], dataset[1]]), torch.device("cpu"))
+    assert "memory_readout" not in plain.step(batch, 10, Phase.VIDEO_MATTING)[0]
+    trainer = Trainer(parse_flags([*common, "--lambda_readout", "2", "--size", "64"]), DistContext())
+    dataset, _ = trainer.datasets[Phase.VIDEO_MATTING]
+    batch = unpack(torch.utils.data.default_collate([dataset[0], dataset[1]]), torch.device("cpu"))
+    readouts = []
+    for _ in range(6):
+        terms = trainer.step(batch, 10, Phase.VIDEO_MATTING)[0]
+        readouts.append(terms["memory_readout"].mean().item())
+        others = sum(v for k, v in terms.items() if k not in ("total", "memory_readout"))
+        assert torch.allclose(terms["total"], others + terms["memory_readout"])
+    assert readouts[-1] < 0.9 * readouts[0], readouts
+
+
 def test_resume_reproduces_the_next_iteration_exactly(tmp_path, weights):
     common = ["--dataset", "synthetic", "--iter_switch_dataset", "1", "--seg_stop", "-1", "--save_root",
               str(tmp_path), "--load_network", str(weights), "--lr", "1e-3", *TINY]
