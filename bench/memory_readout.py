@@ -11,7 +11,8 @@ has moved to; near or over 1, they match by position (the read-out copies the ke
 the mean entropy of a query cell's affinity, in nats (log of the memory cell count when uniform).
 
 This looks at the matching alone, before the decoders: it says whether a weak matte comes from the memory read or
-from what the decoders make of it. It is the quantity ``--lambda_readout`` trains (docs/training.md).
+from what the decoders make of it. ``--lambda_readout`` trains this affinity, with the keyframe's trimap classes
+in place of its alpha (docs/training.md).
 """
 from __future__ import annotations
 
@@ -26,19 +27,11 @@ import torch.nn.functional as F
 
 from ftpvm_core.evaluate.sources import discover_clips
 from ftpvm_core.model import FastTrimapPropagationVideoMatting
-from ftpvm_core.model.checkpoint import check_state_dict, load_state_dict_file
+from ftpvm_core.model.checkpoint import load_model
 from ftpvm_core.model.ftpvm import pad_to_multiple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_demo_eval_set import HELD_OUT_FAMILIES, family_of  # noqa: E402
-
-
-def load(path: str) -> FastTrimapPropagationVideoMatting:
-    model = FastTrimapPropagationVideoMatting(backbone_pretrained=False)
-    state = {k: v.float() for k, v in load_state_dict_file(path).items()}
-    check_state_dict(model, state, path)
-    model.load_state_dict(state)
-    return model.eval()
 
 
 @torch.no_grad()
@@ -48,10 +41,8 @@ def clip_readout(model: FastTrimapPropagationVideoMatting, images: np.ndarray, a
     x, _ = pad_to_multiple(torch.from_numpy(images).permute(0, 3, 1, 2)[None])
     a, _ = pad_to_multiple(torch.from_numpy(alphas)[None, :, None])
     feat16 = model.backbone(x)[-1]
-    fuse = model.bottleneck_fuse
-    keys = fuse.key(feat16)  # (1, c_key, T, h, w)
     a16 = F.adaptive_avg_pool2d(a[0], feat16.shape[-2:])[:, 0]  # (T, h, w)
-    affinity = fuse.reader.affinity(keys[:, :, :1], keys[:, :, 1:])[0]  # (Nm, Nq)
+    affinity = model.bottleneck_fuse.affinity(feat16[:, 1:], feat16[:, :1])[0]  # (Nm, Nq)
     read = (a16[0].flatten() @ affinity).view(-1, *a16.shape[1:])
     entropy = -(affinity.clamp_min(1e-12).log() * affinity).sum(0).mean()
     return ((read - a16[1:]).abs().mean().item(), (a16[:1] - a16[1:]).abs().mean().item(), entropy.item())
@@ -82,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---:|---:|---:|---:|")
     for spec in args.checkpoints:
         name, _, path = spec.rpartition("=")
-        fams = family_readout(load(path), clips)
+        fams = family_readout(load_model(path, device="cpu"), clips)
         order = [f for f in fams if f in HELD_OUT_FAMILIES] + sorted(f for f in fams if f not in HELD_OUT_FAMILIES)
         ratios = []
         for fam in order:

@@ -53,8 +53,10 @@ def test_keys_that_match_by_appearance_follow_the_square(monkeypatch):
     images, alphas = _clip()
 
     def appearance_keys(feat16: torch.Tensor) -> torch.Tensor:
-        a16 = torch.nn.functional.adaptive_avg_pool2d(torch.from_numpy(alphas)[:, None], feat16.shape[-2:])
-        k = torch.cat([a16, 1 - a16], dim=1) * 30.0  # (T, 2, h, w)
+        """Keys of the keyframe (a 1-frame slice) or of the later frames, from their own 1/16 alpha."""
+        frames = alphas[:1] if feat16.shape[1] == 1 else alphas[1:]
+        a16 = torch.nn.functional.adaptive_avg_pool2d(torch.from_numpy(frames)[:, None], feat16.shape[-2:])
+        k = torch.cat([a16, 1 - a16], dim=1) * 30.0  # (t, 2, h, w)
         return k.permute(1, 0, 2, 3)[None]
 
     monkeypatch.setattr(model.bottleneck_fuse, "key", appearance_keys)

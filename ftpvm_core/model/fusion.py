@@ -117,9 +117,12 @@ class BottleneckFusion(nn.Module):
         """(b, t, c, h, w) features -> (b, c_key, t, h, w) keys."""
         return self.project_key(feat16).transpose(1, 2)
 
+    def affinity(self, query_feat16: Tensor, mem_feat16: Tensor) -> Tensor:
+        """(b, Nm, Nq) softmax over memory positions of the query frames' 1/16 cells (what :meth:`read` weighs)."""
+        return self.reader.affinity(self.key(mem_feat16), self.key(query_feat16))
+
     def read(self, query_feat16: Tensor, mem_feat16: Tensor, mem_value: Tensor) -> Tensor:
-        affinity = self.reader.affinity(self.key(mem_feat16), self.key(query_feat16))
-        return self.reader.readout(affinity, mem_value, query_feat16.size(1))
+        return self.reader.readout(self.affinity(query_feat16, mem_feat16), mem_value, query_feat16.size(1))
 
     def forward(self, query_feat16: Tensor, mem_feat16: Tensor, mem_value: Tensor) -> Tensor:
         read = self.read(query_feat16, mem_feat16, mem_value)

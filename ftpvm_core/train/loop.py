@@ -50,7 +50,7 @@ class MemoryReadProbe:
             raise RuntimeError("no forward pass has read the memory yet")
         query, memory = self.features
         query = query[:, first_query:]
-        return self.fuse.reader.affinity(self.fuse.key(memory), self.fuse.key(query)), tuple(query.shape[-2:])
+        return self.fuse.affinity(query, memory), tuple(query.shape[-2:])
 
 
 def set_train_mode(model: nn.Module, freeze_bn: bool) -> None:

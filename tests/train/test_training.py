@@ -29,13 +29,18 @@ def weights(tmp_path_factory):
     return path
 
 
+def _first_batch(trainer: Trainer, phase: Phase) -> dict[str, torch.Tensor]:
+    """The first two clips of the trainer's dataset for ``phase``, as a CPU batch."""
+    dataset, _ = trainer.datasets[phase]
+    return unpack(torch.utils.data.default_collate([dataset[0], dataset[1]]), torch.device("cpu"))
+
+
 def test_each_phase_lowers_the_loss_on_a_fixed_batch(tmp_path, weights):
     args = parse_flags(["-i", "100", "--dataset", "synthetic", "--id", "NULL", "--save_root", str(tmp_path),
                         "--load_network", str(weights), "--lr", "1e-3", "--seg_start", "0", *TINY])
     trainer = Trainer(args, DistContext())
     for phase, it in [(Phase.SEGMENTATION, 0), (Phase.IMAGE_MATTING, 5), (Phase.VIDEO_MATTING, 10)]:
-        dataset, _ = trainer.datasets[phase]
-        batch = unpack(torch.utils.data.default_collate([dataset[0], dataset[1]]), torch.device("cpu"))
+        batch = _first_batch(trainer, phase)
         losses = [trainer.step(batch, it, phase)[0]["total"].mean().item() for _ in range(4)]
         assert losses[-1] < 0.9 * losses[0], (phase, losses)
 
@@ -45,12 +50,9 @@ def test_memory_readout_loss_is_a_term_of_its_own_and_training_lowers_it(tmp_pat
     common = ["-i", "100", "--dataset", "synthetic", "--id", "NULL", "--save_root", str(tmp_path),
               "--load_network", str(weights), "--lr", "1e-3", "--seg_stop", "-1", *TINY]
     plain = Trainer(parse_flags(common), DistContext())
-    dataset, _ = plain.datasets[Phase.VIDEO_MATTING]
-    batch = unpack(torch.utils.data.default_collate([dataset[0], dataset[1]]), torch.device("cpu"))
-    assert "memory_readout" not in plain.step(batch, 10, Phase.VIDEO_MATTING)[0]
+    assert "memory_readout" not in plain.step(_first_batch(plain, Phase.VIDEO_MATTING), 10, Phase.VIDEO_MATTING)[0]
     trainer = Trainer(parse_flags([*common, "--lambda_readout", "2", "--size", "64"]), DistContext())
-    dataset, _ = trainer.datasets[Phase.VIDEO_MATTING]
-    batch = unpack(torch.utils.data.default_collate([dataset[0], dataset[1]]), torch.device("cpu"))
+    batch = _first_batch(trainer, Phase.VIDEO_MATTING)
     readouts = []
     for _ in range(6):
         terms = trainer.step(batch, 10, Phase.VIDEO_MATTING)[0]
