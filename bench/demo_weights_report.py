@@ -12,7 +12,10 @@ scalings (MAD x1e3, Grad /1e3, dtSSD x1e2). Methods:
   it (keyframe 0 with the clip's own trimap, frames in order with the recurrent state carried);
 - ``hold keyframe alpha``: the true alpha of frame 0 repeated for every frame (no network);
 - ``hold keyframe trimap``: the keyframe trimap (0 / 0.5 / 1) used as the alpha of every frame;
-- with ``--untrained``: the network as ``ftpvm-train`` initialises it, and the synthetic fallback weights.
+- with ``--untrained``: the network as ``ftpvm-train`` initialises it, and the synthetic fallback weights;
+- with ``--true-trimaps``: the last candidate given the clip's true trimap on *every* frame as a keyframe. Its
+  propagated trimap is then nearly perfect, so what is left is the error of the matte inside the unknown band: the
+  floor that better propagation alone cannot go below (shown beside the targets).
 
 Columns add ``MAD / hold alpha`` and ``unknown growth`` (the propagated trimap's unknown area over the keyframe
 trimap's, frames after the keyframe), and the last candidate is checked against issue 17's targets on every held-out
@@ -143,26 +146,45 @@ def mad_ratio(methods: dict[str, dict[str, dict[str, float]]], candidate: str, f
 
 
 def target_lines(methods: dict[str, dict[str, dict[str, float]]], candidate: str, families: list[str]) -> list[str]:
-    """Per held-out family: does ``candidate`` meet issue 17's targets?"""
+    """Per held-out family: does ``candidate`` meet issue 17's targets? With a true-trimap row (``--true-trimaps``),
+    each line also gives that floor."""
     out = []
+    floor_row = methods.get(true_trimap_name(candidate))
     for fam in families:
         ratio = mad_ratio(methods, candidate, fam)
         growth = methods[candidate][fam].get("unknown_growth", math.nan)
         ok = ratio <= MAD_TARGET and growth <= GROWTH_TARGET
-        out.append(f"{fam}: MAD {ratio:.2f}x hold-alpha (target <= {MAD_TARGET}x), unknown {growth:.2f}x keyframe "
-                   f"(target <= {GROWTH_TARGET}x): {'met' if ok else 'NOT met'}")
+        floor = "" if floor_row is None else \
+            f" (true trimap every frame: {floor_row[fam]['MAD'] / methods[ALPHA_BASELINE][fam]['MAD']:.2f}x)"
+        out.append(f"{fam}: MAD {ratio:.2f}x hold-alpha (target <= {MAD_TARGET}x){floor}, unknown {growth:.2f}x "
+                   f"keyframe (target <= {GROWTH_TARGET}x): {'met' if ok else 'NOT met'}")
     return out
 
 
-def evaluate_cached(checkpoint: str, clips, cache: Path | None) -> dict[str, dict[str, float]]:
-    """Per-clip means of a checkpoint, reusing ``cache/<name>.<mtime>.json`` when present."""
+def split_candidate(arg: str) -> tuple[str, str]:
+    """(row name, checkpoint path) of a ``name=path`` or bare ``path`` argument."""
+    name, _, path = arg.rpartition("=")
+    return (name, path) if name else (Path(arg).name, arg)
+
+
+def true_trimap_name(candidate: str) -> str:
+    """The row of ``candidate`` scored with the true trimap of every frame (``--true-trimaps``)."""
+    return f"{candidate}, true trimap every frame"
+
+
+def evaluate_cached(checkpoint: str, clips, cache: Path | None,
+                    every_frame_keyed: bool = False) -> dict[str, dict[str, float]]:
+    """Per-clip means of a checkpoint, reusing ``cache/<name>.<mtime>.json`` when present. ``every_frame_keyed``:
+    every frame is a keyframe with its true trimap (the matting floor), instead of frame 0 alone."""
     key = None
     if cache is not None:
         st = Path(checkpoint).stat()
-        key = cache / f"{Path(checkpoint).name}.{int(st.st_mtime)}.{st.st_size}.json"
+        tag = ".every-frame-keyed" if every_frame_keyed else ""
+        key = cache / f"{Path(checkpoint).name}.{int(st.st_mtime)}.{st.st_size}{tag}.json"
         if key.is_file():
             return json.loads(key.read_text())
-    res = clip_means(checkpoint, evaluate_clips(checkpoint, clips, device="cpu"))
+    keyframes = tuple(range(max(c.num_frames for c in clips))) if every_frame_keyed else (0,)
+    res = clip_means(checkpoint, evaluate_clips(checkpoint, clips, keyframes=keyframes, device="cpu"))
     if key is not None:
         cache.mkdir(parents=True, exist_ok=True)
         key.write_text(json.dumps(res))
@@ -180,6 +202,8 @@ def main(argv=None) -> int:
     p.add_argument("--cache", default=None, help="folder caching each checkpoint's per-clip numbers")
     p.add_argument("--untrained", action="store_true", help="also score the untrained network and the synthetic "
                    "fallback weights")
+    p.add_argument("--true-trimaps", action="store_true", help="also score the last candidate with the true trimap "
+                   "of every frame as a keyframe: the in-band matting floor, what perfect propagation would leave")
     a = p.parse_args(argv)
 
     torch.set_num_threads(1)
@@ -187,9 +211,13 @@ def main(argv=None) -> int:
     cache = Path(a.cache) if a.cache else None
     per_clip: dict[str, dict[str, dict[str, float]]] = {}
     for c in a.candidates:
-        name, _, path = c.rpartition("=") if "=" in c else (Path(c).name, "", c)
+        name, path = split_candidate(c)
         per_clip[name] = evaluate_cached(path, clips, cache)
         print(f"scored {name}", file=sys.stderr, flush=True)
+    if a.true_trimaps and a.candidates:
+        name, path = split_candidate(a.candidates[-1])
+        per_clip[true_trimap_name(name)] = evaluate_cached(path, clips, cache, every_frame_keyed=True)
+        print(f"scored {true_trimap_name(name)}", file=sys.stderr, flush=True)
     if a.untrained:
         from ftpvm_core.weights import synthetic_weights
 
@@ -206,7 +234,7 @@ def main(argv=None) -> int:
     print(family_table(methods, found))
     held_out = [f for f in found if f in HELD_OUT_FAMILIES]
     for c in a.candidates[-1:]:
-        name = c.rpartition("=")[0] if "=" in c else Path(c).name
+        name = split_candidate(c)[0]
         print(f"\nissue 17 targets, {name}:")
         print("\n".join(target_lines(methods, name, held_out)))
     if a.json:
@@ -214,7 +242,7 @@ def main(argv=None) -> int:
     if a.sheet and a.candidates:
         clip = next((c for c in clips if c.name == a.sheet_clip), clips[0])
         last = a.candidates[-1]
-        contact_sheet_for(last.rpartition("=")[2] if "=" in last else last, clip, Path(a.sheet), a.sheet_scale)
+        contact_sheet_for(split_candidate(last)[1], clip, Path(a.sheet), a.sheet_scale)
         print(f"wrote {a.sheet} ({clip.name})")
     return 0
 
