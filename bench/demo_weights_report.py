@@ -162,9 +162,10 @@ def target_lines(methods: dict[str, dict[str, dict[str, float]]], candidate: str
 
 
 def split_candidate(arg: str) -> tuple[str, str]:
-    """(row name, checkpoint path) of a ``name=path`` or bare ``path`` argument."""
-    name, _, path = arg.rpartition("=")
-    return (name, path) if name else (Path(arg).name, arg)
+    """(row name, checkpoint path) of a ``name=path`` or bare ``path`` argument (the first ``=`` ends the name, so
+    a path may hold ``=``, as in ``runs/lr=1e-4/ckpt.pth``)."""
+    name, sep, path = arg.partition("=")
+    return (name, path) if sep and name else (Path(arg).name, arg)
 
 
 def true_trimap_name(candidate: str) -> str:

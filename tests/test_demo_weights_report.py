@@ -17,7 +17,7 @@ from make_demo_eval_set import write_set  # noqa: E402
 
 
 def test_split_candidate_names_rows():
-    assert report.split_candidate("new=/a/b=c.pth") == ("new=/a/b", "c.pth")   # the last '=' splits
+    assert report.split_candidate("new=runs/lr=1e-4/c.pth") == ("new", "runs/lr=1e-4/c.pth")   # the first '='
     assert report.split_candidate("/w/rd_2800.pth") == ("rd_2800.pth", "/w/rd_2800.pth")
 
 
