@@ -210,13 +210,13 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     _, clips = discover_clips(a.data)
     cache = Path(a.cache) if a.cache else None
+    candidates = [split_candidate(c) for c in a.candidates]
     per_clip: dict[str, dict[str, dict[str, float]]] = {}
-    for c in a.candidates:
-        name, path = split_candidate(c)
+    for name, path in candidates:
         per_clip[name] = evaluate_cached(path, clips, cache)
         print(f"scored {name}", file=sys.stderr, flush=True)
-    if a.true_trimaps and a.candidates:
-        name, path = split_candidate(a.candidates[-1])
+    if a.true_trimaps and candidates:
+        name, path = candidates[-1]
         per_clip[true_trimap_name(name)] = evaluate_cached(path, clips, cache, every_frame_keyed=True)
         print(f"scored {true_trimap_name(name)}", file=sys.stderr, flush=True)
     if a.untrained:
@@ -234,16 +234,14 @@ def main(argv=None) -> int:
           "keyframe trimap's, frames after the keyframe")
     print(family_table(methods, found))
     held_out = [f for f in found if f in HELD_OUT_FAMILIES]
-    for c in a.candidates[-1:]:
-        name = split_candidate(c)[0]
+    for name, _ in candidates[-1:]:
         print(f"\nissue 17 targets, {name}:")
         print("\n".join(target_lines(methods, name, held_out)))
     if a.json:
         Path(a.json).write_text(json.dumps({"per_family": methods, "per_clip": per_clip}, indent=1))
-    if a.sheet and a.candidates:
+    if a.sheet and candidates:
         clip = next((c for c in clips if c.name == a.sheet_clip), clips[0])
-        last = a.candidates[-1]
-        contact_sheet_for(split_candidate(last)[1], clip, Path(a.sheet), a.sheet_scale)
+        contact_sheet_for(candidates[-1][1], clip, Path(a.sheet), a.sheet_scale)
         print(f"wrote {a.sheet} ({clip.name})")
     return 0
 

@@ -31,6 +31,7 @@ from ftpvm_core.model.checkpoint import load_model
 from ftpvm_core.model.ftpvm import pad_to_multiple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from demo_weights_report import split_candidate  # noqa: E402
 from make_demo_eval_set import HELD_OUT_FAMILIES, family_of  # noqa: E402
 
 
@@ -60,7 +61,7 @@ def family_readout(model: FastTrimapPropagationVideoMatting, clips) -> dict[str,
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("eval_set", help="folder made by bench/make_demo_eval_set.py")
-    p.add_argument("checkpoints", nargs="+", metavar="NAME=PATH", help="weights to look at (network state dicts)")
+    p.add_argument("checkpoints", nargs="+", metavar="[NAME=]PATH", help="weights to look at (network state dicts)")
     args = p.parse_args(argv)
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
     try:
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| checkpoint | family | read-out error | hold error | read-out / hold | affinity entropy |")
     print("|---|---|---:|---:|---:|---:|")
     for spec in args.checkpoints:
-        name, _, path = spec.rpartition("=")
+        name, path = split_candidate(spec)
         fams = family_readout(load_model(path, device="cpu"), clips)
         order = [f for f in fams if f in HELD_OUT_FAMILIES] + sorted(f for f in fams if f not in HELD_OUT_FAMILIES)
         ratios = []
